@@ -1,0 +1,64 @@
+"""OpenTelemetry set-up shared by every revbridge process, and the correlation id.
+
+The trace context (W3C ``traceparent``) and the business correlation id are part of the
+interface between services, so their handling lives with the contracts: every HTTP hop
+propagates both (``traceparent`` and ``baggage`` headers, via the httpx instrumentation) and
+every stream message carries them in its envelope (see ``events.EventEnvelope``).
+
+Spans are exported only when ``OTEL_TRACES_EXPORTER=console`` is set; ids and propagation work
+regardless, which is what the lineage and the trace tests rely on.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from opentelemetry import baggage, context, trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+CORRELATION_HEADER = "X-Correlation-Id"
+CORRELATION_KEY = "correlation_id"
+
+
+def setup_tracing(service_name: str) -> trace.Tracer:
+    """Install a tracer provider for this process (once) and instrument outgoing httpx calls."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        if os.environ.get("OTEL_TRACES_EXPORTER", "none") == "console":
+            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+        trace.set_tracer_provider(provider)
+        HTTPXClientInstrumentor().instrument()
+    return trace.get_tracer(service_name)
+
+
+def instrument_app(app: Any, service_name: str) -> None:
+    """Trace every request of a FastAPI app and carry the correlation id through it."""
+    setup_tracing(service_name)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
+
+    @app.middleware("http")
+    async def correlation(request: Any, call_next: Any) -> Any:
+        cid = request.headers.get(CORRELATION_HEADER) or baggage.get_baggage(CORRELATION_KEY) or uuid.uuid4().hex
+        token = context.attach(baggage.set_baggage(CORRELATION_KEY, str(cid)))
+        try:
+            response = await call_next(request)
+        finally:
+            context.detach(token)
+        response.headers[CORRELATION_HEADER] = str(cid)
+        return response
+
+
+def correlation_id() -> str | None:
+    value = baggage.get_baggage(CORRELATION_KEY)
+    return str(value) if value else None
+
+
+def with_correlation(cid: str | None, ctx: context.Context | None = None) -> context.Context:
+    """A context (the given one, or the current) carrying ``cid`` as the correlation id."""
+    return baggage.set_baggage(CORRELATION_KEY, cid or uuid.uuid4().hex, context=ctx)

@@ -1,0 +1,25 @@
+"""Run one sandbox: ``python -m revbridge_sandboxes stripe|salesforce|netsuite [--port N]``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+import uvicorn
+
+DEFAULT_PORTS = {"stripe": 12111, "salesforce": 12112, "netsuite": 12113}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m revbridge_sandboxes")
+    parser.add_argument("platform", choices=sorted(DEFAULT_PORTS))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args()
+    module = importlib.import_module(f"revbridge_sandboxes.{args.platform}.app")
+    app = module.create_app()
+    uvicorn.run(app, host=args.host, port=args.port or DEFAULT_PORTS[args.platform], log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

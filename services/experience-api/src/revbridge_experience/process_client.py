@@ -1,0 +1,31 @@
+"""Client of the process API, the one layer the experience API may call."""
+
+from __future__ import annotations
+
+import httpx
+
+from revbridge_contracts.problems import NotFound, UpstreamUnavailable
+from revbridge_contracts.process import ContractLineage, RevenuePositions
+
+
+class ProcessApi:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def _get(self, path: str) -> httpx.Response:
+        try:
+            response = await self._http.get(path)
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"process API unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 404:
+            raise NotFound(response.json().get("detail") or "not found")
+        if response.status_code >= 400:
+            raise UpstreamUnavailable(f"process API answered {response.status_code}")
+        return response
+
+    async def revenue_positions(self) -> RevenuePositions:
+        return RevenuePositions.model_validate_json((await self._get("/v1/revenue/positions")).content)
+
+    async def contract_lineage(self, contract_id: str) -> ContractLineage:
+        response = await self._get(f"/v1/lineage/contracts/{contract_id}")
+        return ContractLineage.model_validate_json(response.content)

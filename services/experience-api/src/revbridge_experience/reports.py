@@ -1,0 +1,42 @@
+"""Shapes the process API's positions into the revenue summary finance reads.
+
+A variance is reconciled when both sides agree to the minor unit: bookings are monthly
+contract value, so they are compared with nothing; billings must equal what the ERP invoiced,
+collections what the ERP collected.
+"""
+
+from __future__ import annotations
+
+from revbridge_contracts.experience import CurrencySummary, LineageView, RevenueSummary, Variance
+from revbridge_contracts.process import ContractLineage, RevenuePositions
+
+
+def _variance(name: str, left: int, right: int) -> Variance:
+    return Variance(name=name, left=left, right=right, difference=left - right, reconciled=left == right)
+
+
+def revenue_summary(positions: RevenuePositions) -> RevenueSummary:
+    currencies = [
+        CurrencySummary(
+            currency=p.currency,
+            bookings=p.bookings,
+            billings=p.billings,
+            collections=p.collections,
+            posted_invoices=p.erp_invoiced,
+            posted_payments=p.erp_collected,
+            variances=[
+                _variance("billings_vs_erp_invoices", p.billings, p.erp_invoiced),
+                _variance("collections_vs_erp_payments", p.collections, p.erp_collected),
+            ],
+        )
+        for p in sorted(positions.positions, key=lambda p: p.currency)
+    ]
+    return RevenueSummary(as_of=positions.as_of, currencies=currencies)
+
+
+def lineage_view(lineage: ContractLineage) -> LineageView:
+    by_system: dict[str, list] = {"crm": [], "billing": [], "erp": []}
+    for record in lineage.records:
+        by_system.setdefault(record.system, []).append(record)
+    return LineageView(contract_id=lineage.contract_id, crm=by_system["crm"], billing=by_system["billing"],
+                       erp=by_system["erp"])

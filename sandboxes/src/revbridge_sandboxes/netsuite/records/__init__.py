@@ -1,0 +1,1 @@
+"""Record types served under ``/services/rest/record/v1``: validation rules and JSON rendering."""

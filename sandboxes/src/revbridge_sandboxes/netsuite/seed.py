@@ -1,0 +1,58 @@
+"""Reference data every sandbox account starts with (and gets back on reset).
+
+Currencies, subsidiaries, service items and GL accounts are read-only through the API; their ids
+are what the revbridge mapping configuration points at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def seed_reference_data() -> dict[str, dict[str, dict[str, Any]]]:
+    currencies = [
+        ("1", "US Dollar", "USD", "$"),
+        ("2", "British pound", "GBP", "£"),
+        ("3", "Canadian Dollar", "CAD", "$"),
+        ("4", "Euro", "EUR", "€"),
+    ]
+    subsidiaries = [
+        ("1", "Revbridge Inc.", "US", "1"),
+        ("2", "Revbridge Ltd.", "GB", "2"),
+        ("3", "Revbridge GmbH", "DE", "4"),
+    ]
+    items = [
+        ("101", "PLAT-ENT", "Platform Enterprise"),
+        ("102", "SEAT", "Additional seats"),
+        ("103", "SUPPORT-PREM", "Premium support"),
+    ]
+    accounts = [
+        ("1", "Accounts Receivable", "AcctRec"),
+        ("2", "Undeposited Funds", "OthCurrAsset"),
+        ("3", "Deferred Revenue", "DeferRevenue"),
+        ("4", "Revenue", "Income"),
+    ]
+    return {
+        "currency": {
+            cid: {
+                "id": cid,
+                "name": name,
+                "symbol": symbol,
+                "displaySymbol": sign,
+                "isBaseCurrency": cid == "1",
+            }
+            for cid, name, symbol, sign in currencies
+        },
+        "subsidiary": {
+            sid: {"id": sid, "name": name, "country": country, "currency": currency, "isInactive": False}
+            for sid, name, country, currency in subsidiaries
+        },
+        "serviceSaleItem": {
+            iid: {"id": iid, "itemId": code, "displayName": display, "isInactive": False}
+            for iid, code, display in items
+        },
+        "account": {
+            aid: {"id": aid, "acctName": name, "acctType": kind, "isInactive": False}
+            for aid, name, kind in accounts
+        },
+    }

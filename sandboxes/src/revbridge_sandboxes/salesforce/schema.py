@@ -1,0 +1,194 @@
+"""The sObjects the sandbox knows: their fields, types, key prefixes and relationships.
+
+Everything that validates a write, resolves a SOQL path or answers ``describe`` reads these
+definitions, so the object model lives in one table. Lookups are case-insensitive, as in Salesforce.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldType = Literal[
+    "id",
+    "reference",
+    "string",
+    "textarea",
+    "picklist",
+    "boolean",
+    "date",
+    "datetime",
+    "double",
+    "currency",
+    "int",
+]
+SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: FieldType = "string"
+    custom: bool = False
+    required: bool = False
+    writable: bool = True
+    reference_to: str | None = None
+    picklist: tuple[str, ...] = ()
+
+    @property
+    def relationship_name(self) -> str | None:
+        if self.reference_to is None:
+            return None
+        if self.custom:
+            return self.name[:-3] + "__r"
+        return self.name[:-2] if self.name.endswith("Id") else self.name
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "label": self.name.removesuffix("__c").replace("_", " "),
+            "type": self.type,
+            "custom": self.custom,
+            "nillable": not self.required and self.name not in SYSTEM_FIELDS,
+            "createable": self.writable,
+            "updateable": self.writable,
+            "referenceTo": [self.reference_to] if self.reference_to else [],
+            "relationshipName": self.relationship_name,
+            "picklistValues": [
+                {"value": v, "label": v, "active": True, "defaultValue": False} for v in self.picklist
+            ],
+            "externalId": self.custom,
+        }
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    name: str
+    key_prefix: str
+    fields: tuple[FieldDef, ...]
+    defaults: tuple[tuple[str, object], ...] = ()
+    _by_lower: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
+    _by_relationship: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            self._by_lower[f.name.lower()] = f
+            if f.relationship_name:
+                self._by_relationship[f.relationship_name.lower()] = f
+
+    def field(self, name: str) -> FieldDef | None:
+        return self._by_lower.get(name.lower())
+
+    def relationship(self, name: str) -> FieldDef | None:
+        return self._by_relationship.get(name.lower())
+
+    def required_fields(self) -> list[str]:
+        return [f.name for f in self.fields if f.required]
+
+
+def _system() -> tuple[FieldDef, ...]:
+    return (
+        FieldDef("Id", "id", writable=False),
+        FieldDef("IsDeleted", "boolean", writable=False),
+        FieldDef("CreatedDate", "datetime", writable=False),
+        FieldDef("LastModifiedDate", "datetime", writable=False),
+        FieldDef("SystemModstamp", "datetime", writable=False),
+    )
+
+
+def _writeback(*, subscription: bool) -> tuple[FieldDef, ...]:
+    fields = [FieldDef("Billing_Customer_Id__c", custom=True)]
+    if subscription:
+        fields.append(FieldDef("Billing_Subscription_Id__c", custom=True))
+    fields += [
+        FieldDef("ERP_Customer_Id__c", custom=True),
+        FieldDef("Billing_Status__c", custom=True),
+        FieldDef("Last_Sync__c", "datetime", custom=True),
+    ]
+    return tuple(fields)
+
+
+def _obj(
+    name: str, prefix: str, *fields: FieldDef, defaults: tuple[tuple[str, object], ...] = ()
+) -> ObjectDef:
+    return ObjectDef(name, prefix, (*_system(), *fields), defaults)
+
+
+def build_objects() -> dict[str, ObjectDef]:
+    """The object model, keyed by lower-cased API name."""
+    currency = FieldDef("CurrencyIsoCode", "picklist")
+    usd: tuple[tuple[str, object], ...] = (("CurrencyIsoCode", "USD"),)
+    objects = [
+        _obj(
+            "Account",
+            "001",
+            FieldDef("Name", required=True),
+            FieldDef("ParentId", "reference", reference_to="Account"),
+            FieldDef("BillingCountry"),
+            currency,
+            FieldDef("Tax_Id__c", custom=True),
+            *_writeback(subscription=False),
+            defaults=usd,
+        ),
+        _obj(
+            "Contact",
+            "003",
+            FieldDef("FirstName"),
+            FieldDef("LastName", required=True),
+            FieldDef("Email"),
+            FieldDef("AccountId", "reference", reference_to="Account"),
+        ),
+        _obj(
+            "Product2",
+            "01t",
+            FieldDef("Name", required=True),
+            FieldDef("ProductCode"),
+            FieldDef("IsActive", "boolean"),
+            defaults=(("IsActive", False),),
+        ),
+        _obj(
+            "Opportunity",
+            "006",
+            FieldDef("Name", required=True),
+            FieldDef("AccountId", "reference", reference_to="Account"),
+            FieldDef("StageName", "picklist"),
+            FieldDef("CloseDate", "date"),
+            FieldDef("Amount", "currency"),
+            FieldDef("ContractId", "reference", reference_to="Contract"),
+            currency,
+            defaults=usd,
+        ),
+        _obj(
+            "OpportunityLineItem",
+            "00k",
+            FieldDef("OpportunityId", "reference", required=True, reference_to="Opportunity"),
+            FieldDef("Product2Id", "reference", reference_to="Product2"),
+            FieldDef("Quantity", "double"),
+            FieldDef("UnitPrice", "currency"),
+            FieldDef("TotalPrice", "currency", writable=False),
+        ),
+        _obj(
+            "Contract",
+            "800",
+            FieldDef("AccountId", "reference", required=True, reference_to="Account"),
+            FieldDef("StartDate", "date"),
+            FieldDef("ContractTerm", "int"),
+            FieldDef("Status", "picklist", picklist=("Draft", "Activated")),
+            FieldDef("ActivatedDate", "datetime", writable=False),
+            currency,
+            FieldDef("ContractNumber", writable=False),
+            *_writeback(subscription=True),
+            defaults=(*usd, ("Status", "Draft")),
+        ),
+    ]
+    return {o.name.lower(): o for o in objects}
+
+
+def dynamic_custom_field(name: str, sample: object = None) -> FieldDef:
+    """Any ``*__c`` field is accepted on every object; its type is inferred from the first value."""
+    kind: FieldType = "string"
+    if isinstance(sample, bool):
+        kind = "boolean"
+    elif isinstance(sample, int | float):
+        kind = "double"
+    return FieldDef(name, kind, custom=True)

@@ -1,0 +1,190 @@
+"""The in-memory org: records per sObject, validated writes, system fields and activation events.
+
+All writes go through ``create``/``update``/``delete`` so required fields, references, picklists,
+computed fields and timestamps behave the same whichever route (create, PATCH, upsert) made them.
+A write returns the Contracts it activated; the caller schedules the callouts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from . import ids
+from .errors import (
+    InvalidCrossReference,
+    InvalidField,
+    InvalidType,
+    MultipleRecords,
+    NotFound,
+    RequiredFieldMissing,
+    SalesforceError,
+)
+from .schema import FieldDef, ObjectDef, build_objects, dynamic_custom_field
+from .values import coerce
+
+
+@dataclass
+class Record:
+    sobject: str
+    values: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.values["Id"])
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.values["IsDeleted"])
+
+
+@dataclass
+class Store:
+    objects: dict[str, ObjectDef] = field(default_factory=build_objects)
+    records: dict[str, Record] = field(default_factory=dict)
+    # Custom fields first seen in a write, per lower-cased object name.
+    extra_fields: dict[str, dict[str, FieldDef]] = field(default_factory=dict)
+    id_factory: ids.IdFactory = field(default_factory=ids.IdFactory)
+    _last_stamp: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=UTC))
+    _contract_number: int = 100
+
+    # -- schema -------------------------------------------------------------------------------------
+    def object(self, name: str) -> ObjectDef:
+        obj = self.objects.get(name.lower())
+        if obj is None:
+            raise InvalidType(f"sObject type '{name}' is not supported.")
+        return obj
+
+    def field(self, obj: ObjectDef, name: str, sample: Any = None, *, register: bool = False) -> FieldDef:
+        found = obj.field(name) or self.extra_fields.get(obj.name.lower(), {}).get(name.lower())
+        if found is not None:
+            return found
+        if name.lower().endswith("__c") and len(name) > 3:
+            extra = dynamic_custom_field(name, sample)
+            if register:
+                self.extra_fields.setdefault(obj.name.lower(), {})[name.lower()] = extra
+            return extra
+        raise InvalidField(f"No such column '{name}' on sobject of type {obj.name}")
+
+    def all_fields(self, obj: ObjectDef) -> list[FieldDef]:
+        return [*obj.fields, *self.extra_fields.get(obj.name.lower(), {}).values()]
+
+    # -- reads --------------------------------------------------------------------------------------
+    def get(self, obj: ObjectDef, record_id: str, *, include_deleted: bool = False) -> Record:
+        normalized = ids.normalize(record_id)
+        record = self.records.get(normalized) if normalized else None
+        if record is None or record.sobject != obj.name or (record.deleted and not include_deleted):
+            raise NotFound()
+        return record
+
+    def lookup(self, record_id: Any) -> Record | None:
+        """Live record by id, whatever its type (relationship traversal)."""
+        record = self.records.get(record_id) if isinstance(record_id, str) else None
+        return None if record is None or record.deleted else record
+
+    def scan(self, obj: ObjectDef, *, include_deleted: bool = False) -> list[Record]:
+        return [
+            r for r in self.records.values() if r.sobject == obj.name and (include_deleted or not r.deleted)
+        ]
+
+    def find_by(self, obj: ObjectDef, field_name: str, value: str) -> list[Record]:
+        f = self.field(obj, field_name)
+        if f.type == "id":
+            try:
+                return [self.get(obj, value)]
+            except NotFound:
+                return []
+        if not f.custom:
+            raise InvalidField(f"Field {f.name} is not an external id field on {obj.name}", [f.name])
+        return [
+            r for r in self.scan(obj) if r.values.get(f.name) is not None and str(r.values[f.name]) == value
+        ]
+
+    def find_one_by(self, obj: ObjectDef, field_name: str, value: str, url_of: Any) -> Record | None:
+        matches = self.find_by(obj, field_name, value)
+        if len(matches) > 1:
+            raise MultipleRecords([url_of(r) for r in matches])
+        return matches[0] if matches else None
+
+    # -- writes -------------------------------------------------------------------------------------
+    def create(self, obj: ObjectDef, body: dict[str, Any]) -> tuple[Record, list[Record]]:
+        values = self._typed(obj, body)
+        for name, default in obj.defaults:
+            values.setdefault(name, default)
+        for name in obj.required_fields():
+            if values.get(name) in (None, ""):
+                raise RequiredFieldMissing([name])
+        now = self._stamp()
+        record_id = self.id_factory.new(obj.key_prefix)
+        values.update(
+            Id=record_id, IsDeleted=False, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now
+        )
+        record = Record(obj.name, {f.name: None for f in obj.fields} | values)
+        activated = self._derive(obj, record, previous_status=None, now=now)
+        if obj.name == "Contract":
+            record.values["ContractNumber"] = f"{self._contract_number:08d}"
+            self._contract_number += 1
+        self.records[record_id] = record
+        return record, activated
+
+    def update(self, obj: ObjectDef, record: Record, body: dict[str, Any]) -> list[Record]:
+        values = self._typed(obj, body)
+        for name in obj.required_fields():
+            if name in values and values[name] in (None, ""):
+                raise RequiredFieldMissing([name])
+        previous_status = record.values.get("Status")
+        now = self._stamp()
+        record.values.update(values, LastModifiedDate=now, SystemModstamp=now)
+        return self._derive(obj, record, previous_status=previous_status, now=now)
+
+    def delete(self, record: Record) -> None:
+        now = self._stamp()
+        record.values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _typed(self, obj: ObjectDef, body: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, raw in body.items():
+            if name == "attributes":
+                continue
+            f = self.field(obj, name, raw, register=True)
+            if not f.writable:
+                raise SalesforceError(
+                    f"Unable to create/update fields: {f.name}. Please check the security settings of "
+                    "this field and verify that it is read/write for your profile or permission set.",
+                    [f.name],
+                    error_code="INVALID_FIELD_FOR_INSERT_UPDATE",
+                )
+            value = coerce(f, raw)
+            if f.picklist and value is not None and value not in f.picklist:
+                raise SalesforceError(
+                    f"{f.name}: bad value for restricted picklist field: {value}",
+                    [f.name],
+                    error_code="INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                )
+            if f.reference_to and value is not None:
+                target = self.lookup(value)
+                if target is None or target.sobject != f.reference_to:
+                    raise InvalidCrossReference(f"invalid cross reference id: {raw}", [f.name])
+            values[f.name] = value
+        return values
+
+    def _derive(self, obj: ObjectDef, record: Record, previous_status: Any, now: datetime) -> list[Record]:
+        v = record.values
+        if obj.name == "OpportunityLineItem":
+            qty, price = v.get("Quantity"), v.get("UnitPrice")
+            v["TotalPrice"] = None if qty is None or price is None else round(qty * price, 2)
+        if obj.name == "Contract" and v.get("Status") == "Activated" and previous_status != "Activated":
+            v["ActivatedDate"] = now
+            return [record]
+        return []
+
+    def _stamp(self) -> datetime:
+        """Now, at millisecond precision and strictly after the previous write (watermarks rely on it)."""
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if now <= self._last_stamp:
+            now = self._last_stamp + timedelta(milliseconds=1)
+        self._last_stamp = now
+        return now

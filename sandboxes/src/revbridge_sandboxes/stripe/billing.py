@@ -1,0 +1,235 @@
+"""The invoice state machine and payments (wire reference §1.9), shared by subscriptions and invoices.
+
+draft --finalize--> open --pay--> paid; open --mark_uncollectible--> uncollectible;
+open|uncollectible --void--> void; uncollectible --pay--> paid. Payment outcomes follow Stripe's
+test payment methods (``pm_card_visa`` succeeds, ``pm_card_chargeDeclined`` declines).
+"""
+
+from __future__ import annotations
+
+from . import shapes
+from .deps import Ctx
+from .errors import StripeError, bad_state, not_found
+from .state import Obj, new_id, now, snapshot
+
+SUCCEEDING_METHODS = {
+    "pm_card_visa",
+    "pm_card_visa_debit",
+    "pm_card_mastercard",
+    "pm_card_amex",
+    "pm_card_us",
+}
+DECLINING_METHODS = {
+    "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
+    "pm_card_chargeDeclinedInsufficientFunds": (
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
+    "pm_card_chargeDeclinedExpiredCard": ("expired_card", "expired_card", "Your card has expired."),
+    "pm_card_chargeDeclinedIncorrectCvc": (
+        "incorrect_cvc",
+        "incorrect_cvc",
+        "Your card's security code is incorrect.",
+    ),
+}
+RETRY_AFTER_FAILURE_SECONDS = 3 * 86400
+
+
+def check_payment_method(pm: str | None, param: str) -> None:
+    """Only Stripe's test payment method tokens exist in the sandbox."""
+    if pm is not None and pm not in SUCCEEDING_METHODS and pm not in DECLINING_METHODS:
+        raise not_found("PaymentMethod", pm, param)
+
+
+def declines(pm: str | None) -> bool:
+    return pm in DECLINING_METHODS
+
+
+def card_error(pm: str, pi: Obj | None) -> StripeError:
+    code, decline_code, message = DECLINING_METHODS[pm]
+    extra: dict[str, object] = {
+        "decline_code": decline_code,
+        "payment_method": {"id": pm, "object": "payment_method"},
+    }
+    if pi is not None:
+        extra["payment_intent"] = snapshot(pi)
+    return StripeError(402, message, type="card_error", code=code, extra=extra)
+
+
+def set_lines(inv: Obj, lines: list[Obj]) -> None:
+    inv["lines"]["data"] = lines
+    total = sum(int(line["amount"]) for line in lines)
+    inv.update(subtotal=total, subtotal_excluding_tax=total, total=total, total_excluding_tax=total)
+    inv.update(amount_due=total, amount_remaining=total - int(inv["amount_paid"]))
+
+
+def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str) -> Obj:
+    """A draft invoice billing every item of ``sub`` for its current period (emits invoice.created)."""
+    customer = ctx.account.require("customer", sub["customer"], "customer", "customer")
+    inv = shapes.invoice(new_id("in"), customer, sub["currency"], sub["collection_method"])
+    inv["billing_reason"] = billing_reason
+    inv["parent"] = {
+        "type": "subscription_details",
+        "quote_details": None,
+        "subscription_details": {"subscription": sub["id"], "metadata": dict(sub["metadata"])},
+    }
+    if sub["collection_method"] == "send_invoice" and sub.get("days_until_due") is not None:
+        inv["due_date"] = inv["created"] + 86400 * int(sub["days_until_due"])
+    lines = []
+    for item in sub["items"]["data"]:
+        product = ctx.account.get("product", item["price"]["product"])
+        name = product["name"] if product else item["price"]["product"]
+        lines.append(ctx.account.put(shapes.subscription_line(inv["id"], sub, item, name)))
+    set_lines(inv, lines)
+    ctx.account.put(inv)
+    ctx.emit("invoice.created", inv)
+    return inv
+
+
+def finalize(ctx: Ctx, inv: Obj) -> None:
+    if inv["status"] != "draft":
+        raise bad_state("This invoice is already finalized, you can't re-finalize a non-draft invoice.")
+    customer = ctx.account.require("customer", inv["customer"], "customer", "customer")
+    seq = int(customer["next_invoice_sequence"])
+    customer["next_invoice_sequence"] = seq + 1
+    ts = now()
+    inv.update(
+        number=f"{customer['invoice_prefix']}-{seq:04d}", status="open", effective_at=ts, ending_balance=0
+    )
+    inv["status_transitions"]["finalized_at"] = ts
+    if inv["collection_method"] == "send_invoice" and inv["due_date"] is None:
+        inv["due_date"] = ts + 30 * 86400
+    if inv["collection_method"] == "charge_automatically" and inv["amount_remaining"] > 0:
+        inv["next_payment_attempt"] = ts
+    ctx.emit("invoice.finalized", inv)
+    if inv["amount_remaining"] == 0:
+        _mark_paid(ctx, inv)
+
+
+def _open_payment(ctx: Ctx, inv: Obj) -> tuple[Obj, Obj]:
+    """The invoice's open invoice_payment and its payment_intent, created on first attempt."""
+    for payment in inv["payments"]["data"]:
+        if payment["status"] == "open":
+            return payment, ctx.account.require("payment_intent", payment["payment"]["payment_intent"])
+    description = f"Subscription {inv['billing_reason'].replace('_', ' ')}"
+    pi = ctx.account.put(
+        shapes.payment_intent(inv["amount_remaining"], inv["currency"], inv["customer"], description)
+    )
+    ctx.emit("payment_intent.created", pi)
+    payment = ctx.account.put(shapes.invoice_payment(inv, pi["id"]))
+    inv["payments"]["data"].insert(0, payment)
+    return payment, pi
+
+
+def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
+    """Charge ``pm`` for the invoice; on a decline record the failure and return the card error."""
+    payment, pi = _open_payment(ctx, inv)
+    ts = now()
+    inv["attempt_count"] = int(inv["attempt_count"]) + 1
+    inv["attempted"] = True
+    if declines(pm):
+        error = card_error(pm, None)
+        pi.update(
+            status="requires_payment_method", payment_method=None, last_payment_error=error.body()["error"]
+        )
+        inv["next_payment_attempt"] = (
+            ts + RETRY_AFTER_FAILURE_SECONDS if inv["collection_method"] == "charge_automatically" else None
+        )
+        ctx.emit("payment_intent.payment_failed", pi)
+        ctx.emit("invoice.payment_failed", inv)
+        return card_error(pm, pi)
+    amount = int(inv["amount_remaining"])
+    pi.update(
+        status="succeeded",
+        payment_method=pm,
+        amount_received=amount,
+        latest_charge=new_id("ch"),
+        last_payment_error=None,
+    )
+    payment.update(status="paid", amount_paid=amount)
+    payment["status_transitions"]["paid_at"] = ts
+    ctx.emit("payment_intent.succeeded", pi)
+    _mark_paid(ctx, inv, amount)
+    ctx.emit("invoice_payment.paid", payment)
+    ctx.emit("invoice.payment_succeeded", inv)
+    return None
+
+
+def _mark_paid(ctx: Ctx, inv: Obj, amount: int | None = None) -> None:
+    paid = int(inv["amount_remaining"]) if amount is None else amount
+    inv.update(
+        status="paid",
+        amount_paid=int(inv["amount_paid"]) + paid,
+        amount_remaining=0,
+        next_payment_attempt=None,
+    )
+    inv["status_transitions"]["paid_at"] = now()
+    ctx.emit("invoice.paid", inv)
+    _activate_subscription(ctx, inv)
+
+
+def _activate_subscription(ctx: Ctx, inv: Obj) -> None:
+    parent = inv.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    sub = ctx.account.get("subscription", details.get("subscription") or "")
+    if sub and sub["status"] in ("incomplete", "past_due", "unpaid"):
+        before = snapshot(sub)
+        sub["status"] = "active"
+        ctx.emit_update("customer.subscription.updated", before, sub)
+
+
+def pay(ctx: Ctx, inv: Obj, pm: str | None, out_of_band: bool) -> None:
+    """``POST /v1/invoices/{id}/pay``: drafts are finalized first; a decline raises a 402."""
+    if inv["status"] == "paid":
+        raise bad_state("Invoice is already paid")
+    if inv["status"] == "void":
+        raise bad_state("This invoice has been voided and can no longer be paid.")
+    if inv["status"] == "draft":
+        finalize(ctx, inv)
+        if inv["status"] == "paid":
+            return
+    if out_of_band:
+        _mark_paid(ctx, inv)
+        return
+    pm = pm or inv.get("default_payment_method") or _subscription_payment_method(ctx, inv)
+    if pm is None:
+        raise bad_state(
+            "This customer has no attached payment source or default payment method. "
+            "Please consider adding a default payment method."
+        )
+    check_payment_method(pm, "payment_method")
+    error = attempt_payment(ctx, inv, pm)
+    if error is not None:
+        raise error
+
+
+def _subscription_payment_method(ctx: Ctx, inv: Obj) -> str | None:
+    details = (inv.get("parent") or {}).get("subscription_details") or {}
+    sub = ctx.account.get("subscription", details.get("subscription") or "")
+    if sub and sub.get("default_payment_method"):
+        return str(sub["default_payment_method"])
+    customer = ctx.account.get("customer", inv["customer"]) or {}
+    return (customer.get("invoice_settings") or {}).get("default_payment_method")
+
+
+def void(ctx: Ctx, inv: Obj) -> None:
+    if inv["status"] not in ("open", "uncollectible"):
+        raise bad_state(
+            f"You can only void invoices that are open or uncollectible; this invoice is {inv['status']}."
+        )
+    inv.update(status="void", next_payment_attempt=None)
+    inv["status_transitions"]["voided_at"] = now()
+    for payment in inv["payments"]["data"]:
+        if payment["status"] == "open":
+            payment["status"] = "canceled"
+            payment["status_transitions"]["canceled_at"] = now()
+    ctx.emit("invoice.voided", inv)
+
+
+def mark_uncollectible(ctx: Ctx, inv: Obj) -> None:
+    if inv["status"] != "open":
+        raise bad_state(f"You can only mark open invoices as uncollectible; this invoice is {inv['status']}.")
+    inv.update(status="uncollectible", next_payment_attempt=None)
+    inv["status_transitions"]["marked_uncollectible_at"] = now()
+    ctx.emit("invoice.marked_uncollectible", inv)

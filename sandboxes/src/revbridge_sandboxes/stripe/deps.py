@@ -1,0 +1,118 @@
+"""Per-request context for API handlers: the authenticated account, decoded params, event emission.
+
+``ApiCtx`` is the one FastAPI dependency every ``/v1`` handler takes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from . import forms
+from .errors import StripeError
+from .listing import expand
+from .state import Account, Obj, SandboxState, new_id, now, snapshot
+from .webhooks import encode_event, endpoint_matches
+
+NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the Authorization header, "
+    "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). "
+    "See https://stripe.com/docs/api#authentication "
+    "for details, or we can help at https://support.stripe.com/."
+)
+
+
+def presented_key(request: Request) -> str | None:
+    """The secret key from ``Authorization: Bearer`` or HTTP Basic (key as the username)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip()).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[0] or None
+    return None
+
+
+def authenticate(state: SandboxState, request: Request) -> Account:
+    key = presented_key(request)
+    if not key:
+        raise StripeError(401, NO_KEY)
+    account = state.accounts.get(key)
+    if account is None:
+        raise StripeError(401, f"Invalid API Key provided: {key[:8]}{'*' * 12}{key[-4:]}")
+    return account
+
+
+@dataclass
+class Ctx:
+    """What a handler needs: state, account, params, and the request identity events carry."""
+
+    state: SandboxState
+    account: Account
+    params: dict[str, Any]
+    request_id: str
+    idempotency_key: str | None
+    api_version: str
+
+    def render(self, obj: Obj) -> Obj:
+        """A response copy of ``obj`` with the requested ``expand[]`` paths expanded."""
+        return expand(snapshot(obj), [str(p) for p in forms.as_list(self.params, "expand")], self.account)
+
+    def emit(self, event_type: str, obj: Obj, previous: Obj | None = None) -> Obj:
+        """Record an event with a snapshot of ``obj`` and schedule its webhook deliveries."""
+        data: Obj = {"object": snapshot(obj)}
+        if previous:
+            data["previous_attributes"] = snapshot(previous)
+        event: Obj = {
+            "id": new_id("evt"),
+            "object": "event",
+            "api_version": self.api_version,
+            "created": now(),
+            "data": data,
+            "livemode": False,
+            "pending_webhooks": 0,
+            "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
+            "type": event_type,
+        }
+        self.account.put(event)
+        endpoints = [
+            e for e in self.account.newest_first("webhook_endpoint") if endpoint_matches(e, event_type)
+        ]
+        event["pending_webhooks"] = len(endpoints)
+        payload = encode_event(event)
+        for endpoint in endpoints:
+            secret = self.account.endpoint_secrets.get(endpoint["id"], "")
+            self.state.webhooks.schedule(event, payload, endpoint, secret)
+        return event
+
+    def emit_update(self, event_type: str, before: Obj, after: Obj) -> Obj | None:
+        """Emit ``*.updated`` with ``previous_attributes`` (top-level keys that changed), if any."""
+        previous = {k: before.get(k) for k in after if before.get(k) != after.get(k)}
+        return self.emit(event_type, after, previous) if previous else None
+
+
+async def api_context(request: Request) -> Ctx:
+    state: SandboxState = request.app.state.sandbox
+    account = authenticate(state, request)
+    params = forms.decode(request.url.query)
+    if request.method == "POST":
+        params.update(forms.decode(await request.body()))
+    return Ctx(
+        state=state,
+        account=account,
+        params=params,
+        request_id=getattr(request.state, "request_id", new_id("req", 14)),
+        idempotency_key=request.headers.get("idempotency-key"),
+        api_version=request.headers.get("stripe-version") or state.settings.api_version,
+    )
+
+
+ApiCtx = Annotated[Ctx, Depends(api_context)]

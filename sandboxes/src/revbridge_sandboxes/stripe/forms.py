@@ -1,0 +1,125 @@
+"""Decode Stripe's form encoding (``a[b][c]=``, ``items[0][price]=``, ``k[]=``) and coerce values.
+
+stripe-python sends literal brackets; curl and other SDKs send ``k[]`` or percent-encoded
+brackets. All become nested dicts and lists here (wire reference §1.2).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .errors import invalid, missing
+
+_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_PART = re.compile(r"\[([^\[\]]*)\]")
+
+
+def _split_key(key: str) -> list[str]:
+    match = _KEY.match(key)
+    if not match:
+        return [key]
+    return [match.group(1), *_PART.findall(match.group(2))]
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _listify(v) for k, v in node.items()}
+    if converted and all(k.isdigit() for k in converted):
+        return [converted[k] for k in sorted(converted, key=int)]
+    return converted
+
+
+def decode(raw: str | bytes) -> dict[str, Any]:
+    """Parse a form-encoded string into nested dicts/lists of strings."""
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    root: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        parts = _split_key(key)
+        node = root
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if part == "":
+                part = str(len(node))
+            if last:
+                node[part] = value
+            else:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = {}
+                    node[part] = child
+                node = child
+    return _listify(root)
+
+
+def fingerprint(method: str, path: str, raw: str | bytes) -> str:
+    """A stable identity of a request's parameters, for idempotent replays."""
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    return repr((method, path, sorted(parse_qsl(text, keep_blank_values=True))))
+
+
+def as_int(
+    params: dict[str, Any], name: str, default: int | None = None, *, required: bool = False
+) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise missing(name)
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise invalid(name, f"Invalid integer: {value}", code="parameter_invalid_integer") from None
+
+
+def as_bool(params: dict[str, Any], name: str, default: bool | None = None) -> bool | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if value in ("true", True):
+        return True
+    if value in ("false", False):
+        return False
+    raise invalid(name, f"Invalid boolean: {value}")
+
+
+def as_str(params: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise missing(name)
+        return None
+    if not isinstance(value, str):
+        raise invalid(name, f"Invalid string: {value!r}")
+    return value
+
+
+def as_list(params: dict[str, Any], name: str) -> list[Any]:
+    """A list parameter; a lone scalar (``expand=x``) counts as a one-element list."""
+    value = params.get(name)
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return list(value.values())
+    return [value]
+
+
+def merge_metadata(current: dict[str, str], update: Any, param: str = "metadata") -> dict[str, str]:
+    """Apply a metadata update: ``metadata=`` clears, ``metadata[k]=`` deletes one key."""
+    if update is None:
+        return current
+    if update == "":
+        return {}
+    if not isinstance(update, dict):
+        raise invalid(param, "Invalid object")
+    merged = dict(current)
+    for key, value in update.items():
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = str(value)
+    return merged

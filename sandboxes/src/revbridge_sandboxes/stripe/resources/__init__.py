@@ -1,0 +1,1 @@
+"""HTTP routers of the Stripe sandbox's ``/v1`` API, one module per resource family."""

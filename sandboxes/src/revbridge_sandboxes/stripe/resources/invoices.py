@@ -1,0 +1,139 @@
+"""``/v1/invoices`` (state transitions and lines), ``/v1/invoice_payments``, ``/v1/payment_intents``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from .. import billing, forms
+from ..deps import ApiCtx, Ctx
+from ..errors import bad_state
+from ..listing import created_filter, paginate, search
+from ..state import Obj, snapshot
+
+router = APIRouter()
+
+STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+
+
+def _invoice(ctx: Ctx, invoice_id: str) -> Obj:
+    return ctx.account.require("invoice", invoice_id, "invoice", "invoice")
+
+
+def _subscription_of(inv: Obj) -> str | None:
+    details = (inv.get("parent") or {}).get("subscription_details") or {}
+    return details.get("subscription")
+
+
+@router.get("/v1/invoices")
+async def list_invoices(ctx: ApiCtx) -> dict[str, Any]:
+    p = ctx.params
+    items = ctx.account.newest_first("invoice")
+    for name in ("customer", "status", "collection_method"):
+        value = forms.as_str(p, name)
+        if value:
+            items = [i for i in items if i[name] == value]
+    sub_id = forms.as_str(p, "subscription")
+    if sub_id:
+        items = [i for i in items if _subscription_of(i) == sub_id]
+    return ctx.render(paginate(created_filter(p, items), p, "/v1/invoices"))
+
+
+@router.get("/v1/invoices/search")
+async def search_invoices(ctx: ApiCtx) -> dict[str, Any]:
+    return ctx.render(search(ctx.account.newest_first("invoice"), ctx.params, "/v1/invoices/search"))
+
+
+@router.get("/v1/invoices/{invoice_id}")
+async def retrieve_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    return ctx.render(_invoice(ctx, invoice_id))
+
+
+@router.post("/v1/invoices/{invoice_id}")
+async def update_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    async with ctx.account.lock:
+        inv = _invoice(ctx, invoice_id)
+        before = snapshot(inv)
+        editable = set(ctx.params) - {"metadata", "expand"}
+        if editable and inv["status"] != "draft":
+            raise bad_state("You can only update metadata on a finalized invoice.")
+        for name in ("description", "footer"):
+            if name in ctx.params:
+                inv[name] = ctx.params[name] or None
+        if "auto_advance" in ctx.params:
+            inv["auto_advance"] = forms.as_bool(ctx.params, "auto_advance")
+        inv["metadata"] = forms.merge_metadata(inv["metadata"], ctx.params.get("metadata"))
+        ctx.emit_update("invoice.updated", before, inv)
+    return ctx.render(inv)
+
+
+@router.get("/v1/invoices/{invoice_id}/lines")
+async def list_invoice_lines(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    lines = _invoice(ctx, invoice_id)["lines"]["data"]
+    return ctx.render(paginate(lines, ctx.params, f"/v1/invoices/{invoice_id}/lines"))
+
+
+@router.post("/v1/invoices/{invoice_id}/finalize")
+async def finalize_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    async with ctx.account.lock:
+        inv = _invoice(ctx, invoice_id)
+        if "auto_advance" in ctx.params:
+            inv["auto_advance"] = forms.as_bool(ctx.params, "auto_advance")
+        billing.finalize(ctx, inv)
+    return ctx.render(inv)
+
+
+@router.post("/v1/invoices/{invoice_id}/pay")
+async def pay_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    async with ctx.account.lock:
+        inv = _invoice(ctx, invoice_id)
+        out_of_band = bool(forms.as_bool(ctx.params, "paid_out_of_band", False))
+        billing.pay(ctx, inv, forms.as_str(ctx.params, "payment_method"), out_of_band)
+    return ctx.render(inv)
+
+
+@router.post("/v1/invoices/{invoice_id}/void")
+async def void_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    async with ctx.account.lock:
+        inv = _invoice(ctx, invoice_id)
+        billing.void(ctx, inv)
+    return ctx.render(inv)
+
+
+@router.post("/v1/invoices/{invoice_id}/mark_uncollectible")
+async def mark_invoice_uncollectible(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    async with ctx.account.lock:
+        inv = _invoice(ctx, invoice_id)
+        billing.mark_uncollectible(ctx, inv)
+    return ctx.render(inv)
+
+
+@router.get("/v1/invoice_payments")
+async def list_invoice_payments(ctx: ApiCtx) -> dict[str, Any]:
+    items = ctx.account.newest_first("invoice_payment")
+    invoice_id = forms.as_str(ctx.params, "invoice")
+    url = "/v1/invoice_payments"
+    if invoice_id:
+        items = [i for i in items if i["invoice"] == invoice_id]
+        url = f"/v1/invoice_payments?invoice={invoice_id}"
+    return ctx.render(paginate(items, ctx.params, url))
+
+
+@router.get("/v1/invoice_payments/{payment_id}")
+async def retrieve_invoice_payment(payment_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    return ctx.render(ctx.account.require("invoice_payment", payment_id, "invoice payment"))
+
+
+@router.get("/v1/payment_intents/{intent_id}")
+async def retrieve_payment_intent(intent_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    return ctx.render(ctx.account.require("payment_intent", intent_id, "payment_intent", "intent"))
+
+
+@router.get("/v1/payment_intents")
+async def list_payment_intents(ctx: ApiCtx) -> dict[str, Any]:
+    items = ctx.account.newest_first("payment_intent")
+    customer = forms.as_str(ctx.params, "customer")
+    if customer:
+        items = [i for i in items if i["customer"] == customer]
+    return ctx.render(paginate(created_filter(ctx.params, items), ctx.params, "/v1/payment_intents"))

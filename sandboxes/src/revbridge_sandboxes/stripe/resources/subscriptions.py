@@ -1,0 +1,233 @@
+"""``/v1/subscriptions`` and ``/v1/subscription_items``: creating one bills its first invoice at once.
+
+Creation finalizes the first invoice immediately; ``send_invoice`` leaves it open (subscription
+active), ``charge_automatically`` charges the default payment method (declines leave the invoice
+open and the subscription ``incomplete``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from .. import billing, forms, shapes
+from ..deps import ApiCtx, Ctx
+from ..errors import bad_state, invalid, missing
+from ..listing import created_filter, paginate, search
+from ..state import Obj, new_id, snapshot
+
+router = APIRouter()
+
+COLLECTION_METHODS = ("charge_automatically", "send_invoice")
+PAYMENT_BEHAVIORS = ("allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete")
+
+
+def _recurring_price(ctx: Ctx, price_id: Any, param: str) -> Obj:
+    if not price_id:
+        raise missing(param)
+    price = ctx.account.require("price", price_id, "price", param)
+    if price["type"] != "recurring":
+        raise invalid(
+            param,
+            "The price specified is set to `type=one_time` but this field only accepts prices "
+            "with `type=recurring`.",
+        )
+    return price
+
+
+def _new_item(ctx: Ctx, sub: Obj, spec: dict[str, Any], index: int, start: int) -> Obj:
+    price = _recurring_price(ctx, spec.get("price"), f"items[{index}][price]")
+    quantity = forms.as_int(spec, "quantity", 1)
+    metadata = forms.merge_metadata({}, spec.get("metadata"), f"items[{index}][metadata]")
+    return ctx.account.put(shapes.subscription_item(sub["id"], price, quantity or 1, metadata, start))
+
+
+def _billing_settings(ctx: Ctx, sub: Obj) -> None:
+    p = ctx.params
+    method = forms.as_str(p, "collection_method")
+    if method is not None:
+        if method not in COLLECTION_METHODS:
+            raise invalid(
+                "collection_method",
+                f"Invalid collection_method: must be one of {', '.join(COLLECTION_METHODS)}",
+            )
+        sub["collection_method"] = method
+    if "days_until_due" in p:
+        sub["days_until_due"] = forms.as_int(p, "days_until_due")
+    if sub["collection_method"] == "send_invoice" and sub["days_until_due"] is None:
+        raise missing("days_until_due")
+    if sub["collection_method"] == "charge_automatically":
+        if sub["days_until_due"] is not None and "days_until_due" in p:
+            raise invalid(
+                "days_until_due", "days_until_due can only be set when collection_method is send_invoice."
+            )
+        sub["days_until_due"] = None
+    if "default_payment_method" in p:
+        pm = forms.as_str(p, "default_payment_method")
+        billing.check_payment_method(pm, "default_payment_method")
+        sub["default_payment_method"] = pm
+    for name in ("description",):
+        if name in p:
+            sub[name] = p[name] or None
+    if "cancel_at_period_end" in p:
+        sub["cancel_at_period_end"] = forms.as_bool(p, "cancel_at_period_end")
+    sub["metadata"] = forms.merge_metadata(sub["metadata"], p.get("metadata"))
+
+
+def _payment_method(ctx: Ctx, sub: Obj, customer: Obj) -> str | None:
+    return sub["default_payment_method"] or (customer.get("invoice_settings") or {}).get(
+        "default_payment_method"
+    )
+
+
+@router.post("/v1/subscriptions")
+async def create_subscription(ctx: ApiCtx) -> dict[str, Any]:
+    p = ctx.params
+    behavior = forms.as_str(p, "payment_behavior") or "allow_incomplete"
+    if behavior not in PAYMENT_BEHAVIORS:
+        raise invalid(
+            "payment_behavior", f"Invalid payment_behavior: must be one of {', '.join(PAYMENT_BEHAVIORS)}"
+        )
+    specs = forms.as_list(p, "items")
+    if not specs:
+        raise missing("items")
+    async with ctx.account.lock:
+        customer = ctx.account.require(
+            "customer", forms.as_str(p, "customer", required=True), "customer", "customer"
+        )
+        prices = [
+            _recurring_price(ctx, s.get("price") if isinstance(s, dict) else None, f"items[{i}][price]")
+            for i, s in enumerate(specs)
+        ]
+        sub = shapes.subscription(new_id("sub"), customer["id"], prices[0]["currency"])
+        _billing_settings(ctx, sub)
+        pm = _payment_method(ctx, sub, customer)
+        automatic = sub["collection_method"] == "charge_automatically"
+        if automatic and behavior == "error_if_incomplete" and billing.declines(pm):
+            assert pm is not None
+            raise billing.card_error(pm, None)
+        items = [_new_item(ctx, sub, s, i, sub["start_date"]) for i, s in enumerate(specs)]
+        sub["items"]["data"] = items
+        ctx.account.put(sub)
+        inv = billing.create_subscription_invoice(ctx, sub, "subscription_create")
+        sub["latest_invoice"] = inv["id"]
+        charge = automatic and inv["amount_due"] > 0 and behavior != "default_incomplete" and pm is not None
+        will_pay = not automatic or inv["amount_due"] == 0 or (charge and not billing.declines(pm))
+        sub["status"] = "active" if will_pay else "incomplete"
+        ctx.emit("customer.subscription.created", sub)
+        billing.finalize(ctx, inv)
+        if charge:
+            assert pm is not None
+            billing.attempt_payment(ctx, inv, pm)
+    return ctx.render(sub)
+
+
+def _subscription(ctx: Ctx, sub_id: str) -> Obj:
+    return ctx.account.require("subscription", sub_id, "subscription")
+
+
+@router.get("/v1/subscriptions")
+async def list_subscriptions(ctx: ApiCtx) -> dict[str, Any]:
+    p = ctx.params
+    items = ctx.account.newest_first("subscription")
+    status = forms.as_str(p, "status")
+    if status is None:
+        items = [s for s in items if s["status"] != "canceled"]
+    elif status != "all":
+        items = [s for s in items if s["status"] == status]
+    for name in ("customer", "collection_method"):
+        value = forms.as_str(p, name)
+        if value:
+            items = [s for s in items if s[name] == value]
+    price = forms.as_str(p, "price")
+    if price:
+        items = [s for s in items if any(i["price"]["id"] == price for i in s["items"]["data"])]
+    return ctx.render(paginate(created_filter(p, items), p, "/v1/subscriptions"))
+
+
+@router.get("/v1/subscriptions/search")
+async def search_subscriptions(ctx: ApiCtx) -> dict[str, Any]:
+    return ctx.render(
+        search(ctx.account.newest_first("subscription"), ctx.params, "/v1/subscriptions/search")
+    )
+
+
+@router.get("/v1/subscriptions/{sub_id}")
+async def retrieve_subscription(sub_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    return ctx.render(_subscription(ctx, sub_id))
+
+
+def _update_items(ctx: Ctx, sub: Obj) -> None:
+    items: list[Obj] = sub["items"]["data"]
+    for index, spec in enumerate(forms.as_list(ctx.params, "items")):
+        if not isinstance(spec, dict):
+            raise invalid(f"items[{index}]", "Invalid object")
+        item_id = spec.get("id")
+        if not item_id:
+            items.append(
+                _new_item(ctx, sub, spec, index, items[0]["current_period_start"] if items else shapes.now())
+            )
+            continue
+        item = next((i for i in items if i["id"] == item_id), None)
+        if item is None:
+            raise invalid(
+                f"items[{index}][id]", f"No such subscription item: '{item_id}'", code="resource_missing"
+            )
+        if forms.as_bool(spec, "deleted", False):
+            items.remove(item)
+            ctx.account.remove("subscription_item", item["id"])
+            continue
+        if spec.get("price"):
+            item["price"] = dict(_recurring_price(ctx, spec["price"], f"items[{index}][price]"))
+        if "quantity" in spec:
+            item["quantity"] = forms.as_int(spec, "quantity")
+        item["metadata"] = forms.merge_metadata(
+            item["metadata"], spec.get("metadata"), f"items[{index}][metadata]"
+        )
+    if not items:
+        raise invalid("items", "A subscription must have at least one active plan.")
+
+
+@router.post("/v1/subscriptions/{sub_id}")
+async def update_subscription(sub_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    async with ctx.account.lock:
+        sub = _subscription(ctx, sub_id)
+        if sub["status"] == "canceled" and set(ctx.params) - {"metadata", "cancellation_details", "expand"}:
+            raise bad_state("A canceled subscription can only update its cancellation_details and metadata.")
+        before = snapshot(sub)
+        _billing_settings(ctx, sub)
+        _update_items(ctx, sub)
+        ctx.emit_update("customer.subscription.updated", before, sub)
+    return ctx.render(sub)
+
+
+@router.delete("/v1/subscriptions/{sub_id}")
+async def cancel_subscription(sub_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    async with ctx.account.lock:
+        sub = _subscription(ctx, sub_id)
+        if sub["status"] == "canceled":
+            raise bad_state(f"This subscription has already been canceled: {sub_id}")
+        ts = shapes.now()
+        details = ctx.params.get("cancellation_details")
+        details = details if isinstance(details, dict) else {}
+        sub.update(status="canceled", canceled_at=ts, ended_at=ts)
+        sub["cancellation_details"] = {
+            "comment": details.get("comment") or None,
+            "feedback": details.get("feedback") or None,
+            "reason": "cancellation_requested",
+        }
+        ctx.emit("customer.subscription.deleted", sub)
+    return ctx.render(sub)
+
+
+@router.get("/v1/subscription_items")
+async def list_subscription_items(ctx: ApiCtx) -> dict[str, Any]:
+    sub_id = forms.as_str(ctx.params, "subscription", required=True) or ""
+    items = list(reversed(_subscription(ctx, sub_id)["items"]["data"]))
+    return ctx.render(paginate(items, ctx.params, f"/v1/subscription_items?subscription={sub_id}"))
+
+
+@router.get("/v1/subscription_items/{item_id}")
+async def retrieve_subscription_item(item_id: str, ctx: ApiCtx) -> dict[str, Any]:
+    return ctx.render(ctx.account.require("subscription_item", item_id, "subscription item"))

@@ -1,0 +1,32 @@
+"""Settings of the Stripe sandbox, read from ``STRIPE_SANDBOX_*`` environment variables.
+
+One secret key is one emulated account; the webhook URL (optional) gets an endpoint in every account.
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET_KEY = "sk_test_revbridge_demo"  # demo value, only ever valid against this sandbox
+DEMO_WEBHOOK_SECRET = "whsec_revbridge_demo"  # demo value, only ever valid against this sandbox
+PINNED_API_VERSION = "2026-10-28.endive"
+
+
+class StripeSandboxSettings(BaseSettings):
+    """Accounts, the configured webhook endpoint and the delivery retry policy."""
+
+    model_config = SettingsConfigDict(env_prefix="STRIPE_SANDBOX_", extra="ignore")
+
+    secret_keys: str = DEMO_SECRET_KEY
+    webhook_url: str | None = None
+    webhook_secret: SecretStr = SecretStr(DEMO_WEBHOOK_SECRET)
+    webhook_max_attempts: int = 5
+    webhook_retry_base_seconds: float = 0.5
+    webhook_timeout_seconds: float = 5.0
+    api_version: str = PINNED_API_VERSION
+    request_log_size: int = 1000
+
+    def secret_key_list(self) -> list[str]:
+        """The configured secret keys, in order, without blanks or duplicates."""
+        return list(dict.fromkeys(k.strip() for k in self.secret_keys.split(",") if k.strip()))

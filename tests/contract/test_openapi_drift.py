@@ -6,7 +6,6 @@ import importlib
 import json
 
 import pytest
-
 from revbridge_contracts.loader import openapi
 from revbridge_contracts.openapi_tools import comparable
 
@@ -24,5 +23,7 @@ def test_service_serves_its_contract(api: str) -> None:
     contract = comparable(openapi(api))
     assert sorted(served["operations"]) == sorted(contract["operations"]), "paths or methods differ"
     for key, op in contract["operations"].items():
-        assert served["operations"][key] == op, f"{key} differs:\n{json.dumps(served['operations'][key], indent=1)}"
+        assert served["operations"][key] == op, (
+            f"{key} differs:\n{json.dumps(served['operations'][key], indent=1)}"
+        )
     assert served["schemas"] == contract["schemas"]

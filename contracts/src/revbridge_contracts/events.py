@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
-class Stream(str, Enum):
+class Stream(StrEnum):
     """Stream names, without the deployment's key prefix."""
 
     crm = "events:crm"
@@ -27,7 +27,7 @@ class Stream(str, Enum):
     dead_letter = "events:dead-letter"
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     contract_activated = "crm.contract.activated"
     invoice_finalized = "billing.invoice.finalized"
     invoice_paid = "billing.invoice.paid"
@@ -83,4 +83,6 @@ class EventEnvelope(BaseModel):
         try:
             return cls.model_validate(decoded)
         except ValidationError as exc:
-            raise BadEvent(json.dumps(exc.errors(include_url=False, include_input=False), default=str)) from exc
+            raise BadEvent(
+                json.dumps(exc.errors(include_url=False, include_input=False), default=str)
+            ) from exc

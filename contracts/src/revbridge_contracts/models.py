@@ -8,7 +8,7 @@ fields only. Request bodies forbid unknown fields so a typo is a 422, not silent
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,7 +55,7 @@ class Product(Canonical):
     erp_item_id: str | None = None
 
 
-class ContractStatus(str, Enum):
+class ContractStatus(StrEnum):
     draft = "draft"
     activated = "activated"
     other = "other"
@@ -151,7 +151,7 @@ class Subscription(Canonical):
     created: bool = False
 
 
-class InvoiceStatus(str, Enum):
+class InvoiceStatus(StrEnum):
     draft = "draft"
     open = "open"
     paid = "paid"

@@ -85,8 +85,10 @@ def comparable(document: dict[str, Any]) -> dict[str, Any]:
             if method not in ("get", "put", "post", "patch", "delete"):
                 continue
             params = sorted(
-                ((p["in"], p["name"].lower(), p.get("required", False), _strip(p.get("schema"))) for p in
-                 op.get("parameters", [])),
+                (
+                    (p["in"], p["name"].lower(), p.get("required", False), _strip(p.get("schema")))
+                    for p in op.get("parameters", [])
+                ),
                 key=lambda t: (t[0], t[1]),
             )
             body = op.get("requestBody", {}).get("content", {})

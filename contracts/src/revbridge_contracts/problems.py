@@ -48,7 +48,11 @@ class ServiceError(Exception):
 
     def to_problem(self, instance: str | None = None) -> Problem:
         return Problem(
-            type=self.type, title=self.title, status=self.status, detail=self.detail, instance=instance,
+            type=self.type,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
             **self.extra,
         )
 
@@ -92,13 +96,22 @@ def install_problem_handlers(app: Any) -> None:
         assert isinstance(exc, RequestValidationError)
         params = validation_params(list(exc.errors()))
         detail = "; ".join(f"{p.name}: {p.reason}" for p in params)
-        return render(Problem(title="Invalid request", status=422, detail=detail, instance=request.url.path,
-                              invalid_params=params))
+        return render(
+            Problem(
+                title="Invalid request",
+                status=422,
+                detail=detail,
+                instance=request.url.path,
+                invalid_params=params,
+            )
+        )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        return render(Problem(title=str(exc.detail), status=exc.status_code, instance=request.url.path),
-                      headers=getattr(exc, "headers", None))
+        return render(
+            Problem(title=str(exc.detail), status=exc.status_code, instance=request.url.path),
+            headers=getattr(exc, "headers", None),
+        )
 
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation)

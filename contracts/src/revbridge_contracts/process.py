@@ -6,7 +6,7 @@ The experience API reads these from the process API over HTTP; both sides use th
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -17,7 +17,7 @@ class OnboardingRequest(Command):
     contract_id: str = Field(min_length=15, max_length=18, pattern=r"^[a-zA-Z0-9]+$")
 
 
-class FlowState(str, Enum):
+class FlowState(StrEnum):
     queued = "queued"
     running = "running"
     done = "done"
@@ -34,7 +34,7 @@ class OnboardingStatus(Canonical):
     updated_at: dt.datetime
 
 
-class ErrorClass(str, Enum):
+class ErrorClass(StrEnum):
     mapping_missing = "mapping_missing"
     tax_code_missing = "tax_code_missing"
     entity_mismatch = "entity_mismatch"

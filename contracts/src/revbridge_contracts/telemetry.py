@@ -44,7 +44,11 @@ def instrument_app(app: Any, service_name: str) -> None:
 
     @app.middleware("http")
     async def correlation(request: Any, call_next: Any) -> Any:
-        cid = request.headers.get(CORRELATION_HEADER) or baggage.get_baggage(CORRELATION_KEY) or uuid.uuid4().hex
+        cid = (
+            request.headers.get(CORRELATION_HEADER)
+            or baggage.get_baggage(CORRELATION_KEY)
+            or uuid.uuid4().hex
+        )
         token = context.attach(baggage.set_baggage(CORRELATION_KEY, str(cid)))
         try:
             response = await call_next(request)

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import httpx
 from fastapi import Depends, FastAPI, Request
-
 from revbridge_contracts.experience import LineageView, RevenueSummary
 from revbridge_contracts.problems import install_problem_handlers
 from revbridge_contracts.telemetry import instrument_app
+
 from revbridge_experience import reports
 from revbridge_experience.process_client import ProcessApi
 from revbridge_experience.settings import Settings
@@ -29,13 +29,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(base_url=str(settings.process_api_url),
-                                     timeout=settings.timeout_seconds) as http:
+        async with httpx.AsyncClient(
+            base_url=str(settings.process_api_url), timeout=settings.timeout_seconds
+        ) as http:
             app.state.process_api = ProcessApi(http)
             yield
 
-    app = FastAPI(title="revbridge experience API", version="1.0.0", lifespan=lifespan,
-                  separate_input_output_schemas=False)
+    app = FastAPI(
+        title="revbridge experience API",
+        version="1.0.0",
+        lifespan=lifespan,
+        separate_input_output_schemas=False,
+    )
     install_problem_handlers(app)
     instrument_app(app, "experience-api")
 
@@ -47,8 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def revenue_summary(process: Process) -> RevenueSummary:
         return reports.revenue_summary(await process.revenue_positions())
 
-    @app.get("/v1/lineage/contracts/{contract_id}", operation_id="getContractLineageView",
-             response_model=LineageView)
+    @app.get(
+        "/v1/lineage/contracts/{contract_id}",
+        operation_id="getContractLineageView",
+        response_model=LineageView,
+    )
     async def contract_lineage(contract_id: str, process: Process) -> LineageView:
         return reports.lineage_view(await process.contract_lineage(contract_id))
 
@@ -60,8 +68,12 @@ def main() -> None:
 
     import uvicorn
 
-    uvicorn.run(create_app(), host=os.environ.get("EXPERIENCE_HOST", "127.0.0.1"),
-                port=int(os.environ.get("EXPERIENCE_PORT", "8003")), log_level="warning")
+    uvicorn.run(
+        create_app(),
+        host=os.environ.get("EXPERIENCE_HOST", "127.0.0.1"),
+        port=int(os.environ.get("EXPERIENCE_PORT", "8003")),
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-
 from revbridge_contracts.problems import NotFound, UpstreamUnavailable
 from revbridge_contracts.process import ContractLineage, RevenuePositions
 

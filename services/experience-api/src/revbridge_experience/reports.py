@@ -38,5 +38,9 @@ def lineage_view(lineage: ContractLineage) -> LineageView:
     by_system: dict[str, list] = {"crm": [], "billing": [], "erp": []}
     for record in lineage.records:
         by_system.setdefault(record.system, []).append(record)
-    return LineageView(contract_id=lineage.contract_id, crm=by_system["crm"], billing=by_system["billing"],
-                       erp=by_system["erp"])
+    return LineageView(
+        contract_id=lineage.contract_id,
+        crm=by_system["crm"],
+        billing=by_system["billing"],
+        erp=by_system["erp"],
+    )

@@ -1,0 +1,1 @@
+"""NetSuite adapter: customers, invoices and payments over SuiteTalk REST with token-based auth."""

@@ -1,0 +1,242 @@
+"""NetSuite adapter facade: SuiteTalk REST with token-based auth (OAuth 1.0a, HMAC-SHA256).
+
+Writes are upserts by external id (``PUT .../<type>/eid:<id>``). For money (invoices and
+payments) the record is read by external id before any write: if it exists with the same amount
+it is returned untouched; after an ambiguous failure (timeout, dropped connection, 5xx) it is
+looked up again before anything would be written twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+from authlib.integrations.httpx_client import OAuth1Auth
+from authlib.oauth1.rfc5849.signature import generate_signature_base_string
+from authlib.oauth1.rfc5849.util import escape
+from revbridge_contracts.models import (
+    ErpCustomerUpsert,
+    ErpInvoiceUpsert,
+    ErpPaymentUpsert,
+    ErpRef,
+    ErpTransaction,
+    ErpTransactionPage,
+)
+
+from revbridge_system.adapters.netsuite import mappers
+from revbridge_system.adapters.netsuite.errors import is_ambiguous, netsuite_errors
+from revbridge_system.adapters.netsuite.settings import NetSuiteSettings
+from revbridge_system.adapters.netsuite.types import NsCollection, NsRecord, NsSuiteQlRow
+from revbridge_system.errors import Conflict, NotFound, Unprocessable, field_error
+
+log = logging.getLogger("revbridge_system.netsuite")
+RECORD = "/services/rest/record/v1"
+SUITEQL = "/services/rest/query/v1/suiteql"
+
+
+def sign_hmac_sha256(client: Any, request: Any) -> str:
+    """RFC 5849 signature with HMAC-SHA256, the only HMAC NetSuite accepts since 2023.1."""
+    base = generate_signature_base_string(request)
+    key = f"{escape(client.client_secret or '')}&{escape(client.token_secret or '')}"
+    return base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha256).digest()).decode()
+
+
+class TokenAuth(OAuth1Auth):
+    """authlib's httpx OAuth 1 auth with HMAC-SHA256 added on this class only (no global registry change)."""
+
+    SIGNATURE_METHODS = {**OAuth1Auth.SIGNATURE_METHODS, "HMAC-SHA256": sign_hmac_sha256}
+
+
+class NetSuiteErp:
+    """The ERP port over SuiteTalk REST."""
+
+    def __init__(self, settings: NetSuiteSettings) -> None:
+        auth = TokenAuth(
+            client_id=settings.consumer_key.get_secret_value(),
+            client_secret=settings.consumer_secret.get_secret_value(),
+            token=settings.token_id.get_secret_value(),
+            token_secret=settings.token_secret.get_secret_value(),
+            realm=settings.account,
+            force_include_body=True,
+            signature_method="HMAC-SHA256",
+        )
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url.rstrip("/"),
+            auth=auth,
+            timeout=settings.timeout_seconds,
+            headers={"X-NetSuite-PropertyNameValidation": "error"},
+        )
+        self._currency_ids: dict[str, str] = {}  # ISO -> internal id
+        self._currency_codes: dict[str, str] = {}  # internal id -> ISO
+        self._currency_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- transport ------------------------------------------------------------------------
+
+    @staticmethod
+    def _eid_path(record_type: str, external_id: str) -> str:
+        return f"{RECORD}/{record_type}/eid:{quote(external_id, safe='')}"
+
+    async def _get_eid(self, record_type: str, external_id: str) -> NsRecord | None:
+        with netsuite_errors(f"get {record_type}"):
+            response = await self._http.get(self._eid_path(record_type, external_id))
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+        return cast(NsRecord, response.json())
+
+    async def _put_eid(self, record_type: str, external_id: str, body: dict[str, Any]) -> str | None:
+        """Upsert; the internal id from ``Location`` (None when the answer did not carry one)."""
+        response = await self._http.put(self._eid_path(record_type, external_id), json=body)
+        response.raise_for_status()
+        location = response.headers.get("Location", "")
+        tail = location.rstrip("/").rsplit("/", 1)[-1]
+        return tail if tail.isdigit() else None
+
+    async def suiteql(self, q: str, limit: int, offset: int) -> NsCollection:
+        with netsuite_errors("suiteql"):
+            response = await self._http.post(
+                SUITEQL,
+                params={"limit": limit, "offset": offset},
+                json={"q": q},
+                headers={"Prefer": "transient"},
+            )
+            response.raise_for_status()
+        return cast(NsCollection, response.json())
+
+    async def _currencies(self) -> None:
+        async with self._currency_lock:
+            if self._currency_ids:
+                return
+            page = await self.suiteql("SELECT id, symbol FROM currency ORDER BY id", 1000, 0)
+            for row in page.get("items", []):
+                code, internal = str(row["symbol"]).upper(), str(row["id"])
+                self._currency_ids[code] = internal
+                self._currency_codes[internal] = code
+
+    async def currency_id(self, iso: str, field: str = "currency") -> str:
+        await self._currencies()
+        found = self._currency_ids.get(iso)
+        if found is None:
+            raise field_error(Unprocessable, field, f"currency {iso} is not enabled in the ERP")
+        return found
+
+    async def currency_codes(self) -> dict[str, str]:
+        await self._currencies()
+        return self._currency_codes
+
+    # --- customers ------------------------------------------------------------------------
+
+    async def upsert_customer(self, external_id: str, cmd: ErpCustomerUpsert) -> ErpRef:
+        body = mappers.customer_body(cmd, await self.currency_id(cmd.currency))
+        with netsuite_errors("upsert customer"):
+            internal = await self._put_eid("customer", external_id, body)
+        if internal is None:
+            return await self.get_customer(external_id)
+        log.info("netsuite.customer.upserted", extra={"external_id": external_id, "internal_id": internal})
+        return mappers.to_ref("customer", internal, external_id)
+
+    async def get_customer(self, external_id: str) -> ErpRef:
+        record = await self._get_eid("customer", external_id)
+        if record is None:
+            raise NotFound(f"no ERP customer with external id {external_id}")
+        return mappers.to_ref("customer", record["id"], external_id)
+
+    async def _customer_internal_id(self, external_id: str) -> str:
+        record = await self._get_eid("customer", external_id)
+        if record is None:
+            raise Conflict(
+                f"customer not in ERP: {external_id}",
+                invalid_params=[
+                    {"name": "customer_external_id", "reason": "no ERP customer with this external id"}
+                ],
+            )
+        return str(record["id"])
+
+    # --- money: look up before writing, never write twice ---------------------------------
+
+    async def _existing_or_none(
+        self, record_type: str, external_id: str, amount: int, currency: str
+    ) -> ErpRef | None:
+        found = await self._get_eid(record_type, external_id)
+        if found is None:
+            return None
+        stored = mappers.record_amount(found, record_type, currency)
+        if stored != amount:
+            raise Conflict(
+                f"ERP {record_type} {external_id} already exists with amount {stored}, not {amount}",
+                error_class="amount_mismatch",
+            )
+        return mappers.to_ref(record_type, found["id"], external_id)
+
+    async def _write_money(
+        self, record_type: str, external_id: str, body: dict[str, Any], amount: int, currency: str
+    ) -> ErpRef:
+        existing = await self._existing_or_none(record_type, external_id, amount, currency)
+        if existing is not None:
+            log.info(
+                "netsuite.write.skipped_existing",
+                extra={"record_type": record_type, "external_id": external_id},
+            )
+            return existing
+        try:
+            internal = await self._put_eid(record_type, external_id, body)
+        except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+            if is_ambiguous(exc):
+                log.warning(
+                    "netsuite.write.ambiguous", extra={"record_type": record_type, "external_id": external_id}
+                )
+                recovered = await self._existing_or_none(record_type, external_id, amount, currency)
+                if recovered is not None:
+                    return recovered
+            with netsuite_errors(f"upsert {record_type}"):
+                raise
+        log.info("netsuite.write.created", extra={"record_type": record_type, "external_id": external_id})
+        if internal is not None:
+            return mappers.to_ref(record_type, internal, external_id)
+        found = await self._existing_or_none(record_type, external_id, amount, currency)
+        if found is None:
+            raise NotFound(f"ERP {record_type} {external_id} not readable after write")
+        return found
+
+    async def upsert_invoice(self, external_id: str, cmd: ErpInvoiceUpsert) -> ErpRef:
+        customer = await self._customer_internal_id(cmd.customer_external_id)
+        body = mappers.invoice_body(cmd, customer, await self.currency_id(cmd.currency))
+        return await self._write_money("invoice", external_id, body, mappers.invoice_total(cmd), cmd.currency)
+
+    async def upsert_payment(self, external_id: str, cmd: ErpPaymentUpsert) -> ErpRef:
+        customer = await self._customer_internal_id(cmd.customer_external_id)
+        invoice = await self._get_eid("invoice", cmd.invoice_external_id)
+        if invoice is None:
+            raise Conflict(
+                f"invoice not in ERP: {cmd.invoice_external_id}",
+                invalid_params=[
+                    {"name": "invoice_external_id", "reason": "no ERP invoice with this external id"}
+                ],
+            )
+        body = mappers.payment_body(cmd, customer, await self.currency_id(cmd.currency), str(invoice["id"]))
+        return await self._write_money("customerpayment", external_id, body, cmd.amount, cmd.currency)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def get_transaction(self, record_type: str, external_id: str) -> ErpTransaction:
+        record = await self._get_eid(record_type, external_id)
+        if record is None:
+            raise NotFound(f"no ERP {record_type} with external id {external_id}")
+        return mappers.to_transaction(record, record_type, await self.currency_codes())
+
+    async def list_transactions(self, kind: str, limit: int, offset: int) -> ErpTransactionPage:
+        page = await self.suiteql(mappers.suiteql_transactions_query(kind), limit, offset)
+        codes = await self.currency_codes()
+        rows = [cast(NsSuiteQlRow, row) for row in page.get("items", [])]
+        items = [mappers.row_to_transaction(row, kind, codes) for row in rows]
+        next_cursor = str(offset + len(rows)) if page.get("hasMore") and rows else None
+        return ErpTransactionPage(items=items, next_cursor=next_cursor)

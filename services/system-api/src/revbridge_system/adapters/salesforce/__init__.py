@@ -1,0 +1,1 @@
+"""Salesforce adapter: contracts and accounts over REST/SOQL, signed pushes and polling."""

@@ -1,0 +1,203 @@
+"""Salesforce adapter facade: OAuth client credentials, SOQL, write-back, and the signed push check.
+
+The access token is fetched with the client-credentials grant (HTTP Basic client auth), cached,
+and refreshed once when a call answers 401 ``INVALID_SESSION_ID``. Queries follow
+``nextRecordsUrl`` until ``done``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import time
+from typing import Any, cast
+
+import httpx
+from revbridge_contracts.models import BillingLink, Contract, ContractPage, ContractStatus, Customer
+
+from revbridge_system.adapters.salesforce import mappers
+from revbridge_system.adapters.salesforce.errors import first_error, salesforce_errors
+from revbridge_system.adapters.salesforce.settings import SalesforceSettings
+from revbridge_system.adapters.salesforce.types import SfAccount, SfContract, SfLineItem, SfQueryResult
+from revbridge_system.errors import BadRequest, NotFound, field_error
+
+log = logging.getLogger("revbridge_system.salesforce")
+SIGNATURE_HEADER = "X-Revbridge-Signature"
+
+
+def verify_signature(
+    secret: str, header: str | None, raw_body: bytes, *, tolerance: int, now: float | None = None
+) -> None:
+    """Check ``t=<ts>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``; 400 naming the header otherwise."""
+    if not header:
+        raise field_error(BadRequest, SIGNATURE_HEADER, "missing signature header")
+    parts: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        timestamp = int(parts["t"][0])
+    except (KeyError, ValueError) as exc:
+        raise field_error(BadRequest, SIGNATURE_HEADER, "no timestamp") from exc
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance:
+        raise field_error(BadRequest, SIGNATURE_HEADER, "timestamp outside the tolerance window")
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + raw_body, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+        raise field_error(BadRequest, SIGNATURE_HEADER, "signature does not verify")
+
+
+def check_id(value: str, name: str) -> str:
+    if not mappers.is_valid_id(value):
+        raise field_error(BadRequest, name, "not a Salesforce id (15 or 18 letters and digits)")
+    return value
+
+
+class SalesforceCrm:
+    """The CRM port over Salesforce REST."""
+
+    def __init__(self, settings: SalesforceSettings) -> None:
+        self._settings = settings
+        self._http = httpx.AsyncClient(
+            base_url=settings.instance_url.rstrip("/"), timeout=settings.timeout_seconds
+        )
+        self._data = f"/services/data/v{settings.api_version}"
+        self._token: str | None = None
+        self._token_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def verify_callout(self, header: str | None, raw_body: bytes) -> None:
+        verify_signature(
+            self._settings.callout_secret.get_secret_value(),
+            header,
+            raw_body,
+            tolerance=self._settings.callout_tolerance_seconds,
+        )
+
+    # --- transport ------------------------------------------------------------------------
+
+    async def _fetch_token(self, stale: str | None) -> str:
+        async with self._token_lock:
+            if self._token is not None and self._token != stale:
+                return self._token  # another task already refreshed it
+            with salesforce_errors("token"):
+                response = await self._http.post(
+                    "/services/oauth2/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(self._settings.client_id, self._settings.client_secret.get_secret_value()),
+                )
+                response.raise_for_status()
+            self._token = str(response.json()["access_token"])
+            log.info("salesforce.token.issued")
+            return self._token
+
+    async def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        token = self._token or await self._fetch_token(None)
+        with salesforce_errors(what):
+            for attempt in range(2):
+                response = await self._http.request(
+                    method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs
+                )
+                expired = (
+                    response.status_code == 401
+                    and first_error(response).get("errorCode") == "INVALID_SESSION_ID"
+                )
+                if not expired or attempt:
+                    break
+                token = await self._fetch_token(token)
+            response.raise_for_status()
+        return response
+
+    async def query(self, soql: str, what: str) -> list[dict[str, Any]]:
+        """Every record of ``soql``, following ``nextRecordsUrl``."""
+        response = await self._request("GET", f"{self._data}/query", what, params={"q": soql})
+        result = cast(SfQueryResult, response.json())
+        records = list(result.get("records", []))
+        while not result.get("done", True) and result.get("nextRecordsUrl"):
+            response = await self._request("GET", result["nextRecordsUrl"], what)
+            result = cast(SfQueryResult, response.json())
+            records += result.get("records", [])
+        return records
+
+    # --- CRM operations -------------------------------------------------------------------
+
+    async def _lines_by_contract(self, contract_ids: list[str]) -> dict[str, list[SfLineItem]]:
+        out: dict[str, list[SfLineItem]] = {cid: [] for cid in contract_ids}
+        if not contract_ids:
+            return out
+        for row in await self.query(mappers.lines_query(contract_ids), "query contract lines"):
+            contract_id = (row.get("Opportunity") or {}).get("ContractId")
+            if contract_id in out:
+                out[contract_id].append(cast(SfLineItem, row))
+            elif len(contract_ids) == 1:
+                out[contract_ids[0]].append(cast(SfLineItem, row))
+        return out
+
+    async def get_contract(self, contract_id: str) -> Contract:
+        check_id(contract_id, "contract_id")
+        rows = await self.query(mappers.contract_query(contract_id), "query contract")
+        if not rows:
+            raise NotFound(f"no contract {contract_id}")
+        raw = cast(SfContract, rows[0])
+        lines = await self._lines_by_contract([raw["Id"]])
+        return mappers.to_contract(raw, lines[raw["Id"]])
+
+    async def list_contracts(
+        self,
+        status: ContractStatus | None,
+        modified_after: dt.datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> ContractPage:
+        try:
+            after = mappers.decode_cursor(cursor) if cursor else None
+        except ValueError as exc:
+            raise field_error(BadRequest, "cursor", "not a cursor this API issued") from exc
+        rows = await self.query(
+            mappers.list_contracts_query(status, modified_after, after, limit), "query contracts"
+        )
+        fresh = [r for r in rows if modified_after is None or mappers.position(r)[0] > modified_after]
+        lines = await self._lines_by_contract([r["Id"] for r in fresh])
+        items = [mappers.to_contract(cast(SfContract, r), lines[r["Id"]]) for r in fresh]
+        next_cursor = mappers.encode_cursor(mappers.position(rows[-1])) if len(rows) == limit else None
+        return ContractPage(items=items, next_cursor=next_cursor)
+
+    async def get_account(self, account_id: str) -> Customer:
+        check_id(account_id, "account_id")
+        rows = await self.query(mappers.account_query(account_id), "query account")
+        if not rows:
+            raise NotFound(f"no account {account_id}")
+        return mappers.to_customer(cast(SfAccount, rows[0]))
+
+    async def put_billing_link(self, contract_id: str, link: BillingLink) -> Contract:
+        check_id(contract_id, "contract_id")
+        rows = await self.query(mappers.contract_query(contract_id), "query contract")
+        if not rows:
+            raise NotFound(f"no contract {contract_id}")
+        account_id = rows[0]["AccountId"]
+        await self._request(
+            "PATCH",
+            f"{self._data}/sobjects/Contract/{contract_id}",
+            "update contract",
+            json=mappers.contract_patch(link),
+        )
+        await self._request(
+            "PATCH",
+            f"{self._data}/sobjects/Account/{account_id}",
+            "update account",
+            json=mappers.account_patch(link),
+        )
+        log.info(
+            "salesforce.billing_link.written",
+            extra={"contract_id": contract_id, "billing_status": link.billing_status},
+        )
+        return await self.get_contract(contract_id)
+
+    async def activated_since(self, watermark: dt.datetime | None) -> list[dict[str, Any]]:
+        """One polling page: activated contracts at or after ``watermark``, in (SystemModstamp, Id) order."""
+        return await self.query(mappers.poll_query(watermark), "poll contracts")

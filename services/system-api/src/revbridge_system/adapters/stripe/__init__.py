@@ -1,0 +1,1 @@
+"""Stripe adapter: billing customers, subscriptions, invoices and signed webhooks (official SDK)."""

@@ -1,0 +1,240 @@
+"""Stripe adapter facade: one ``StripeClient`` per configured account, canonical models out.
+
+Every write is an upsert keyed by a business id: look the object up by its revbridge metadata
+first, create only when absent, and send an ``Idempotency-Key`` derived from the same id so a
+retry after a lost response replays the first create instead of making a second object.
+The SDK is used through its per-instance client (never global ``stripe.api_key``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+import stripe
+from revbridge_contracts.events import EventEnvelope
+from revbridge_contracts.models import (
+    BillingCustomer,
+    BillingCustomerUpsert,
+    Invoice,
+    InvoicePage,
+    Subscription,
+    SubscriptionUpsert,
+)
+
+from revbridge_system.adapters.stripe import mappers
+from revbridge_system.adapters.stripe.errors import stripe_errors
+from revbridge_system.adapters.stripe.settings import StripeAccount, StripeSettings
+from revbridge_system.adapters.stripe.types import (
+    StripeCustomer,
+    StripeEvent,
+    StripeInvoice,
+    StripeSubscription,
+)
+from revbridge_system.errors import BadRequest, NotFound, Unprocessable, field_error
+
+log = logging.getLogger("revbridge_system.stripe")
+MAX_LIST_PAGES = 50
+
+
+def _plain(obj: Any) -> Any:
+    return obj.to_dict() if hasattr(obj, "to_dict") else obj
+
+
+class StripeBilling:
+    """The billing port for every configured Stripe account."""
+
+    def __init__(self, settings: StripeSettings) -> None:
+        self._accounts: dict[str, StripeAccount] = dict(settings.accounts)
+        base = settings.api_base.rstrip("/")
+        self._http = [stripe.HTTPXClient(timeout=settings.timeout_seconds) for _ in self._accounts]
+        self._clients = {
+            name: stripe.StripeClient(
+                account.secret_key.get_secret_value(),
+                base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
+                http_client=http,
+                max_network_retries=0,
+            )
+            for (name, account), http in zip(self._accounts.items(), self._http, strict=True)
+        }
+
+    async def aclose(self) -> None:
+        for http in self._http:
+            await http.close_async()
+
+    def _client(self, account: str) -> stripe.StripeClient:
+        client = self._clients.get(account)
+        if client is None:
+            raise NotFound(f"unknown billing account {account!r}")
+        return client
+
+    # --- webhooks -------------------------------------------------------------------------
+
+    def verify_webhook(self, account: str, raw_body: bytes, signature: str | None) -> StripeEvent:
+        """The event if ``signature`` is Stripe's for this account's webhook secret; else 400."""
+        config = self._accounts.get(account)
+        if config is None:
+            raise NotFound(f"unknown billing account {account!r}")
+        if not signature:
+            raise field_error(BadRequest, "Stripe-Signature", "missing signature header")
+        try:
+            event = stripe.Webhook.construct_event(
+                raw_body.decode("utf-8"),
+                signature,
+                config.webhook_secret.get_secret_value(),
+                api_key=config.secret_key.get_secret_value(),
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise field_error(BadRequest, "Stripe-Signature", "signature does not verify") from exc
+        except ValueError as exc:  # undecodable or non-JSON body
+            raise field_error(BadRequest, "body", "not a JSON Stripe event") from exc
+        return cast(StripeEvent, _plain(event))
+
+    @staticmethod
+    def to_envelope(
+        event: StripeEvent, account: str, trace: dict[str, str], correlation_id: str | None
+    ) -> EventEnvelope | None:
+        return mappers.to_envelope(event, account, trace, correlation_id)
+
+    # --- customers ------------------------------------------------------------------------
+
+    async def _find_customer(self, client: stripe.StripeClient, crm_account_id: str) -> StripeCustomer | None:
+        try:
+            with stripe_errors("search customers"):
+                found = await client.v1.customers.search_async(
+                    params={"query": mappers.customer_search_query(crm_account_id), "limit": 10}
+                )
+            for item in found.data:
+                customer = cast(StripeCustomer, _plain(item))
+                if mappers.crm_account_of(customer) == crm_account_id:
+                    return customer
+            return None
+        except (BadRequest, Unprocessable):  # search unavailable (region, query syntax): list instead
+            log.info("stripe.customer.search_fallback", extra={"crm_account_id": crm_account_id})
+        params: dict[str, Any] = {"limit": 100}
+        for _ in range(MAX_LIST_PAGES):
+            with stripe_errors("list customers"):
+                page = await client.v1.customers.list_async(params=cast(Any, params))
+            for item in page.data:
+                customer = cast(StripeCustomer, _plain(item))
+                if mappers.crm_account_of(customer) == crm_account_id:
+                    return customer
+            if not page.has_more or not page.data:
+                return None
+            params["starting_after"] = page.data[-1].id
+        return None
+
+    async def upsert_customer(
+        self, account: str, crm_account_id: str, cmd: BillingCustomerUpsert
+    ) -> BillingCustomer:
+        client = self._client(account)
+        existing = await self._find_customer(client, crm_account_id)
+        if existing is not None:
+            return mappers.to_billing_customer(existing, created=False)
+        with stripe_errors("create customer"):
+            created = await client.v1.customers.create_async(
+                params=cast(Any, mappers.customer_create_params(crm_account_id, cmd)),
+                options={"idempotency_key": mappers.customer_idempotency_key(account, crm_account_id)},
+            )
+        log.info(
+            "stripe.customer.created",
+            extra={"account": account, "crm_account_id": crm_account_id, "customer_id": created.id},
+        )
+        return mappers.to_billing_customer(cast(StripeCustomer, _plain(created)), created=True)
+
+    # --- subscriptions --------------------------------------------------------------------
+
+    async def _find_subscription(
+        self, client: stripe.StripeClient, customer_id: str, crm_contract_id: str
+    ) -> StripeSubscription | None:
+        params: dict[str, Any] = {"customer": customer_id, "status": "all", "limit": 100}
+        for _ in range(MAX_LIST_PAGES):
+            with stripe_errors("list subscriptions"):
+                page = await client.v1.subscriptions.list_async(params=cast(Any, params))
+            for item in page.data:
+                sub = cast(StripeSubscription, _plain(item))
+                if mappers.crm_contract_of(sub) == crm_contract_id:
+                    return sub
+            if not page.has_more or not page.data:
+                return None
+            params["starting_after"] = page.data[-1].id
+        return None
+
+    async def _resolve_prices(self, client: stripe.StripeClient, cmd: SubscriptionUpsert) -> list[str]:
+        refs = list(dict.fromkeys(item.billing_price_ref for item in cmd.items))
+        with stripe_errors("list prices"):
+            page = await client.v1.prices.list_async(params={"lookup_keys": refs, "limit": 100})
+        prices = {p.lookup_key: p for p in page.data if p.lookup_key}
+        ids = []
+        for i, item in enumerate(cmd.items):
+            price = prices.get(item.billing_price_ref)
+            name = f"items[{i}].billing_price_ref"
+            if price is None:
+                raise field_error(
+                    Unprocessable, name, f"no Stripe price with lookup_key {item.billing_price_ref!r}"
+                )
+            if price.currency.upper() != cmd.currency:
+                raise field_error(
+                    Unprocessable, name, f"price is in {price.currency.upper()}, not {cmd.currency}"
+                )
+            ids.append(price.id)
+        return ids
+
+    async def upsert_subscription(
+        self, account: str, crm_contract_id: str, cmd: SubscriptionUpsert
+    ) -> Subscription:
+        client = self._client(account)
+        existing = await self._find_subscription(client, cmd.customer_id, crm_contract_id)
+        if existing is not None:
+            return mappers.to_subscription(existing, created=False)
+        price_ids = await self._resolve_prices(client, cmd)
+        with stripe_errors("create subscription"):
+            created = await client.v1.subscriptions.create_async(
+                params=cast(Any, mappers.subscription_create_params(crm_contract_id, cmd, price_ids)),
+                options={"idempotency_key": mappers.subscription_idempotency_key(account, crm_contract_id)},
+            )
+        log.info(
+            "stripe.subscription.created",
+            extra={"account": account, "crm_contract_id": crm_contract_id, "subscription_id": created.id},
+        )
+        return mappers.to_subscription(cast(StripeSubscription, _plain(created)), created=True)
+
+    # --- invoices -------------------------------------------------------------------------
+
+    async def _product_codes(self, client: stripe.StripeClient, raw: StripeInvoice) -> dict[str, str | None]:
+        codes: dict[str, str | None] = {}
+        for product_id in sorted(mappers.line_product_ids(raw)):
+            with stripe_errors("retrieve product"):
+                product = await client.v1.products.retrieve_async(product_id)
+            codes[product_id] = mappers.product_code_of(_plain(product))
+        return codes
+
+    async def _complete_lines(self, client: stripe.StripeClient, raw: StripeInvoice) -> None:
+        lines = raw.get("lines") or {"data": [], "has_more": False}
+        while lines.get("has_more") and lines.get("data"):
+            with stripe_errors("list invoice lines"):
+                page = await client.v1.invoices.line_items.list_async(
+                    raw["id"], params={"limit": 100, "starting_after": lines["data"][-1]["id"]}
+                )
+            lines = {"data": [*lines["data"], *(_plain(x) for x in page.data)], "has_more": page.has_more}
+        raw["lines"] = lines
+
+    async def _full_invoice(self, client: stripe.StripeClient, raw: StripeInvoice) -> Invoice:
+        await self._complete_lines(client, raw)
+        return mappers.to_invoice(raw, await self._product_codes(client, raw))
+
+    async def get_invoice(self, account: str, invoice_id: str) -> Invoice:
+        client = self._client(account)
+        with stripe_errors("retrieve invoice"):
+            found = await client.v1.invoices.retrieve_async(invoice_id, params={"expand": ["payments"]})
+        return await self._full_invoice(client, cast(StripeInvoice, _plain(found)))
+
+    async def list_invoices(self, account: str, limit: int, cursor: str | None) -> InvoicePage:
+        client = self._client(account)
+        params: dict[str, Any] = {"limit": limit, "expand": ["data.payments"]}
+        if cursor:
+            params["starting_after"] = cursor
+        with stripe_errors("list invoices"):
+            page = await client.v1.invoices.list_async(params=cast(Any, params))
+        items = [await self._full_invoice(client, cast(StripeInvoice, _plain(x))) for x in page.data]
+        return InvoicePage(items=items, next_cursor=items[-1].id if page.has_more and items else None)

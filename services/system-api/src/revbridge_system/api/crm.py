@@ -1,0 +1,49 @@
+"""CRM routes: contracts and accounts read from Salesforce, and the billing write-back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from revbridge_contracts.models import BillingLink, Contract, ContractPage, ContractStatus, Customer
+
+from revbridge_system.deps import Crm
+
+router = APIRouter(prefix="/v1/crm")
+
+
+@router.get(
+    "/contracts",
+    operation_id="listCrmContracts",
+    response_model=ContractPage,
+    responses={200: {"description": "Contracts, oldest modification first"}},
+)
+async def list_contracts(
+    crm: Crm,
+    status: ContractStatus | None = None,
+    modified_after: dt.datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+    cursor: str | None = None,
+) -> ContractPage:
+    return await crm.list_contracts(status, modified_after, limit, cursor)
+
+
+@router.get("/contracts/{contract_id}", operation_id="getCrmContract", response_model=Contract)
+async def get_contract(contract_id: str, crm: Crm) -> Contract:
+    return await crm.get_contract(contract_id)
+
+
+@router.put(
+    "/contracts/{contract_id}/billing-link",
+    operation_id="putCrmBillingLink",
+    response_model=Contract,
+    summary="Write the billing and ERP ids and status back to the contract and its account",
+)
+async def put_billing_link(contract_id: str, link: BillingLink, crm: Crm) -> Contract:
+    return await crm.put_billing_link(contract_id, link)
+
+
+@router.get("/accounts/{account_id}", operation_id="getCrmAccount", response_model=Customer)
+async def get_account(account_id: str, crm: Crm) -> Customer:
+    return await crm.get_account(account_id)

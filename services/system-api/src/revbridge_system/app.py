@@ -1,0 +1,82 @@
+"""The system API app: composition root for the three adapters, the event bus and the routers.
+
+Nothing connects at import time: ``create_app`` wires routes and handlers, and the lifespan
+builds the Redis client and the platform clients (after the OpenTelemetry httpx instrumentation
+is installed, so every outgoing call carries ``traceparent``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from revbridge_contracts.problems import install_problem_handlers
+from revbridge_contracts.telemetry import instrument_app
+
+from revbridge_system.adapters.netsuite.client import NetSuiteErp
+from revbridge_system.adapters.salesforce.client import SalesforceCrm
+from revbridge_system.adapters.stripe.client import StripeBilling
+from revbridge_system.api import billing, crm, erp, ingress
+from revbridge_system.bus import EventBus
+from revbridge_system.errors import install_error_handlers
+from revbridge_system.settings import Settings
+
+SERVICE_NAME = "system-api"
+DESCRIPTION = (
+    "Wraps each platform (Salesforce, Stripe, NetSuite) behind canonical models. Called only by the process "
+    "API; webhooks and callouts arrive here from the platforms themselves."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = Redis.from_url(settings.redis_url)
+        app.state.settings = settings
+        app.state.bus = EventBus(redis, settings.key_prefix, settings.stream_maxlen)
+        app.state.billing = StripeBilling(settings.stripe)
+        app.state.crm = SalesforceCrm(settings.salesforce)
+        app.state.erp = NetSuiteErp(settings.netsuite)
+        try:
+            yield
+        finally:
+            await app.state.billing.aclose()
+            await app.state.crm.aclose()
+            await app.state.erp.aclose()
+            await redis.aclose()
+
+    app = FastAPI(
+        title="revbridge system API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        separate_input_output_schemas=False,
+    )
+    install_problem_handlers(app)
+    install_error_handlers(app)
+    instrument_app(app, SERVICE_NAME)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in (ingress, crm, billing, erp):
+        app.include_router(module.router)
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The process API: onboarding, the exception queue, revenue positions and lineage (port 8002).
+
+``create_app`` builds the app without touching the network; the lifespan is the composition
+root that loads the configuration and connects Redis and the system API client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from revbridge_contracts.problems import install_problem_handlers
+from revbridge_contracts.telemetry import instrument_app
+
+from revbridge_process.api import exceptions, onboardings, reports
+from revbridge_process.bus import EventBus
+from revbridge_process.config import Config, ConfigError, load_config
+from revbridge_process.settings import Settings
+from revbridge_process.store import RedisStore
+from revbridge_process.system_client import SystemApi
+
+DESCRIPTION = (
+    "Orchestrates the revenue flows: onboarding (contract → billing customer and subscription → "
+    "ERP customer → CRM write-back) and invoice/payment posting."
+)
+
+
+def create_app(settings: Settings | None = None, config: Config | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.config = config or load_config(settings.config_dir)
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        try:
+            async with httpx.AsyncClient(
+                base_url=str(settings.system_api_url), timeout=settings.timeout_seconds
+            ) as http:
+                app.state.system = SystemApi(http)
+                app.state.store = RedisStore(redis, settings.key_prefix, app.state.config.exceptions)
+                app.state.bus = EventBus(redis, settings.key_prefix)
+                yield
+        finally:
+            await redis.aclose()
+
+    app = FastAPI(
+        title="revbridge process API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        separate_input_output_schemas=False,
+    )
+    install_problem_handlers(app)
+    instrument_app(app, "process-api")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in (onboardings, exceptions, reports):
+        app.include_router(module.router)
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    from revbridge_process.logs import configure_logging
+
+    configure_logging()
+    settings = Settings()
+    try:
+        config = load_config(settings.config_dir)
+    except ConfigError as exc:
+        raise SystemExit(f"process API: invalid configuration: {exc}") from exc
+    uvicorn.run(create_app(settings, config), host=settings.host, port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Routes an event envelope to its flow. The worker decides what to do with failures; this module
+only knows which flow owns which event type and runs it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from revbridge_contracts.events import EventEnvelope, EventType
+
+from revbridge_process.config import Config
+from revbridge_process.flows import invoice_posting, onboarding
+from revbridge_process.ports import StatusStore, SystemPort
+
+DEFAULT_BILLING_ACCOUNT = "default"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FlowDeps:
+    system: SystemPort
+    config: Config
+    statuses: StatusStore
+
+
+FLOW_OF: dict[EventType, str] = {
+    EventType.contract_activated: onboarding.FLOW,
+    EventType.invoice_finalized: invoice_posting.FLOW,
+    EventType.invoice_paid: invoice_posting.FLOW,
+    EventType.invoice_payment_failed: "invoice_dunning",
+    EventType.invoice_voided: "invoice_voiding",
+    EventType.invoice_marked_uncollectible: "invoice_voiding",
+}
+
+
+async def dispatch(envelope: EventEnvelope, deps: FlowDeps) -> None:
+    """Run the flow for one event; raises the flow's errors unchanged."""
+    mappings = deps.config.mappings
+    if envelope.type == EventType.contract_activated:
+        await onboarding.onboard(envelope.subject, deps.system, mappings, deps.statuses)
+    elif envelope.type in (EventType.invoice_finalized, EventType.invoice_paid):
+        account = envelope.account or DEFAULT_BILLING_ACCOUNT
+        await invoice_posting.post_invoice(envelope.subject, account, deps.system, mappings)
+    else:
+        # payment failed, voided, uncollectible: recorded and acknowledged until their flows exist (issue 4)
+        log.info(
+            "event.recorded",
+            extra={"event_type": envelope.type.value, "subject": envelope.subject, "event_id": envelope.id},
+        )

@@ -1,0 +1,194 @@
+"""Customer onboarding: an activated CRM contract becomes a billing customer and subscription, an
+ERP customer in the right subsidiary, and a write-back of those ids to the CRM.
+
+The pre-flight gate (``preflight``) runs before anything is created anywhere, so a contract with
+a missing mapping or the wrong legal entity waits as an exception instead of half-onboarding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from revbridge_contracts.models import (
+    BillingCustomerUpsert,
+    BillingLink,
+    Contract,
+    ContractStatus,
+    Customer,
+    ErpCustomerUpsert,
+    SubscriptionItem,
+    SubscriptionUpsert,
+)
+from revbridge_contracts.process import ErrorClass, FlowState, OnboardingStatus
+
+from revbridge_process.config import LegalEntity, Mappings
+from revbridge_process.errors import BUSINESS, FlowFailure
+from revbridge_process.ports import StatusStore, SystemPort
+
+FLOW = "onboarding"
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class OnboardingPlan:
+    """Everything the flow will write, decided before the first write."""
+
+    entity: LegalEntity
+    customer: BillingCustomerUpsert
+    items: list[SubscriptionItem]
+    erp_customer: ErpCustomerUpsert
+
+    def subscription(self, customer_id: str) -> SubscriptionUpsert:
+        return SubscriptionUpsert(customer_id=customer_id, currency=self.entity.currency, items=self.items)
+
+
+def _entity(contract: Contract, account: Customer, mappings: Mappings) -> LegalEntity:
+    if not account.country:
+        raise FlowFailure(
+            ErrorClass.entity_mismatch, f"account {account.crm_account_id} has no billing country"
+        )
+    entity = mappings.legal_entities.get(account.country)
+    if entity is None:
+        raise FlowFailure(
+            ErrorClass.entity_mismatch, f"no legal entity for billing country {account.country}"
+        )
+    if contract.currency != entity.currency:
+        raise FlowFailure(
+            ErrorClass.entity_mismatch,
+            f"contract currency {contract.currency} differs from {entity.name}'s currency {entity.currency}",
+        )
+    return entity
+
+
+def _items(contract: Contract, mappings: Mappings) -> list[SubscriptionItem]:
+    missing = sorted(
+        {
+            line.product_code or f"(line {line.id} has no product code)"
+            for line in contract.lines
+            if line.product_code not in mappings.products
+        }
+    )
+    if missing:
+        raise FlowFailure(ErrorClass.mapping_missing, f"no product mapping for {', '.join(missing)}")
+    if not contract.lines:
+        raise FlowFailure(ErrorClass.validation, f"contract {contract.id} has no lines")
+    quantities: dict[str, int] = {}
+    for line in contract.lines:
+        ref = mappings.products[str(line.product_code)].billing_price_ref
+        quantities[ref] = quantities.get(ref, 0) + line.quantity  # one subscription item per price
+    if any(q < 1 for q in quantities.values()):
+        raise FlowFailure(ErrorClass.validation, f"contract {contract.id} has a line with quantity below 1")
+    return [SubscriptionItem(billing_price_ref=ref, quantity=q) for ref, q in quantities.items()]
+
+
+def preflight(
+    contract: Contract, account: Customer, parent: Customer | None, mappings: Mappings
+) -> OnboardingPlan:
+    """The gate: legal entity and currency, product mappings, hierarchy. Raises ``FlowFailure``."""
+    entity = _entity(contract, account, mappings)
+    items = _items(contract, mappings)
+    if account.parent_crm_account_id and (parent is None or not parent.billing_customer_id):
+        raise FlowFailure(
+            ErrorClass.validation, f"parent account {account.parent_crm_account_id} not onboarded"
+        )
+    return OnboardingPlan(
+        entity=entity,
+        customer=BillingCustomerUpsert(name=account.name, country=account.country, currency=entity.currency),
+        items=items,
+        erp_customer=ErpCustomerUpsert(
+            name=account.name,
+            subsidiary_id=entity.subsidiary_id,
+            currency=entity.currency,
+            crm_account_id=account.crm_account_id,
+        ),
+    )
+
+
+async def _converge(
+    contract_id: str, system: SystemPort, mappings: Mappings, now: Callable[[], dt.datetime]
+) -> OnboardingStatus:
+    contract = await system.get_contract(contract_id)
+    if contract.status != ContractStatus.activated:
+        log.info(
+            "onboarding.skipped", extra={"contract_id": contract_id, "contract_status": contract.status.value}
+        )
+        return OnboardingStatus(
+            contract_id=contract_id,
+            state=FlowState.failed,
+            updated_at=now(),
+            error=f"contract is {contract.status.value}, not activated",
+        )
+    account = await system.get_account(contract.account_id)
+    parent = (
+        await system.get_account(account.parent_crm_account_id) if account.parent_crm_account_id else None
+    )
+    plan = preflight(contract, account, parent, mappings)
+    billing_account = plan.entity.billing_account
+    customer = await system.upsert_billing_customer(billing_account, account.crm_account_id, plan.customer)
+    subscription = await system.upsert_subscription(
+        billing_account, contract.id, plan.subscription(customer.id)
+    )
+    erp_customer = await system.upsert_erp_customer(account.crm_account_id, plan.erp_customer)
+    await system.put_billing_link(
+        contract.id,
+        BillingLink(
+            billing_customer_id=customer.id,
+            billing_subscription_id=subscription.id,
+            erp_customer_id=erp_customer.internal_id,
+            billing_status="active",
+            synced_at=now(),
+        ),
+    )
+    log.info(
+        "onboarding.done",
+        extra={
+            "contract_id": contract_id,
+            "billing_customer_id": customer.id,
+            "erp_customer_id": erp_customer.internal_id,
+        },
+    )
+    return OnboardingStatus(
+        contract_id=contract_id,
+        state=FlowState.done,
+        billing_customer_id=customer.id,
+        billing_subscription_id=subscription.id,
+        erp_customer_id=erp_customer.internal_id,
+        updated_at=now(),
+    )
+
+
+async def onboard(
+    contract_id: str,
+    system: SystemPort,
+    mappings: Mappings,
+    statuses: StatusStore,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> OnboardingStatus:
+    """Converge one contract; keep its status current. Failures propagate to the caller after the
+    status says so: business failures as ``failed``, anything else as ``queued`` (it will be retried)."""
+    previous = await statuses.get_status(contract_id)
+    base = previous or OnboardingStatus(contract_id=contract_id, state=FlowState.queued, updated_at=now())
+    await statuses.put_status(base.model_copy(update={"state": FlowState.running, "updated_at": now()}))
+    try:
+        status = await _converge(contract_id, system, mappings, now)
+    except BUSINESS as exc:
+        await statuses.put_status(
+            base.model_copy(update={"state": FlowState.failed, "error": str(exc), "updated_at": now()})
+        )
+        raise
+    except Exception as exc:
+        await statuses.put_status(
+            base.model_copy(
+                update={"state": FlowState.queued, "updated_at": now(), "error": f"will retry: {exc}"}
+            )
+        )
+        raise
+    await statuses.put_status(status)
+    return status

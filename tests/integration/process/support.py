@@ -1,0 +1,77 @@
+"""Wiring for the worker's integration tests: a real Redis (unique key prefix), the real consumer and
+store, and the hand-written fake of the system API port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from revbridge_contracts.events import EventEnvelope, EventType
+from revbridge_process.config import Config, load_config
+from revbridge_process.consumer import Consumer
+from revbridge_process.dispatch import FlowDeps
+from revbridge_process.retry import RetryPolicy
+from revbridge_process.store import RedisStore
+
+from tests.support.redis import REDIS_URL, isolated_prefix
+from tests.unit.process.fakes import FakeSystem
+
+REPO_CONFIG = Path(__file__).resolve().parents[3] / "config"
+GROUP = "process"
+
+
+def repo_config() -> Config:
+    return load_config(REPO_CONFIG)
+
+
+async def no_sleep(_: float) -> None:
+    """In-process backoff is unit-tested; here it must not slow the suite."""
+
+
+@pytest.fixture
+def prefix() -> Any:
+    with isolated_prefix() as value:
+        yield value
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def make_consumer(
+    redis: Redis, prefix: str, system: FakeSystem, name: str = "worker-a", max_deliveries: int = 5
+) -> tuple[Consumer, RedisStore]:
+    config = repo_config()
+    store = RedisStore(redis, prefix, config.exceptions)
+    consumer = Consumer(
+        redis,
+        prefix,
+        FlowDeps(system, config, store),
+        store,
+        group=GROUP,
+        name=name,
+        policy=RetryPolicy(attempts=2, base_seconds=0.0),
+        max_deliveries=max_deliveries,
+        sleep=no_sleep,
+    )
+    return consumer, store
+
+
+def event(type_: EventType, subject: str, **fields: Any) -> EventEnvelope:
+    return EventEnvelope(
+        type=type_,
+        source="stripe.webhook" if type_.value.startswith("billing") else "salesforce.push",
+        subject=subject,
+        **fields,
+    )
+
+
+async def pending_count(redis: Redis, stream: str) -> int:
+    summary = await redis.xpending(stream, GROUP)
+    return int(summary["pending"])

@@ -1,0 +1,1 @@
+"""revbridge gateway: OAuth token service, contract-driven policy engine and router."""

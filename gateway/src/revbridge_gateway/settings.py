@@ -1,0 +1,45 @@
+"""Settings of the gateway: its upstreams, its issuer identity, where clients and keys live, Redis.
+
+The gateway holds URLs for the two layers it fronts (experience and process API); it never calls
+the system API. ``REDIS_URL``, ``REVBRIDGE_KEY_PREFIX`` and ``REVBRIDGE_MODE`` are shared by every
+revbridge process, so they are read without the ``GATEWAY_`` prefix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, AnyHttpUrl, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    experience_api_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8003")
+    process_api_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8002")
+    issuer: str = "http://127.0.0.1:8000"
+    audience: str = "revbridge"
+    clients_file: Path = Path("config/gateway-clients.yaml")
+    keys_dir: Path = Path(".tmp/gateway-keys")
+    token_ttl_seconds: int = Field(default=300, gt=0, le=3600)
+    leeway_seconds: int = Field(default=30, ge=0, le=30)
+    upstream_timeout_seconds: float = 10.0
+    max_body_bytes: int = 1024 * 1024
+    redis_timeout_seconds: float = 0.5
+
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL"))
+    key_prefix: str = Field(default="rb:", validation_alias=AliasChoices("REVBRIDGE_KEY_PREFIX"))
+    mode: Literal["sandbox", "live"] = Field(
+        default="sandbox", validation_alias=AliasChoices("REVBRIDGE_MODE")
+    )
+
+    def upstreams(self) -> dict[str, str]:
+        """Base URL of each API the gateway routes to, by the first path segment it answers on."""
+        return {
+            "experience": str(self.experience_api_url).rstrip("/"),
+            "process": str(self.process_api_url).rstrip("/"),
+        }

@@ -1,0 +1,124 @@
+"""Access tokens: RFC 9068 JWTs signed ES256, issued for client credentials and verified strictly.
+
+Verification reads the protected header before any cryptography and accepts only
+``alg: ES256``, ``typ: at+jwt`` and a ``kid`` the gateway publishes; so ``alg: none``, HS256
+signed with the public key, or a token from another key never reach a signature check. Claims
+must carry the expected ``iss`` and ``aud``; ``exp``/``nbf`` are checked with a small leeway.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from revbridge_gateway.clients import Client
+from revbridge_gateway.errors import InvalidToken
+from revbridge_gateway.keys import ALGORITHM, KeyRing
+
+TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+AUDIENCES = ("internal", "partner")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a verified token speaks for."""
+
+    client_id: str
+    scopes: frozenset[str]
+    audience: str
+    jti: str
+
+
+class TokenService:
+    def __init__(self, keyring: KeyRing, *, issuer: str, audience: str, ttl: int, leeway: int) -> None:
+        self._keyring = keyring
+        self._issuer, self._audience = issuer, audience
+        self._ttl, self._leeway = ttl, leeway
+        self._verification_keys = keyring.verification_keys()
+
+    @property
+    def ttl(self) -> int:
+        return self._ttl
+
+    def jwks(self) -> dict[str, Any]:
+        return self._keyring.jwks()
+
+    def issue(self, client: Client, scopes: list[str], now: int | None = None) -> str:
+        now = int(time.time()) if now is None else now
+        header = {"alg": ALGORITHM, "typ": "at+jwt", "kid": self._keyring.kid}
+        claims = {
+            "iss": self._issuer,
+            "sub": client.client_id,
+            "aud": self._audience,
+            "client_id": client.client_id,
+            "scope": " ".join(scopes),
+            "revbridge_audience": client.audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(header, claims, self._keyring.signing, algorithms=[ALGORITHM])
+
+    def verify(self, token: str) -> Caller:
+        header = _header(token)
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken("algorithm not allowed")
+        if header.get("typ") not in TOKEN_TYPES:
+            raise InvalidToken("not an access token (typ must be at+jwt)")
+        if header.get("kid") not in self._keyring.known_kids():
+            raise InvalidToken("unknown signing key")
+        try:
+            decoded = jwt.decode(token, self._verification_keys, algorithms=[ALGORITHM])
+            self._registry().validate(decoded.claims)
+        except (JoseError, ValueError, TypeError) as exc:
+            raise InvalidToken(_reason(exc)) from exc
+        claims = decoded.claims
+        if claims.get("revbridge_audience") not in AUDIENCES or claims.get("client_id") != claims.get("sub"):
+            raise InvalidToken("malformed revbridge claims")
+        return Caller(
+            client_id=str(claims["client_id"]),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            audience=str(claims["revbridge_audience"]),
+            jti=str(claims["jti"]),
+        )
+
+    def _registry(self) -> jwt.JWTClaimsRegistry:
+        return jwt.JWTClaimsRegistry(
+            leeway=self._leeway,
+            iss={"essential": True, "value": self._issuer},
+            aud={"essential": True, "value": self._audience},
+            exp={"essential": True},
+            nbf={"essential": True},
+            iat={"essential": True},
+            sub={"essential": True},
+            jti={"essential": True},
+            client_id={"essential": True},
+        )
+
+
+def _header(token: str) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidToken("not a compact JWS")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidToken("unreadable token header") from exc
+    if not isinstance(header, dict):
+        raise InvalidToken("unreadable token header")
+    return header
+
+
+def _reason(exc: Exception) -> str:
+    """A short, token-free reason (joserfc messages name claims, never their secret values)."""
+    if isinstance(exc, JoseError):
+        return f"{exc.error}: {exc.description}" if exc.description else str(exc.error)
+    return "malformed token"

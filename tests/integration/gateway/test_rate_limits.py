@@ -1,0 +1,87 @@
+"""Rate limits counted per client in the real Redis, shared by replicas, and the Redis-down rules."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.support.procs import free_port
+from tests.support.redis import isolated_prefix
+
+pytestmark = pytest.mark.integration
+
+ONBOARDING = "/process/v1/onboardings/800x"
+TRIAL_LIMIT = 5
+
+
+def rotating_ip(i: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"198.51.100.{i}"}
+
+
+def test_trial_client_gets_429_after_its_limit_despite_new_tokens_and_forwarded_for(start_gateway):
+    with isolated_prefix() as prefix, start_gateway(prefix) as gw:
+        tokens = [gw.token("partner-trial") for _ in range(TRIAL_LIMIT + 2)]
+        responses = [gw.call("GET", ONBOARDING, t, headers=rotating_ip(i)) for i, t in enumerate(tokens)]
+    admitted, refused = responses[:TRIAL_LIMIT], responses[TRIAL_LIMIT:]
+    assert [r.status_code for r in admitted] == [503] * TRIAL_LIMIT  # passed on; the process API is down
+    assert [r.headers["ratelimit-remaining"] for r in admitted] == ["4", "3", "2", "1", "0"]
+    for r in refused:
+        assert r.status_code == 429
+        assert r.headers["content-type"] == "application/problem+json"
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        assert r.headers["ratelimit-limit"] == r.headers["x-ratelimit-limit"] == str(TRIAL_LIMIT)
+        assert r.headers["ratelimit-remaining"] == "0"
+
+
+def test_two_gateway_replicas_share_one_budget(start_gateway, tmp_path):
+    issuer = "http://gateway.replicas.test"
+    with (
+        isolated_prefix() as prefix,
+        start_gateway(prefix, keys_dir=tmp_path, issuer=issuer) as a,
+        start_gateway(prefix, keys_dir=tmp_path, issuer=issuer) as b,
+    ):
+        token = a.token("partner-trial")
+        statuses = [
+            gw.call("GET", ONBOARDING, token).status_code
+            for gw in itertools.islice(itertools.cycle((a, b)), 3 * TRIAL_LIMIT)
+        ]
+    assert statuses.count(429) == 2 * TRIAL_LIMIT
+    assert len(statuses) - statuses.count(429) == TRIAL_LIMIT
+    assert 503 in statuses[1::2]  # replica b accepted replica a's token and admitted some calls
+
+
+@pytest.fixture(scope="module")
+def gateway_without_redis(start_gateway):
+    with start_gateway("rb-down:", redis_url=f"redis://127.0.0.1:{free_port()}/0") as gw:
+        yield gw
+
+
+def test_redis_down_get_fails_open_to_the_upstream(gateway_without_redis):
+    gw = gateway_without_redis
+    response = gw.call("GET", "/experience/v1/revenue/summary", gw.token("revops-dashboard"))
+    assert response.status_code == 503
+    assert "process API unreachable" in response.json()["detail"]  # the experience API's own answer
+    assert response.headers["ratelimit-limit"] == "120"
+
+
+def test_redis_down_get_is_still_limited_in_process(gateway_without_redis):
+    gw = gateway_without_redis
+    token = gw.token("partner-trial")
+    statuses = [gw.call("GET", ONBOARDING, token).status_code for _ in range(TRIAL_LIMIT + 1)]
+    assert statuses == [503] * TRIAL_LIMIT + [429]
+
+
+def test_redis_down_post_fails_closed_with_503(gateway_without_redis):
+    gw = gateway_without_redis
+    response = gw.call(
+        "POST",
+        "/process/v1/onboardings",
+        gw.token("partner-demo"),
+        json={"contract_id": "800x"},
+        headers={"Idempotency-Key": "k-1"},
+    )
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("rate_limiter_unavailable")
+    assert "retry-after" in response.headers

@@ -57,6 +57,7 @@ def running(
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, *args], env=full_env, stdout=log, stderr=subprocess.STDOUT)
         try:
+
             def healthy() -> bool:
                 if proc.poll() is not None:
                     raise RuntimeError(f"{name} exited with {proc.returncode}; see {log_path}")

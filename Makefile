@@ -1,0 +1,59 @@
+# revbridge — `make run` starts everything on the embedded sandboxes; `make test` runs every check.
+# Both install what they need (uv, the Python environment) and start Redis when none answers.
+
+SHELL := /bin/bash
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PYTEST := $(UV) run --frozen pytest -p no:cacheprovider
+
+.DEFAULT_GOAL := help
+.PHONY: help install redis run test lint typecheck imports test-unit test-contract test-integration \
+        test-e2e contracts bench clean
+
+help: ## show the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+install: ## install uv if missing and create the environment from uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --all-packages --frozen --quiet
+
+redis: ## make sure a Redis answers at REDIS_URL (starts a project-local one with AOF if not)
+	@scripts/ensure-redis.sh
+
+run: install redis ## start sandboxes, services, workers and gateway; seed the demo; Ctrl-C stops all
+	@$(UV) run --frozen python -m scripts.stack run
+
+test: install redis lint typecheck imports test-unit test-contract test-integration test-e2e ## every check
+	@echo "make test: all checks passed"
+
+lint: install ## ruff lint and format check
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+
+typecheck: install ## mypy on every workspace member
+	@$(UV) run --frozen mypy contracts/src services/system-api/src services/process-api/src \
+		services/experience-api/src gateway/src sandboxes/src scripts
+
+imports: install ## import-linter: services independent, adapters independent, SDKs confined
+	@$(UV) run --frozen lint-imports
+
+test-unit: install ## unit tests (no I/O)
+	@$(PYTEST) tests/unit -q
+
+test-contract: install ## contract tests: OpenAPI drift, schemas
+	@$(PYTEST) tests/contract -q
+
+test-integration: install redis ## integration tests: real Redis, sandboxes over HTTP
+	@$(PYTEST) tests/integration -q
+
+test-e2e: install redis ## end-to-end: the whole stack through the gateway
+	@$(PYTEST) tests/e2e -q
+
+contracts: install ## regenerate the component schemas of contracts/openapi from the canonical models
+	@$(UV) run --frozen python -m revbridge_contracts.openapi_tools sync
+
+bench: install redis ## benchmarks (print figures; not pass/fail)
+	@for b in bench/*.py; do [ -e "$$b" ] && $(UV) run --frozen python "$$b"; done; true
+
+clean: ## remove caches and local run state
+	rm -rf .tmp .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""What the gateway costs: the same read, direct to the experience API and through the gateway.
+
+Starts the whole stack on free ports (own Redis key prefix), seeds the demo, then times N
+sequential GETs of the revenue summary and of the lineage both ways, interleaved so machine
+noise hits both alike. Prints p50/p95 and the gateway/direct ratio. Not a pass/fail test.
+
+    uv run python bench/gateway_overhead.py [N]
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts import seed
+from scripts.stack import DEFAULT_PORTS, Stack, running_stack
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def timed(client: httpx.Client, url: str, headers: dict[str, str]) -> float:
+    start = time.perf_counter()
+    response = client.get(url, headers=headers)
+    elapsed = time.perf_counter() - start
+    response.raise_for_status()
+    return elapsed * 1000
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1]
+
+
+def main(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(
+            ports={k: free_port() for k in DEFAULT_PORTS},
+            key_prefix=f"rbbench:{uuid.uuid4().hex[:8]}:",
+            log_dir=Path(tmp) / "logs",
+            keys_dir=Path(tmp) / "keys",
+        )
+        with running_stack(stack):
+            demo = seed.seed_demo(stack)
+            token = seed.gateway_token(stack.url("gateway"))
+            auth = {"Authorization": f"Bearer {token}"}
+            paths = {
+                "revenue summary": "/v1/revenue/summary",
+                "contract lineage": f"/v1/lineage/contracts/{demo.contract_id}",
+            }
+            print(f"gateway overhead, {n} sequential GETs each way, interleaved")
+            with httpx.Client(timeout=30) as client:
+                for name, path in paths.items():
+                    direct, via = [], []
+                    for _ in range(5):  # warm-up
+                        timed(client, stack.url("experience") + path, {})
+                        timed(client, stack.url("gateway") + "/experience" + path, auth)
+                    for _ in range(n):
+                        direct.append(timed(client, stack.url("experience") + path, {}))
+                        via.append(timed(client, stack.url("gateway") + "/experience" + path, auth))
+                    d50, g50 = statistics.median(direct), statistics.median(via)
+                    print(
+                        f"  {name:17s} direct p50 {d50:7.2f} ms p95 {pct(direct, 95):7.2f} ms | "
+                        f"gateway p50 {g50:7.2f} ms p95 {pct(via, 95):7.2f} ms | "
+                        f"ratio p50 {g50 / d50:4.2f}x, added {g50 - d50:5.2f} ms"
+                    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)

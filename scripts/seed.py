@@ -1,0 +1,227 @@
+"""Seeds the demo through the platforms' own APIs, then waits for revbridge to carry it through.
+
+The catalogue (Stripe prices by lookup key, NetSuite items) matches ``config/mappings.yaml``.
+Salesforce gets a parent account and a child account, each with a contract; activating the
+contracts fires the signed push that starts onboarding. The child's first invoice is then paid
+in Stripe, and the seed returns once the gateway's revenue summary shows it posted and paid in
+NetSuite, so "ready" means the whole chain worked.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+# Demo credentials of the sandboxes and gateway (DEMO VALUES, sandbox mode only).
+STRIPE_KEY = "sk_test_revbridge_demo"
+SF_CLIENT = ("revbridge-demo-client", "revbridge-demo-secret")
+INTERNAL_CLIENT = ("revops-dashboard", "revops-demo-secret")
+PARTNER_CLIENT = ("partner-demo", "partner-demo-secret")
+SF_API = "/services/data/v59.0"
+
+CATALOGUE = [
+    # product code, name, Stripe price lookup key, monthly unit amount in cents (USD)
+    ("PLAT-ENT", "Platform Enterprise", "plat_ent_monthly_usd", 200000),
+    ("SEAT", "Additional seats", "seat_monthly_usd", 2500),
+    ("SUPPORT-PREM", "Premium support", "support_prem_monthly_usd", 50000),
+]
+
+
+@dataclass
+class Demo:
+    parent_account_id: str
+    account_id: str
+    parent_contract_id: str
+    contract_id: str
+    invoice_id: str
+
+
+def poll(fn: Any, what: str, timeout: float = 60.0, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def seed_stripe_catalogue(stripe: httpx.Client) -> None:
+    for code, name, lookup_key, amount in CATALOGUE:
+        existing = stripe.get("/v1/prices", params={"lookup_keys[0]": lookup_key}).raise_for_status().json()
+        if existing["data"]:
+            continue
+        product = stripe.post("/v1/products", data={"name": name, "metadata[revbridge_product_code]": code})
+        stripe.post(
+            "/v1/prices",
+            data={
+                "product": product.raise_for_status().json()["id"],
+                "currency": "usd",
+                "unit_amount": amount,
+                "recurring[interval]": "month",
+                "lookup_key": lookup_key,
+                "metadata[revbridge_product_code]": code,
+            },
+        ).raise_for_status()
+
+
+def salesforce_client(base: str) -> httpx.Client:
+    token = (
+        httpx.post(f"{base}/services/oauth2/token", data={"grant_type": "client_credentials"}, auth=SF_CLIENT)
+        .raise_for_status()
+        .json()["access_token"]
+    )
+    return httpx.Client(base_url=base + SF_API, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def sf_create(sf: httpx.Client, sobject: str, fields: dict[str, Any]) -> str:
+    return str(sf.post(f"/sobjects/{sobject}/", json=fields).raise_for_status().json()["id"])
+
+
+def seed_contract(
+    sf: httpx.Client, account_id: str, products: dict[str, str], lines: list[tuple[str, int]], name: str
+) -> str:
+    """A draft contract with an opportunity carrying its lines; activated separately."""
+    contract_id = sf_create(
+        sf,
+        "Contract",
+        {
+            "AccountId": account_id,
+            "StartDate": time.strftime("%Y-%m-%d"),
+            "ContractTerm": 12,
+            "Status": "Draft",
+            "CurrencyIsoCode": "USD",
+        },
+    )
+    opp_id = sf_create(
+        sf,
+        "Opportunity",
+        {
+            "Name": name,
+            "AccountId": account_id,
+            "StageName": "Closed Won",
+            "CloseDate": time.strftime("%Y-%m-%d"),
+            "ContractId": contract_id,
+            "CurrencyIsoCode": "USD",
+        },
+    )
+    prices = {code: amount for code, _, _, amount in CATALOGUE}
+    for code, quantity in lines:
+        sf_create(
+            sf,
+            "OpportunityLineItem",
+            {
+                "OpportunityId": opp_id,
+                "Product2Id": products[code],
+                "Quantity": quantity,
+                "UnitPrice": prices.get(code, 10000) / 100,  # unmapped codes: any price
+            },
+        )
+    return contract_id
+
+
+def activate(sf: httpx.Client, contract_id: str) -> None:
+    sf.patch(f"/sobjects/Contract/{contract_id}", json={"Status": "Activated"}).raise_for_status()
+
+
+def gateway_token(gateway: str, client: tuple[str, str] = INTERNAL_CLIENT) -> str:
+    response = httpx.post(f"{gateway}/oauth/token", data={"grant_type": "client_credentials"}, auth=client)
+    return str(response.raise_for_status().json()["access_token"])
+
+
+def seed_demo(stack: Any, timeout: float = 90.0) -> Demo:
+    with httpx.Client(base_url=stack.url("stripe"), auth=(STRIPE_KEY, ""), timeout=10) as stripe:
+        seed_stripe_catalogue(stripe)
+        with salesforce_client(stack.url("salesforce")) as sf:
+            products = {
+                code: sf_create(sf, "Product2", {"Name": name, "ProductCode": code, "IsActive": True})
+                for code, name, _, _ in CATALOGUE
+            }
+            parent = sf_create(
+                sf, "Account", {"Name": "Globex Holdings", "BillingCountry": "US", "CurrencyIsoCode": "USD"}
+            )
+            child = sf_create(
+                sf,
+                "Account",
+                {
+                    "Name": "Globex Corp US",
+                    "ParentId": parent,
+                    "BillingCountry": "US",
+                    "CurrencyIsoCode": "USD",
+                },
+            )
+            parent_contract = seed_contract(
+                sf, parent, products, [("PLAT-ENT", 1)], "Globex Holdings platform"
+            )
+            contract = seed_contract(
+                sf,
+                child,
+                products,
+                [("PLAT-ENT", 1), ("SEAT", 40), ("SUPPORT-PREM", 1)],
+                "Globex Corp US expansion",
+            )
+            # The parent is onboarded first: the hierarchy gate holds a child whose parent is not.
+            activate(sf, parent_contract)
+            poll(
+                lambda: sf.get(f"/sobjects/Account/{parent}").json().get("ERP_Customer_Id__c"),
+                "the parent account's onboarding",
+                timeout,
+            )
+            activate(sf, contract)
+            subscription = poll(
+                lambda: sf.get(f"/sobjects/Contract/{contract}").json().get("Billing_Subscription_Id__c"),
+                "the contract's onboarding",
+                timeout,
+            )
+        invoice_id = (
+            stripe.get(f"/v1/subscriptions/{subscription}").raise_for_status().json()["latest_invoice"]
+        )
+        stripe.post(
+            f"/v1/invoices/{invoice_id}/pay", data={"payment_method": "pm_card_visa"}
+        ).raise_for_status()
+
+    gateway = stack.url("gateway")
+    headers = {"Authorization": f"Bearer {gateway_token(gateway)}"}
+
+    def posted_and_paid() -> bool:
+        lineage = httpx.get(
+            f"{gateway}/experience/v1/lineage/contracts/{contract}", headers=headers, timeout=10
+        )
+        if lineage.status_code != 200:
+            return False
+        erp = lineage.json()["erp"]
+        return any(r["record_type"] == "invoice" for r in erp) and any(
+            r["record_type"] == "payment" for r in erp
+        )
+
+    poll(posted_and_paid, "the demo invoice to be posted and paid in NetSuite", timeout, interval=0.5)
+    return Demo(parent, child, parent_contract, contract, invoice_id)
+
+
+def banner(stack: Any, demo: Demo, elapsed: float) -> str:
+    gw = stack.url("gateway")
+    client_id, secret = INTERNAL_CLIENT
+    return f"""
+revbridge is ready ({elapsed:.0f}s).
+
+  gateway            {gw}
+  demo client        {client_id} / {secret}   (DEMO VALUES)
+  partner client     {PARTNER_CLIENT[0]} / {PARTNER_CLIENT[1]}   (DEMO VALUES)
+  demo contract      {demo.contract_id} (invoice {demo.invoice_id}, posted and paid in NetSuite)
+  sandboxes          Stripe {stack.url("stripe")}  Salesforce {stack.url("salesforce")}  NetSuite {stack.url("netsuite")}
+  logs               {stack.log_dir}
+
+Fetch a token and the revenue summary:
+
+  TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials {gw}/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -H "Authorization: Bearer $TOKEN" {gw}/experience/v1/revenue/summary
+
+Lineage of the demo contract:
+
+  curl -s -H "Authorization: Bearer $TOKEN" {gw}/experience/v1/lineage/contracts/{demo.contract_id}
+
+Ctrl-C stops everything.
+"""

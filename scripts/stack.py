@@ -1,0 +1,236 @@
+"""Starts the whole revbridge stack as real processes: sandboxes, services, workers, gateway.
+
+``make run`` uses it (``python -m scripts.stack run``) and so do the end-to-end tests, with
+free ports and their own Redis key prefix. Every process gets the same environment variable
+names that docker-compose uses; each service is told only the URL of the layer below it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_DIR = ROOT / ".tmp" / "run"
+
+DEFAULT_PORTS = {
+    "stripe": 12111,
+    "salesforce": 12112,
+    "netsuite": 12113,
+    "gateway": 8000,
+    "system": 8001,
+    "process": 8002,
+    "experience": 8003,
+}
+
+
+@dataclass
+class Stack:
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    redis_url: str = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    key_prefix: str = os.environ.get("REVBRIDGE_KEY_PREFIX", "rb:")
+    log_dir: Path = RUN_DIR / "logs"
+    keys_dir: Path = RUN_DIR / "gateway-keys"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def env(self) -> dict[str, str]:
+        system = self.url("system")
+        return {
+            "REDIS_URL": self.redis_url,
+            "REVBRIDGE_KEY_PREFIX": self.key_prefix,
+            "REVBRIDGE_MODE": "sandbox",
+            "REVBRIDGE_CONFIG_DIR": str(ROOT / "config"),
+            # sandboxes: where the platforms push (demo secrets, sandbox only)
+            "STRIPE_SANDBOX_WEBHOOK_URL": f"{system}/v1/webhooks/stripe/default",
+            "SALESFORCE_SANDBOX_CALLOUT_URL": f"{system}/v1/callouts/salesforce/contract-activated",
+            # system API: the platforms
+            "SYSTEM_PORT": str(self.ports["system"]),
+            "STRIPE_API_BASE": self.url("stripe"),
+            "SALESFORCE_INSTANCE_URL": self.url("salesforce"),
+            "NETSUITE_BASE_URL": self.url("netsuite"),
+            "SALESFORCE_POLL_INTERVAL_SECONDS": "2",
+            # process API: the system API only
+            "PROCESS_PORT": str(self.ports["process"]),
+            "PROCESS_SYSTEM_API_URL": system,
+            # experience API: the process API only
+            "EXPERIENCE_PORT": str(self.ports["experience"]),
+            "EXPERIENCE_PROCESS_API_URL": self.url("process"),
+            # gateway
+            "GATEWAY_PORT": str(self.ports["gateway"]),
+            "GATEWAY_ISSUER": self.url("gateway"),
+            "GATEWAY_EXPERIENCE_API_URL": self.url("experience"),
+            "GATEWAY_PROCESS_API_URL": self.url("process"),
+            "GATEWAY_KEYS_DIR": str(self.keys_dir),
+            "GATEWAY_CLIENTS_FILE": str(ROOT / "config" / "gateway-clients.yaml"),
+            **self.extra_env,
+        }
+
+    def processes(self) -> list[tuple[str, list[str], str | None]]:
+        """(name, python args, health URL) in start order: bottom layer first."""
+        p = self.ports
+        return [
+            (
+                "sandbox-stripe",
+                ["-m", "revbridge_sandboxes", "stripe", "--port", str(p["stripe"])],
+                f"{self.url('stripe')}/__sandbox/health",
+            ),
+            (
+                "sandbox-salesforce",
+                ["-m", "revbridge_sandboxes", "salesforce", "--port", str(p["salesforce"])],
+                f"{self.url('salesforce')}/__sandbox/health",
+            ),
+            (
+                "sandbox-netsuite",
+                ["-m", "revbridge_sandboxes", "netsuite", "--port", str(p["netsuite"])],
+                f"{self.url('netsuite')}/__sandbox/health",
+            ),
+            ("system-api", ["-m", "revbridge_system"], f"{self.url('system')}/healthz"),
+            ("system-poller", ["-m", "revbridge_system.poller"], None),
+            ("process-api", ["-m", "revbridge_process"], f"{self.url('process')}/healthz"),
+            ("process-worker", ["-m", "revbridge_process.worker"], None),
+            ("experience-api", ["-m", "revbridge_experience.app"], f"{self.url('experience')}/healthz"),
+            ("gateway", ["-m", "revbridge_gateway"], f"{self.url('gateway')}/healthz"),
+        ]
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env()}
+        pending: list[tuple[str, str]] = []
+        for name, args, health in self.processes():
+            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, *args],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            if health:
+                pending.append((name, health))
+        deadline = time.monotonic() + timeout
+        for name, health in pending:
+            self._wait_healthy(name, health, deadline)
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.log_dir / name}.log")
+
+    def _wait_healthy(self, name: str, url: str, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            proc = self.procs[name]
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.log_dir / name}.log")
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} did not become healthy at {url}; see {self.log_dir / name}.log")
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.procs.values())):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+
+
+@contextmanager
+def running_stack(stack: Stack) -> Iterator[Stack]:
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def single_instance() -> Iterator[None]:
+    """One ``make run`` per checkout: a second one says so and leaves the first alone."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    lock_path = RUN_DIR / "stack.lock"
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            pid = lock.read().strip() or "?"
+            print(
+                f"revbridge is already running (pid {pid}); gateway at http://127.0.0.1:{DEFAULT_PORTS['gateway']}"
+            )
+            print("Stop it with Ctrl-C in its terminal (or: kill " + pid + ").")
+            raise SystemExit(1) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+def _ports_in_use(stack: Stack) -> list[str]:
+    import socket
+
+    busy = []
+    for name, port in stack.ports.items():
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(f"{name}:{port}")
+    return busy
+
+
+def run() -> None:
+    from scripts import seed
+
+    with single_instance():
+        stack = Stack()
+        busy = _ports_in_use(stack)
+        if busy:
+            raise SystemExit(f"ports already in use ({', '.join(busy)}): is revbridge running elsewhere?")
+        started = time.monotonic()
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            print("revbridge: starting sandboxes, services, workers and gateway ...", flush=True)
+            stack.start()
+            print("revbridge: seeding the demo (accounts, contract, invoice, payment) ...", flush=True)
+            demo = seed.seed_demo(stack)
+            print(seed.banner(stack, demo, time.monotonic() - started), flush=True)
+            while all(p.poll() is None for p in stack.procs.values()):
+                time.sleep(0.5)
+            dead = [n for n, p in stack.procs.items() if p.poll() is not None]
+            print(f"revbridge: {', '.join(dead)} stopped; shutting down. Logs in {stack.log_dir}")
+        except KeyboardInterrupt:
+            print("\nrevbridge: stopping ...")
+        finally:
+            stack.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m scripts.stack")
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args()
+    run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""One whole stack (sandboxes, services, workers, gateway) per e2e session, on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts import seed
+from scripts.stack import DEFAULT_PORTS, Stack, running_stack
+from tests.support.procs import free_port
+from tests.support.redis import REDIS_URL, isolated_prefix
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp: Path = tmp_path_factory.mktemp("stack")
+    with isolated_prefix() as prefix:
+        s = Stack(
+            ports={name: free_port() for name in DEFAULT_PORTS},
+            redis_url=REDIS_URL,
+            key_prefix=prefix,
+            log_dir=tmp / "logs",
+            keys_dir=tmp / "keys",
+            # the push path only: the trace test must not race a poll of the same contract
+            extra_env={"SALESFORCE_POLL_INTERVAL_SECONDS": "300"},
+        )
+        with running_stack(s):
+            yield s
+
+
+@pytest.fixture(scope="session")
+def demo(stack: Stack) -> seed.Demo:
+    return seed.seed_demo(stack)

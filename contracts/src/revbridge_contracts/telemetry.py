@@ -2,7 +2,7 @@
 
 The trace context (W3C ``traceparent``) and the business correlation id are part of the
 interface between services, so their handling lives with the contracts: every HTTP hop
-propagates both (``traceparent`` and ``baggage`` headers, via the httpx instrumentation) and
+propagates both (``traceparent`` and ``baggage`` headers, on clients wrapped by ``traced``) and
 every stream message carries them in its envelope (see ``events.EventEnvelope``).
 
 Spans are exported only when ``OTEL_TRACES_EXPORTER=console`` is set; ids and propagation work
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx
 from opentelemetry import baggage, context, trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -26,15 +27,27 @@ CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_KEY = "correlation_id"
 
 
+ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
+
+
 def setup_tracing(service_name: str) -> trace.Tracer:
-    """Install a tracer provider for this process (once) and instrument outgoing httpx calls."""
+    """Install a tracer provider for this process (once)."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
         if os.environ.get("OTEL_TRACES_EXPORTER", "none") == "console":
             provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
         trace.set_tracer_provider(provider)
-        HTTPXClientInstrumentor().instrument()
     return trace.get_tracer(service_name)
+
+
+def traced(client: ClientT) -> ClientT:
+    """Instrument one httpx client so its calls carry the trace context (``traceparent``, baggage).
+
+    Per client rather than a global patch of httpx: nothing else in the process (a test's own
+    client, an SDK's client) changes behaviour because a service was created.
+    """
+    HTTPXClientInstrumentor.instrument_client(client)
+    return client
 
 
 def instrument_app(app: Any, service_name: str) -> None:

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from revbridge_contracts.problems import install_problem_handlers
-from revbridge_contracts.telemetry import instrument_app
+from revbridge_contracts.telemetry import instrument_app, traced
 
 from revbridge_gateway import oauth
 from revbridge_gateway.audit import configure_logging, install_audit
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry=Retry(NoBackoff(), 0),
         )
         timeout = httpx.Timeout(settings.upstream_timeout_seconds)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+        async with traced(httpx.AsyncClient(timeout=timeout, follow_redirects=False)) as http:
             app.state.gateway = Gateway(
                 settings=settings,
                 registry=registry,

@@ -10,7 +10,7 @@ import httpx
 from fastapi import Depends, FastAPI, Request
 from revbridge_contracts.experience import LineageView, RevenueSummary
 from revbridge_contracts.problems import install_problem_handlers
-from revbridge_contracts.telemetry import instrument_app
+from revbridge_contracts.telemetry import instrument_app, traced
 
 from revbridge_experience import reports
 from revbridge_experience.process_client import ProcessApi
@@ -29,8 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(
-            base_url=str(settings.process_api_url), timeout=settings.timeout_seconds
+        async with traced(
+            httpx.AsyncClient(base_url=str(settings.process_api_url), timeout=settings.timeout_seconds)
         ) as http:
             app.state.process_api = ProcessApi(http)
             yield

@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from revbridge_contracts.problems import install_problem_handlers
-from revbridge_contracts.telemetry import instrument_app
+from revbridge_contracts.telemetry import instrument_app, traced
 
 from revbridge_process.api import exceptions, onboardings, reports
 from revbridge_process.bus import EventBus
@@ -36,8 +36,8 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
         app.state.config = config or load_config(settings.config_dir)
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         try:
-            async with httpx.AsyncClient(
-                base_url=str(settings.system_api_url), timeout=settings.timeout_seconds
+            async with traced(
+                httpx.AsyncClient(base_url=str(settings.system_api_url), timeout=settings.timeout_seconds)
             ) as http:
                 app.state.system = SystemApi(http)
                 app.state.store = RedisStore(redis, settings.key_prefix, app.state.config.exceptions)

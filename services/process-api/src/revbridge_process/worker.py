@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 import httpx
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from revbridge_contracts.telemetry import setup_tracing
+from revbridge_contracts.telemetry import setup_tracing, traced
 
 from revbridge_process.config import Config, ConfigError, load_config
 from revbridge_process.consumer import Consumer
@@ -41,11 +41,11 @@ def consumer_name() -> str:
 @contextlib.asynccontextmanager
 async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Consumer]:
     """The worker's composition root: Redis, the system API client, the store and the consumer."""
-    tracer = setup_tracing("process-worker")  # before the httpx client, so its calls are instrumented
+    tracer = setup_tracing("process-worker")
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        async with httpx.AsyncClient(
-            base_url=str(settings.system_api_url), timeout=settings.timeout_seconds
+        async with traced(
+            httpx.AsyncClient(base_url=str(settings.system_api_url), timeout=settings.timeout_seconds)
         ) as http:
             store = RedisStore(redis, settings.key_prefix, config.exceptions)
             policy = RetryPolicy(

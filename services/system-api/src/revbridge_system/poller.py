@@ -95,7 +95,7 @@ class PollerLock:
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     from revbridge_contracts.telemetry import setup_tracing
 
-    setup_tracing("system-api-poller")  # before the httpx client exists, so calls are traced
+    setup_tracing("system-api-poller")
     stop = stop or asyncio.Event()
     interval = settings.salesforce.poll_interval_seconds
     redis = Redis.from_url(settings.redis_url)

@@ -28,6 +28,7 @@ from revbridge_contracts.models import (
     ErpTransaction,
     ErpTransactionPage,
 )
+from revbridge_contracts.telemetry import traced
 
 from revbridge_system.adapters.netsuite import mappers
 from revbridge_system.adapters.netsuite.errors import is_ambiguous, netsuite_errors
@@ -66,11 +67,13 @@ class NetSuiteErp:
             force_include_body=True,
             signature_method="HMAC-SHA256",
         )
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url.rstrip("/"),
-            auth=auth,
-            timeout=settings.timeout_seconds,
-            headers={"X-NetSuite-PropertyNameValidation": "error"},
+        self._http = traced(
+            httpx.AsyncClient(
+                base_url=settings.base_url.rstrip("/"),
+                auth=auth,
+                timeout=settings.timeout_seconds,
+                headers={"X-NetSuite-PropertyNameValidation": "error"},
+            )
         )
         self._currency_ids: dict[str, str] = {}  # ISO -> internal id
         self._currency_codes: dict[str, str] = {}  # internal id -> ISO

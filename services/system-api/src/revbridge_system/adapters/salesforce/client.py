@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import httpx
 from revbridge_contracts.models import BillingLink, Contract, ContractPage, ContractStatus, Customer
+from revbridge_contracts.telemetry import traced
 
 from revbridge_system.adapters.salesforce import mappers
 from revbridge_system.adapters.salesforce.errors import first_error, salesforce_errors
@@ -61,8 +62,8 @@ class SalesforceCrm:
 
     def __init__(self, settings: SalesforceSettings) -> None:
         self._settings = settings
-        self._http = httpx.AsyncClient(
-            base_url=settings.instance_url.rstrip("/"), timeout=settings.timeout_seconds
+        self._http = traced(
+            httpx.AsyncClient(base_url=settings.instance_url.rstrip("/"), timeout=settings.timeout_seconds)
         )
         self._data = f"/services/data/v{settings.api_version}"
         self._token: str | None = None

@@ -199,6 +199,10 @@ def _ports_in_use(stack: Stack) -> list[str]:
     return busy
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run() -> None:
     from scripts import seed
 
@@ -208,7 +212,8 @@ def run() -> None:
         if busy:
             raise SystemExit(f"ports already in use ({', '.join(busy)}): is revbridge running elsewhere?")
         started = time.monotonic()
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _interrupt)  # also when started with SIGINT ignored (a background job)
         try:
             print("revbridge: starting sandboxes, services, workers and gateway ...", flush=True)
             stack.start()
@@ -222,7 +227,10 @@ def run() -> None:
         except KeyboardInterrupt:
             print("\nrevbridge: stopping ...")
         finally:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
             stack.stop()
+            print("revbridge: stopped.")
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ import importlib
 import pytest
 from pydantic_settings import BaseSettings
 
-
 # service settings module -> the service URLs it may hold (Redis and the platforms are not services)
 ALLOWED = {
     "revbridge_gateway.settings": {"experience_api_url", "process_api_url"},

@@ -13,7 +13,7 @@ from revbridge_contracts.events import EventType, Stream
 from revbridge_contracts.models import BillingCustomerUpsert, InvoiceStatus, SubscriptionUpsert
 from revbridge_system.adapters.stripe import mappers
 
-FIXTURES = Path("/work/shared/reference/data/stripe-fixtures3-latest.json")
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "stripe-fixtures3-subset.json"
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ contracts: install ## regenerate the component schemas of contracts/openapi from
 	@$(UV) run --frozen python -m revbridge_contracts.openapi_tools sync
 
 bench: install redis ## benchmarks (print figures; not pass/fail)
-	@for b in bench/*.py; do [ -e "$$b" ] && $(UV) run --frozen python "$$b"; done; true
+	@for b in bench/*.py bench/sandboxes/*.py; do [ -e "$$b" ] && $(UV) run --frozen python "$$b"; done; true
 
 clean: ## remove caches and local run state
 	rm -rf .tmp .pytest_cache .mypy_cache .ruff_cache

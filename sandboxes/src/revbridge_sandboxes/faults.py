@@ -30,6 +30,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 FaultKind = Literal["error", "rate_limit", "latency", "timeout", "commit_then_drop"]
+ADMIN_PREFIX = "/__sandbox/"
 CallNext = Callable[[Request], Awaitable[Response]]
 Render = Callable[[int, "FaultRule"], Response]
 
@@ -38,7 +39,7 @@ class FaultRule(BaseModel):
     path: str = Field(default="*", description="glob on the request path, e.g. /v1/invoices*")
     method: str | None = Field(default=None, description="HTTP method; none means any")
     kind: FaultKind = "error"
-    status: Literal[429, 500, 502, 503, 504] = 500
+    status: Literal[403, 409, 429, 500, 502, 503, 504] = 500  # 403: Salesforce limits; 409: Stripe locks
     retry_after: int | None = Field(default=None, ge=0)
     latency_ms: int = Field(default=0, ge=0, le=600_000)
     hang_seconds: float = Field(default=120.0, ge=0, le=3600)
@@ -121,7 +122,9 @@ class FaultPlan:
 
 
 async def apply(plan: FaultPlan, request: Request, call_next: CallNext, render: Render) -> Response:
-    """Serve ``request`` through the plan: untouched when no rule fires."""
+    """Serve ``request`` through the plan: untouched when no rule fires (admin calls never fault)."""
+    if request.url.path.startswith(ADMIN_PREFIX):
+        return await call_next(request)
     rule = plan.draw(request.method, request.url.path)
     if rule is None:
         return await call_next(request)

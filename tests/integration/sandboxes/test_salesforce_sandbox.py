@@ -481,7 +481,7 @@ def test_suppressed_push_is_still_caught_by_soql_polling(sf: httpx.Client, recei
 # -- Admin -------------------------------------------------------------------------------------------
 def test_injected_fault_answers_the_next_matching_request_then_clears(sf: httpx.Client) -> None:
     fault = {"path_prefix": "/services/data", "method": "GET", "status": 503, "retry_after": 2, "count": 1}
-    assert httpx.post(f"{sf.base_url}/__sandbox/faults", json=fault).status_code == 201
+    assert httpx.post(f"{sf.base_url}/__sandbox/faults", json=fault).status_code == 200
     assert sf.post(f"{V}/sobjects/Account/", json={"Name": "not a GET"}).status_code == 201
     failed = sf.get(f"{V}/sobjects/")
     assert (failed.status_code, failed.headers["Retry-After"], error_code(failed)) == (
@@ -493,7 +493,7 @@ def test_injected_fault_answers_the_next_matching_request_then_clears(sf: httpx.
     many = {"status": 429, "count": 5}
     httpx.post(f"{sf.base_url}/__sandbox/faults", json=many)
     assert sf.get(f"{V}/sobjects/").status_code == 429
-    assert httpx.delete(f"{sf.base_url}/__sandbox/faults").status_code == 204
+    assert httpx.delete(f"{sf.base_url}/__sandbox/faults").json()["data"] == []
     assert sf.get(f"{V}/sobjects/").status_code == 200
 
 

@@ -1,7 +1,7 @@
 """Admin calls for tests and demos only (no auth, never part of the Salesforce surface).
 
 Reset the org, read the request log and the callout deliveries, suppress pushes to prove the
-polling path, and inject faults into the next N matching API calls.
+polling path. Faults live under ``/__sandbox/faults`` (the common engine's router, wired in ``app``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from .faults import FaultSpec
 from .state import get_state
 
 router = APIRouter(prefix="/__sandbox", tags=["sandbox-admin"])
@@ -48,17 +47,10 @@ async def suppress(body: Suppress, request: Request) -> dict[str, bool]:
     return {"enabled": body.enabled}
 
 
-@router.get("/faults")
-async def list_faults(request: Request) -> list[dict[str, object]]:
-    return get_state(request).faults.pending()
-
-
-@router.post("/faults", status_code=201)
-async def add_fault(spec: FaultSpec, request: Request) -> dict[str, object]:
-    get_state(request).faults.add(spec)
-    return spec.model_dump()
-
-
-@router.delete("/faults", status_code=204)
-async def clear_faults(request: Request) -> None:
-    get_state(request).faults.clear()
+@router.post("/tokens/expire")
+async def expire_tokens(request: Request) -> dict[str, int]:
+    """Invalidate every issued access token, as a session timeout would (proves client re-login)."""
+    tokens = get_state(request).tokens
+    expired = len(tokens)
+    tokens.clear()
+    return {"expired": expired}

@@ -10,15 +10,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import faults
 from .admin import router as admin_router
 from .errors import OAuthError, SalesforceError, render_oauth_error, render_salesforce_error
-from .middleware import sandbox_middleware
-from .routes import meta, oauth, query, sobjects
+from .middleware import SandboxMiddleware
+from .routes import collections, composite, meta, oauth, query, sobjects
 from .settings import SalesforceSandboxSettings
-from .state import SalesforceState
+from .state import SalesforceState, get_state
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -33,6 +36,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code)
 
 
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Malformed parameters under /services answer 400 in the array shape, never FastAPI's 422."""
+    assert isinstance(exc, RequestValidationError)
+    if not request.url.path.startswith("/services"):
+        return await request_validation_exception_handler(request, exc)
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
+    return JSONResponse([{"message": problems, "errorCode": "INVALID_INPUT"}], status_code=400)
+
+
 def create_app(settings: SalesforceSandboxSettings | None = None) -> FastAPI:
     settings = settings or SalesforceSandboxSettings.from_env()
     state = SalesforceState.create(settings)
@@ -44,12 +56,16 @@ def create_app(settings: SalesforceSandboxSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="revbridge Salesforce sandbox", lifespan=lifespan, redirect_slashes=False)
     app.state.salesforce = state
-    app.middleware("http")(sandbox_middleware)
+    app.add_middleware(SandboxMiddleware, state=state)
     app.add_exception_handler(SalesforceError, render_salesforce_error)
     app.add_exception_handler(OAuthError, render_oauth_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(admin_router)
+    app.include_router(faults.admin_router(lambda request: get_state(request).faults))
     app.include_router(oauth.router)
+    app.include_router(composite.router)
+    app.include_router(collections.router)  # before sobjects' catch-all paths
     app.include_router(meta.router)  # before sobjects: /describe must win over /{record_id}
     app.include_router(sobjects.router)
     app.include_router(query.router)

@@ -6,13 +6,13 @@ whose body is the array form simple-salesforce inspects before re-authenticating
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from .errors import InvalidSession, JsonParserError, NotFound
+from .errors import InvalidSession, NotFound
+from .fastpath import authorized, parse_object
 from .state import SalesforceState, get_state
 
 _VERSION = re.compile(r"^v(\d{2,3})\.(\d)$")
@@ -20,8 +20,7 @@ _VERSION = re.compile(r"^v(\d{2,3})\.(\d)$")
 
 async def require_session(request: Request, version: str) -> SalesforceState:
     state = get_state(request)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() not in ("bearer", "oauth") or not state.token_valid(token.strip()):
+    if not authorized(state, request.headers.get("authorization", "")):
         raise InvalidSession()
     if not _VERSION.match(version):
         raise NotFound()
@@ -38,11 +37,4 @@ def version_number(version: str) -> float:
 
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or the JSON_PARSER_ERROR Salesforce returns."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise JsonParserError(f"Unexpected character in request body: {exc}") from exc
-    if not isinstance(body, dict):
-        raise JsonParserError("Cannot deserialize instance of sObject from a non-object JSON value")
-    return body
+    return parse_object(await request.body())

@@ -6,6 +6,7 @@ definitions, so the object model lives in one table. Lookups are case-insensitiv
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,6 +24,14 @@ FieldType = Literal[
     "int",
 ]
 SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+
+
+def label(name: str) -> str:
+    """A readable label from an API name: ``BillingCountry`` -> ``Billing Country``, ``Id`` -> ``ID``."""
+    if name.endswith("__c"):
+        return name[:-3].replace("_", " ")
+    words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+|[A-Z]+(?![a-z])", name)
+    return " ".join("ID" if w == "Id" else w for w in words) or name
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class FieldDef:
     def describe(self) -> dict[str, object]:
         return {
             "name": self.name,
-            "label": self.name.removesuffix("__c").replace("_", " "),
+            "label": label(self.name),
             "type": self.type,
             "custom": self.custom,
             "nillable": not self.required and self.name not in SYSTEM_FIELDS,
@@ -137,12 +146,15 @@ def build_objects() -> dict[str, ObjectDef]:
             FieldDef("LastName", required=True),
             FieldDef("Email"),
             FieldDef("AccountId", "reference", reference_to="Account"),
+            FieldDef("Phone"),
+            FieldDef("Title"),
         ),
         _obj(
             "Product2",
             "01t",
             FieldDef("Name", required=True),
             FieldDef("ProductCode"),
+            FieldDef("Description", "textarea"),
             FieldDef("IsActive", "boolean"),
             defaults=(("IsActive", False),),
         ),
@@ -159,9 +171,30 @@ def build_objects() -> dict[str, ObjectDef]:
             defaults=usd,
         ),
         _obj(
+            "Pricebook2",
+            "01s",
+            FieldDef("Name", required=True),
+            FieldDef("IsActive", "boolean"),
+            FieldDef("IsStandard", "boolean", writable=False),
+            FieldDef("Description", "textarea"),
+            defaults=(("IsActive", False), ("IsStandard", False)),
+        ),
+        _obj(
+            "PricebookEntry",
+            "01u",
+            FieldDef("Pricebook2Id", "reference", required=True, reference_to="Pricebook2"),
+            FieldDef("Product2Id", "reference", required=True, reference_to="Product2"),
+            FieldDef("UnitPrice", "currency", required=True),
+            FieldDef("IsActive", "boolean"),
+            FieldDef("UseStandardPrice", "boolean"),
+            currency,
+            defaults=(*usd, ("IsActive", False), ("UseStandardPrice", False)),
+        ),
+        _obj(
             "OpportunityLineItem",
             "00k",
             FieldDef("OpportunityId", "reference", required=True, reference_to="Opportunity"),
+            FieldDef("PricebookEntryId", "reference", reference_to="PricebookEntry"),
             FieldDef("Product2Id", "reference", reference_to="Product2"),
             FieldDef("Quantity", "double"),
             FieldDef("UnitPrice", "currency"),

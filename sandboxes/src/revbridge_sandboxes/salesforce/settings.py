@@ -23,7 +23,10 @@ _ENV = {
     "callout_secret": "SALESFORCE_SANDBOX_CALLOUT_SECRET",
     "token_ttl": "SALESFORCE_SANDBOX_TOKEN_TTL",
     "callout_max_attempts": "SALESFORCE_SANDBOX_CALLOUT_MAX_ATTEMPTS",
+    "jwt_public_key": "SALESFORCE_SANDBOX_JWT_PUBLIC_KEY",
+    "username": "SALESFORCE_SANDBOX_USERNAME",
 }
+DEMO_USERNAME = "integration@revbridge.sandbox"
 
 
 class SalesforceSandboxSettings(BaseModel):
@@ -35,6 +38,10 @@ class SalesforceSandboxSettings(BaseModel):
     callout_secret: SecretStr = SecretStr(DEMO_CALLOUT_SECRET)
     token_ttl: int = Field(default=7200, ge=1)
     callout_max_attempts: int = Field(default=5, ge=1, le=20)
+    # JWT bearer grant: the connected app's certificate or public key (PEM text or a file path),
+    # and the one user an assertion's ``sub`` may name.
+    jwt_public_key: str | None = None
+    username: str = DEMO_USERNAME
     # Waits before attempts 2, 3, ...; the last one repeats. Short: this is a sandbox.
     callout_backoff: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0)
 

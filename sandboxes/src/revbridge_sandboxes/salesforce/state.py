@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+from joserfc.jwk import RSAKey
 
-from . import ids
+from ..faults import FaultPlan
+from . import ids, jwt_bearer
 from .callouts import CalloutDispatcher
-from .faults import FaultBook
 from .settings import SalesforceSandboxSettings
 from .store import Store
 
@@ -46,13 +47,16 @@ class SalesforceState:
     tokens: dict[str, float] = field(default_factory=dict)  # access token -> expiry (unix seconds)
     api_usage: int = 0
     requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_LOGGED_REQUESTS))
-    faults: FaultBook = field(default_factory=FaultBook)
+    faults: FaultPlan = field(default_factory=FaultPlan)
     cursors: OrderedDict[str, Cursor] = field(default_factory=OrderedDict)
+    jwt_key: RSAKey | None = None
     _cursor_ids: ids.IdFactory = field(default_factory=ids.IdFactory)
 
     @classmethod
     def create(cls, settings: SalesforceSandboxSettings) -> SalesforceState:
-        return cls(settings=settings, callouts=CalloutDispatcher(settings))
+        faults = FaultPlan.from_env("salesforce")
+        key = jwt_bearer.load_public_key(settings.jwt_public_key) if settings.jwt_public_key else None
+        return cls(settings=settings, callouts=CalloutDispatcher(settings), faults=faults, jwt_key=key)
 
     def issue_token(self) -> str:
         now = time.time()
@@ -79,11 +83,15 @@ class SalesforceState:
         return cursor_id
 
     def reset(self) -> None:
-        """A fresh org: records, cursors, callouts, faults, usage and the request log. Tokens stay valid."""
+        """A fresh org: records, cursors, callouts, usage and the request log. Tokens stay valid.
+
+        Fault rules go back to what the environment configured (none unless ``SALESFORCE_SANDBOX_FAULTS``
+        is set), so a sandbox started for a chaos drill stays one across resets.
+        """
         self.store = Store()
         self.cursors.clear()
         self.callouts.reset()
-        self.faults.clear()
+        self.faults = FaultPlan.from_env("salesforce")
         self.requests.clear()
         self.api_usage = 0
 

@@ -49,6 +49,13 @@ class Store:
     _last_stamp: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=UTC))
     _contract_number: int = 100
 
+    def __post_init__(self) -> None:
+        """Every org has a standard price book; price entries for it define a product's list price."""
+        standard, _ = self.create(
+            self.object("Pricebook2"), {"Name": "Standard Price Book", "IsActive": True}
+        )
+        standard.values["IsStandard"] = True
+
     # -- schema -------------------------------------------------------------------------------------
     def object(self, name: str) -> ObjectDef:
         obj = self.objects.get(name.lower())
@@ -83,6 +90,11 @@ class Store:
         record = self.records.get(record_id) if isinstance(record_id, str) else None
         return None if record is None or record.deleted else record
 
+    def lookup_any(self, record_id: str) -> Record | None:
+        """Live record by a 15- or 18-char id of any type (collection deletes name no type)."""
+        normalized = ids.normalize(record_id)
+        return self.lookup(normalized) if normalized else None
+
     def scan(self, obj: ObjectDef, *, include_deleted: bool = False) -> list[Record]:
         return [
             r for r in self.records.values() if r.sobject == obj.name and (include_deleted or not r.deleted)
@@ -112,6 +124,7 @@ class Store:
         values = self._typed(obj, body)
         for name, default in obj.defaults:
             values.setdefault(name, default)
+        self._prepare(obj, values)
         for name in obj.required_fields():
             if values.get(name) in (None, ""):
                 raise RequiredFieldMissing([name])
@@ -169,6 +182,32 @@ class Store:
                     raise InvalidCrossReference(f"invalid cross reference id: {raw}", [f.name])
             values[f.name] = value
         return values
+
+    def _prepare(self, obj: ObjectDef, values: dict[str, Any]) -> None:
+        """Object rules checked on insert: price book entries and line items priced from them."""
+        if obj.name == "OpportunityLineItem" and values.get("PricebookEntryId"):
+            entry = self.records[values["PricebookEntryId"]].values  # _typed checked the reference
+            values.setdefault("Product2Id", entry["Product2Id"])
+            if values.get("UnitPrice") is None:
+                values["UnitPrice"] = entry["UnitPrice"]
+        if obj.name != "PricebookEntry" or not values.get("Pricebook2Id") or not values.get("Product2Id"):
+            return
+        key = (values["Product2Id"], values.get("CurrencyIsoCode"))
+        entries = [
+            r.values for r in self.scan(obj) if (r.values["Product2Id"], r.values["CurrencyIsoCode"]) == key
+        ]
+        if any(e["Pricebook2Id"] == values["Pricebook2Id"] for e in entries):
+            raise SalesforceError(
+                "This price definition already exists in this price book", error_code="DUPLICATE_VALUE"
+            )
+        if not self.records[values["Pricebook2Id"]].values["IsStandard"] and not any(
+            self.records[e["Pricebook2Id"]].values["IsStandard"] for e in entries
+        ):
+            raise SalesforceError(
+                "This price definition cannot be inserted because there is no standard price defined "
+                "for this product.",
+                error_code="STANDARD_PRICE_NOT_DEFINED",
+            )
 
     def _derive(self, obj: ObjectDef, record: Record, previous_status: Any, now: datetime) -> list[Record]:
         v = record.values

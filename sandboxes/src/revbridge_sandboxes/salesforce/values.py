@@ -6,6 +6,7 @@ rendered back in Salesforce's own format (``2024-05-01T12:00:00.000+0000``).
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -51,17 +52,21 @@ def coerce(f: FieldDef, value: Any) -> Any:
         if f.type == "datetime":
             return parse_datetime(value)
         if f.type in ("double", "currency"):
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not math.isfinite(float(value)):
                 raise TypeError
             return float(value)
         if f.type == "int":
-            if isinstance(value, bool) or float(value) != int(float(value)):
+            if (
+                isinstance(value, bool)
+                or not math.isfinite(float(value))
+                or float(value) != int(float(value))
+            ):
                 raise TypeError
             return int(float(value))
         if isinstance(value, dict | list):
             raise TypeError
         return value if isinstance(value, str) else str(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise JsonParserError(
             f"Cannot deserialize instance of {f.type} from value {value!r} for field {f.name}", [f.name]
         ) from exc

@@ -13,10 +13,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from ..faults import FaultPlan
 from . import admin
 from .errors import StripeError, unrecognized_url
-from .middleware import stripe_wire
-from .resources import catalog, customers, events, invoices, subscriptions
+from .middleware import StripeWire
+from .resources import (
+    catalog,
+    credit_notes,
+    customers,
+    events,
+    invoiceitems,
+    invoices,
+    meters,
+    payments,
+    schedules,
+    subscriptions,
+    test_clocks,
+)
 from .settings import StripeSandboxSettings
 from .state import SandboxState
 from .webhooks import WebhookDispatcher
@@ -55,7 +68,7 @@ def create_app(settings: StripeSandboxSettings | None = None) -> FastAPI:
         base_delay=settings.webhook_retry_base_seconds,
         timeout=settings.webhook_timeout_seconds,
     )
-    state = SandboxState(settings=settings, webhooks=dispatcher)
+    state = SandboxState(settings=settings, webhooks=dispatcher, faults=FaultPlan.from_env("stripe"))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -69,11 +82,24 @@ def create_app(settings: StripeSandboxSettings | None = None) -> FastAPI:
         title="revbridge Stripe sandbox", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.sandbox = state
-    app.middleware("http")(stripe_wire)
+    app.add_middleware(StripeWire)
     app.add_exception_handler(StripeError, _stripe_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(admin.router)
-    for module in (customers, catalog, subscriptions, invoices, events):
+    app.include_router(admin.fault_router)
+    for module in (
+        customers,
+        catalog,
+        subscriptions,
+        invoices,
+        invoiceitems,
+        events,
+        test_clocks,
+        payments,
+        credit_notes,
+        schedules,
+        meters,
+    ):
         app.include_router(module.router)
     return app

@@ -7,7 +7,7 @@ test payment methods (``pm_card_visa`` succeeds, ``pm_card_chargeDeclined`` decl
 
 from __future__ import annotations
 
-from . import shapes
+from . import invoice_items, shapes
 from .deps import Ctx
 from .errors import StripeError, bad_state, not_found
 from .state import Obj, new_id, now, snapshot
@@ -64,8 +64,43 @@ def set_lines(inv: Obj, lines: list[Obj]) -> None:
     inv.update(amount_due=total, amount_remaining=total - int(inv["amount_paid"]))
 
 
-def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str) -> Obj:
-    """A draft invoice billing every item of ``sub`` for its current period (emits invoice.created)."""
+Usage = dict[str, tuple[int, int, int]]  # subscription item id -> (quantity, period start, period end)
+
+
+def is_metered(price: Obj) -> bool:
+    return bool(price.get("recurring")) and price["recurring"].get("usage_type") == "metered"
+
+
+def metered_usage(ctx: Ctx, sub: Obj) -> Usage:
+    """Summed meter events of each metered item's current period, billed when the period ends."""
+    usage: Usage = {}
+    for item in sub["items"]["data"]:
+        if not is_metered(item["price"]):
+            continue
+        start, end = int(item["current_period_start"]), int(item["current_period_end"])
+        meter = ctx.account.get("billing.meter", item["price"]["recurring"].get("meter") or "")
+        total = 0
+        if meter is not None:
+            customer_key = meter["customer_mapping"]["event_payload_key"]
+            value_key = meter["value_settings"]["event_payload_key"]
+            for event in ctx.account.newest_first("billing.meter_event"):
+                payload = event["payload"]
+                if (
+                    event["event_name"] == meter["event_name"]
+                    and payload.get(customer_key) == sub["customer"]
+                    and start <= int(event["timestamp"]) < end
+                ):
+                    total += int(float(payload.get(value_key) or 0))
+        usage[item["id"]] = (total, start, end)
+    return usage
+
+
+def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, usage: Usage | None = None) -> Obj:
+    """A draft invoice billing every item of ``sub`` for its current period (emits invoice.created).
+
+    Licensed items bill in advance; metered items bill ``usage`` (the period that just ended).
+    Pending invoice items of the subscription (prorations) are pulled in.
+    """
     customer = ctx.account.require("customer", sub["customer"], "customer", "customer")
     inv = shapes.invoice(new_id("in"), customer, sub["currency"], sub["collection_method"])
     inv["billing_reason"] = billing_reason
@@ -80,11 +115,33 @@ def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str) -> Obj:
     for item in sub["items"]["data"]:
         product = ctx.account.get("product", item["price"]["product"])
         name = product["name"] if product else item["price"]["product"]
-        lines.append(ctx.account.put(shapes.subscription_line(inv["id"], sub, item, name)))
+        line = shapes.subscription_line(inv["id"], sub, item, name)
+        if is_metered(item["price"]):
+            quantity, start, end = (usage or {}).get(item["id"], (0, inv["created"], inv["created"]))
+            unit = int(item["price"].get("unit_amount") or 0)
+            line.update(quantity=quantity, quantity_decimal=str(quantity), amount=unit * quantity)
+            line.update(subtotal=unit * quantity, period={"start": start, "end": end})
+        lines.append(ctx.account.put(line))
+    lines.extend(invoice_items.claim(ctx, inv, sub["customer"], sub["id"]))
     set_lines(inv, lines)
     ctx.account.put(inv)
     ctx.emit("invoice.created", inv)
     return inv
+
+
+def collect(ctx: Ctx, sub: Obj, inv: Obj) -> None:
+    """Finalize a subscription's invoice and, when charged automatically, pay it or mark past_due."""
+    finalize(ctx, inv)
+    if inv["status"] != "open" or sub["collection_method"] != "charge_automatically":
+        return
+    customer = ctx.account.get("customer", sub["customer"]) or {}
+    pm = sub.get("default_payment_method") or (customer.get("invoice_settings") or {}).get(
+        "default_payment_method"
+    )
+    before = snapshot(sub)
+    if pm is None or attempt_payment(ctx, inv, pm) is not None:
+        sub["status"] = "past_due"
+        ctx.emit_update("customer.subscription.updated", before, sub)
 
 
 def finalize(ctx: Ctx, inv: Obj) -> None:
@@ -104,7 +161,7 @@ def finalize(ctx: Ctx, inv: Obj) -> None:
         inv["next_payment_attempt"] = ts
     ctx.emit("invoice.finalized", inv)
     if inv["amount_remaining"] == 0:
-        _mark_paid(ctx, inv)
+        mark_paid(ctx, inv)
 
 
 def _open_payment(ctx: Ctx, inv: Obj) -> tuple[Obj, Obj]:
@@ -130,9 +187,14 @@ def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
     inv["attempted"] = True
     if declines(pm):
         error = card_error(pm, None)
+        charge = ctx.account.put(shapes.charge(pi, pm, error.body()["error"]))
         pi.update(
-            status="requires_payment_method", payment_method=None, last_payment_error=error.body()["error"]
+            status="requires_payment_method",
+            payment_method=None,
+            last_payment_error=error.body()["error"],
+            latest_charge=charge["id"],
         )
+        ctx.emit("charge.failed", charge)
         inv["next_payment_attempt"] = (
             ts + RETRY_AFTER_FAILURE_SECONDS if inv["collection_method"] == "charge_automatically" else None
         )
@@ -140,23 +202,26 @@ def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
         ctx.emit("invoice.payment_failed", inv)
         return card_error(pm, pi)
     amount = int(inv["amount_remaining"])
+    pi["amount"] = amount
+    charge = ctx.account.put(shapes.charge(pi, pm, None))
     pi.update(
         status="succeeded",
         payment_method=pm,
         amount_received=amount,
-        latest_charge=new_id("ch"),
+        latest_charge=charge["id"],
         last_payment_error=None,
     )
+    ctx.emit("charge.succeeded", charge)
     payment.update(status="paid", amount_paid=amount)
     payment["status_transitions"]["paid_at"] = ts
     ctx.emit("payment_intent.succeeded", pi)
-    _mark_paid(ctx, inv, amount)
+    mark_paid(ctx, inv, amount)
     ctx.emit("invoice_payment.paid", payment)
     ctx.emit("invoice.payment_succeeded", inv)
     return None
 
 
-def _mark_paid(ctx: Ctx, inv: Obj, amount: int | None = None) -> None:
+def mark_paid(ctx: Ctx, inv: Obj, amount: int | None = None) -> None:
     paid = int(inv["amount_remaining"]) if amount is None else amount
     inv.update(
         status="paid",
@@ -190,7 +255,7 @@ def pay(ctx: Ctx, inv: Obj, pm: str | None, out_of_band: bool) -> None:
         if inv["status"] == "paid":
             return
     if out_of_band:
-        _mark_paid(ctx, inv)
+        mark_paid(ctx, inv)
         return
     pm = pm or inv.get("default_payment_method") or _subscription_payment_method(ctx, inv)
     if pm is None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from . import forms
+from . import params as accepted
 from .errors import StripeError
 from .listing import expand
 from .state import Account, Obj, SandboxState, new_id, now, snapshot
@@ -58,13 +60,18 @@ class Ctx:
     state: SandboxState
     account: Account
     params: dict[str, Any]
-    request_id: str
+    request_id: str | None
     idempotency_key: str | None
     api_version: str
 
-    def render(self, obj: Obj) -> Obj:
-        """A response copy of ``obj`` with the requested ``expand[]`` paths expanded."""
-        return expand(snapshot(obj), [str(p) for p in forms.as_list(self.params, "expand")], self.account)
+    def render(self, obj: Obj) -> Response:
+        """``obj`` as the JSON response, with the requested ``expand[]`` paths expanded.
+
+        Serialized here, so FastAPI's generic encoder (slow on large objects) never sees it.
+        """
+        paths = [str(p) for p in forms.as_list(self.params, "expand")]
+        body = expand(snapshot(obj), paths, self.account) if paths else obj
+        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
 
     def emit(self, event_type: str, obj: Obj, previous: Obj | None = None) -> Obj:
         """Record an event with a snapshot of ``obj`` and schedule its webhook deliveries."""
@@ -87,7 +94,7 @@ class Ctx:
             e for e in self.account.newest_first("webhook_endpoint") if endpoint_matches(e, event_type)
         ]
         event["pending_webhooks"] = len(endpoints)
-        payload = encode_event(event)
+        payload = encode_event(event) if endpoints else ""
         for endpoint in endpoints:
             secret = self.account.endpoint_secrets.get(endpoint["id"], "")
             self.state.webhooks.schedule(event, payload, endpoint, secret)
@@ -102,9 +109,13 @@ class Ctx:
 async def api_context(request: Request) -> Ctx:
     state: SandboxState = request.app.state.sandbox
     account = authenticate(state, request)
-    params = forms.decode(request.url.query)
+    params = forms.decode(request.scope["query_string"])
     if request.method == "POST":
         params.update(forms.decode(await request.body()))
+    if not all(isinstance(path, str) for path in forms.as_list(params, "expand")):
+        raise StripeError(400, "Invalid array", param="expand")
+    route = request.scope.get("route")
+    accepted.check(request.method, getattr(route, "path", None), params)
     return Ctx(
         state=state,
         account=account,

@@ -10,7 +10,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .errors import invalid, missing
+from .errors import StripeError, invalid, missing
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _PART = re.compile(r"\[([^\[\]]*)\]")
@@ -33,8 +33,11 @@ def _listify(node: Any) -> Any:
 
 
 def decode(raw: str | bytes) -> dict[str, Any]:
-    """Parse a form-encoded string into nested dicts/lists of strings."""
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    """Parse a form-encoded string into nested dicts/lists of strings (400 if it is not UTF-8)."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise StripeError(400, "Invalid request body: it must be UTF-8 form-encoded parameters.") from None
     root: dict[str, Any] = {}
     for key, value in parse_qsl(text, keep_blank_values=True):
         parts = _split_key(key)
@@ -56,7 +59,7 @@ def decode(raw: str | bytes) -> dict[str, Any]:
 
 def fingerprint(method: str, path: str, raw: str | bytes) -> str:
     """A stable identity of a request's parameters, for idempotent replays."""
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     return repr((method, path, sorted(parse_qsl(text, keep_blank_values=True))))
 
 
@@ -72,6 +75,17 @@ def as_int(
         return int(value)
     except (TypeError, ValueError):
         raise invalid(name, f"Invalid integer: {value}", code="parameter_invalid_integer") from None
+
+
+def as_decimal_int(params: dict[str, Any], name: str) -> int | None:
+    """A ``*_decimal`` string parameter, truncated to whole minor units (the sandbox bills integers)."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        raise invalid(name, f"Invalid decimal: {value}", code="parameter_invalid_decimal") from None
 
 
 def as_bool(params: dict[str, Any], name: str, default: bool | None = None) -> bool | None:
@@ -104,8 +118,18 @@ def as_list(params: dict[str, Any], name: str) -> list[Any]:
     if isinstance(value, list):
         return value
     if isinstance(value, dict):
-        return list(value.values())
+        raise invalid(name, "Invalid array")
     return [value]
+
+
+def as_object(params: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A hash parameter (``address[city]=...``); ``name=`` (empty) means unset."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, dict):
+        raise invalid(name, "Invalid object")
+    return value
 
 
 def merge_metadata(current: dict[str, str], update: Any, param: str = "metadata") -> dict[str, str]:
@@ -118,6 +142,8 @@ def merge_metadata(current: dict[str, str], update: Any, param: str = "metadata"
         raise invalid(param, "Invalid object")
     merged = dict(current)
     for key, value in update.items():
+        if not isinstance(value, str):
+            raise invalid(f"{param}[{key}]", f"Invalid value type: {param}[{key}] must be a string")
         if value == "":
             merged.pop(key, None)
         else:

@@ -6,18 +6,21 @@ Everything mutable lives in one ``SandboxState`` hung on ``app.state``; nothing 
 from __future__ import annotations
 
 import asyncio
-import copy
-import secrets
+import json
+import os
 import string
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..faults import FaultPlan
 from .errors import not_found
 
 if TYPE_CHECKING:
-    from .admin import Fault
     from .settings import StripeSandboxSettings
     from .webhooks import WebhookDispatcher
 
@@ -28,12 +31,27 @@ Obj = dict[str, Any]
 
 
 def new_id(prefix: str, length: int = 24) -> str:
-    """A Stripe-style id: the real prefix and random base62."""
-    return f"{prefix}_" + "".join(secrets.choice(BASE62) for _ in range(length))
+    """A Stripe-style id: the real prefix and random base62 (one urandom call; ids are hot)."""
+    return f"{prefix}_" + "".join([BASE62[b % 62] for b in os.urandom(length)])
+
+
+_FROZEN: ContextVar[int | None] = ContextVar("stripe_sandbox_frozen_time", default=None)
 
 
 def now() -> int:
-    return int(time.time())
+    """Unix seconds: a test clock's frozen time while one is in effect, else the wall clock."""
+    frozen = _FROZEN.get()
+    return int(time.time()) if frozen is None else frozen
+
+
+@contextmanager
+def frozen_at(ts: int | None) -> Iterator[None]:
+    """Make ``now()`` answer ``ts`` (a test clock's time) inside the block; ``None`` changes nothing."""
+    token = _FROZEN.set(ts if ts is not None else _FROZEN.get())
+    try:
+        yield
+    finally:
+        _FROZEN.reset(token)
 
 
 @dataclass
@@ -111,7 +129,8 @@ class SandboxState:
     webhooks: WebhookDispatcher
     accounts: dict[str, Account] = field(default_factory=dict)
     requests: deque[Obj] = field(default_factory=deque)
-    faults: list[Fault] = field(default_factory=list)
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    background: set[asyncio.Task[None]] = field(default_factory=set)  # test clock advances
 
     def __post_init__(self) -> None:
         self.requests = deque(maxlen=self.settings.request_log_size)
@@ -127,16 +146,6 @@ class SandboxState:
         account.put(endpoint)
         account.endpoint_secrets[endpoint["id"]] = self.settings.webhook_secret.get_secret_value()
         account.configured_endpoints.add(endpoint["id"])
-
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        """Consume one matching injected fault, if any."""
-        for fault in self.faults:
-            if fault.matches(method, path):
-                fault.count -= 1
-                if fault.count <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     def reset(self) -> None:
         for account in self.accounts.values():
@@ -163,4 +172,6 @@ def webhook_endpoint_object(url: str, enabled_events: list[str], api_version: st
 
 
 def snapshot(obj: Obj) -> Obj:
-    return copy.deepcopy(obj)
+    """A deep copy; objects are plain JSON, and a JSON round trip is several times faster than deepcopy."""
+    copied: Obj = json.loads(json.dumps(obj))
+    return copied

@@ -1,7 +1,8 @@
-"""``POST /services/oauth2/token``: the OAuth 2.0 client-credentials flow as Salesforce answers it.
+"""``POST /services/oauth2/token``: client-credentials and JWT-bearer grants as Salesforce answers them.
 
 Client authentication is accepted as form fields or HTTP Basic (what simple-salesforce sends);
-the response carries ``signature`` = Base64 HMAC-SHA256(id + issued_at) keyed by the client secret.
+the client-credentials response carries ``signature`` = Base64 HMAC-SHA256(id + issued_at) keyed by
+the client secret. The JWT-bearer response has no signature, as documented.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from urllib.parse import parse_qs, unquote
 
 from fastapi import APIRouter, Request
 
+from .. import jwt_bearer
 from ..errors import OAuthError
-from ..state import get_state
+from ..state import SalesforceState, get_state
 
 router = APIRouter()
 
@@ -38,12 +40,34 @@ def token_signature(secret: str, identity_url: str, issued_at: str) -> str:
     return base64.b64encode(mac).decode()
 
 
+def _jwt_bearer(state: SalesforceState, request: Request, form: dict[str, str]) -> dict[str, str]:
+    settings = state.settings
+    jwt_bearer.verify_assertion(
+        form.get("assertion", ""),
+        state.jwt_key,
+        client_id=settings.client_id,
+        username=settings.username,
+        audiences=jwt_bearer.accepted_audiences(str(request.base_url), settings.instance_url),
+    )
+    instance_url = settings.instance_url or str(request.base_url).rstrip("/")
+    return {
+        "access_token": state.issue_token(),
+        "scope": "api",
+        "instance_url": instance_url,
+        "id": f"{instance_url}/id/{state.org_id}/{state.user_id}",
+        "token_type": "Bearer",
+    }
+
+
 @router.post("/services/oauth2/token")
 async def token(request: Request) -> dict[str, str]:
     state = get_state(request)
     settings = state.settings
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
-    if form.get("grant_type") != "client_credentials":
+    grant = form.get("grant_type")
+    if grant == jwt_bearer.GRANT_TYPE:
+        return _jwt_bearer(state, request, form)
+    if grant != "client_credentials":
         raise OAuthError("unsupported_grant_type", "grant type not supported")
     client_id, client_secret = _client_credentials(request, form)
     secret = settings.client_secret.get_secret_value()

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from ..deps import Session, json_object, version_number
 from ..errors import InvalidField, NotFound
+from ..fastpath import create_record
 from ..schema import ObjectDef
 from ..soql.evaluate import record_url
 from ..state import SalesforceState
@@ -44,12 +45,12 @@ def _announce(state: SalesforceState, activated: list[Record]) -> None:
 
 @router.post("/services/data/{version}/sobjects/{sobject}", status_code=201)
 @router.post("/services/data/{version}/sobjects/{sobject}/", status_code=201)
-async def create(sobject: str, request: Request, state: Session) -> dict[str, Any]:
-    obj = state.store.object(sobject)
-    body = await json_object(request)
-    record, activated = state.store.create(obj, body)
-    _announce(state, activated)
-    return {"id": record.id, "success": True, "errors": []}
+async def create(
+    version: str, sobject: str, request: Request, response: Response, state: Session
+) -> dict[str, Any]:
+    record_id, location = create_record(state, version, sobject, await request.body())
+    response.headers["Location"] = location
+    return {"id": record_id, "success": True, "errors": []}
 
 
 @router.get(ROW)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from .. import forms, shapes
 from ..deps import ApiCtx, Ctx
@@ -39,7 +37,7 @@ def _apply_product(ctx: Ctx, product: Obj) -> None:
 
 
 @router.post("/v1/products")
-async def create_product(ctx: ApiCtx) -> dict[str, Any]:
+async def create_product(ctx: ApiCtx) -> Response:
     name = forms.as_str(ctx.params, "name", required=True)
     object_id = forms.as_str(ctx.params, "id") or new_id("prod", 14)
     async with ctx.account.lock:
@@ -56,7 +54,7 @@ async def create_product(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/products")
-async def list_products(ctx: ApiCtx) -> dict[str, Any]:
+async def list_products(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("product")
     active = forms.as_bool(ctx.params, "active")
     if active is not None:
@@ -68,17 +66,17 @@ async def list_products(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/products/search")
-async def search_products(ctx: ApiCtx) -> dict[str, Any]:
+async def search_products(ctx: ApiCtx) -> Response:
     return ctx.render(search(ctx.account.newest_first("product"), ctx.params, "/v1/products/search"))
 
 
 @router.get("/v1/products/{product_id}")
-async def retrieve_product(product_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_product(product_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(ctx.account.require("product", product_id, "product"))
 
 
 @router.post("/v1/products/{product_id}")
-async def update_product(product_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def update_product(product_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         product = ctx.account.require("product", product_id, "product")
         before = snapshot(product)
@@ -117,12 +115,12 @@ def _claim_lookup_key(ctx: Ctx, price: Obj) -> None:
 
 
 @router.post("/v1/prices")
-async def create_price(ctx: ApiCtx) -> dict[str, Any]:
+async def create_price(ctx: ApiCtx) -> Response:
     p = ctx.params
     currency = (forms.as_str(p, "currency", required=True) or "").lower()
     unit_amount = forms.as_int(p, "unit_amount")
-    if unit_amount is None and p.get("unit_amount_decimal"):
-        unit_amount = int(float(p["unit_amount_decimal"]))
+    if unit_amount is None:
+        unit_amount = forms.as_decimal_int(p, "unit_amount_decimal")
     if unit_amount is None:
         raise missing("unit_amount")
     recurring = p.get("recurring")
@@ -139,7 +137,16 @@ async def create_price(ctx: ApiCtx) -> dict[str, Any]:
                     f"Invalid recurring[interval]: must be one of {', '.join(INTERVALS)}",
                 )
             count = forms.as_int(recurring, "interval_count", 1) or 1
-            price["recurring"] = shapes.recurring(interval, count, recurring.get("usage_type") or "licensed")
+            usage_type = recurring.get("usage_type") or "licensed"
+            if usage_type not in ("licensed", "metered"):
+                raise invalid("recurring[usage_type]", "Invalid usage_type: must be licensed or metered")
+            price["recurring"] = shapes.recurring(interval, count, usage_type)
+            if usage_type == "metered":
+                meter_id = forms.as_str(recurring, "meter")
+                if not meter_id:
+                    raise missing("recurring[meter]")
+                ctx.account.require("billing.meter", meter_id, "billing meter", "recurring[meter]")
+                price["recurring"]["meter"] = meter_id
             price["type"] = "recurring"
         for name in ("nickname", "tax_behavior"):
             if p.get(name):
@@ -154,7 +161,7 @@ async def create_price(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/prices")
-async def list_prices(ctx: ApiCtx) -> dict[str, Any]:
+async def list_prices(ctx: ApiCtx) -> Response:
     p = ctx.params
     items = ctx.account.newest_first("price")
     active = forms.as_bool(p, "active")
@@ -171,17 +178,17 @@ async def list_prices(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/prices/search")
-async def search_prices(ctx: ApiCtx) -> dict[str, Any]:
+async def search_prices(ctx: ApiCtx) -> Response:
     return ctx.render(search(ctx.account.newest_first("price"), ctx.params, "/v1/prices/search"))
 
 
 @router.get("/v1/prices/{price_id}")
-async def retrieve_price(price_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_price(price_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(ctx.account.require("price", price_id, "price"))
 
 
 @router.post("/v1/prices/{price_id}")
-async def update_price(price_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def update_price(price_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         price = ctx.account.require("price", price_id, "price")
         before = snapshot(price)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from .. import forms, shapes
 from ..deps import ApiCtx, Ctx
 from ..listing import created_filter, paginate, search
-from ..state import Obj, new_id, snapshot
+from ..state import Obj, frozen_at, new_id, snapshot
 
 router = APIRouter(prefix="/v1/customers")
 
@@ -20,16 +18,16 @@ def _apply(ctx: Ctx, customer: Obj) -> None:
     p = ctx.params
     for name in _PLAIN_FIELDS:
         if name in p:
-            customer[name] = p[name] or None
+            customer[name] = forms.as_str(p, name)
     for name in ("address", "shipping"):
         if name in p:
-            customer[name] = p[name] or None
+            customer[name] = forms.as_object(p, name)
     if "tax_exempt" in p:
-        customer["tax_exempt"] = p["tax_exempt"] or "none"
+        customer["tax_exempt"] = forms.as_str(p, "tax_exempt") or "none"
     if "preferred_locales" in p:
-        customer["preferred_locales"] = forms.as_list(p, "preferred_locales")
-    settings = p.get("invoice_settings")
-    if isinstance(settings, dict) and "default_payment_method" in settings:
+        customer["preferred_locales"] = [str(x) for x in forms.as_list(p, "preferred_locales")]
+    settings = forms.as_object(p, "invoice_settings")
+    if settings is not None and "default_payment_method" in settings:
         customer["invoice_settings"]["default_payment_method"] = settings["default_payment_method"] or None
     customer["metadata"] = forms.merge_metadata(customer["metadata"], p.get("metadata"))
 
@@ -39,17 +37,25 @@ def _get(ctx: Ctx, customer_id: str) -> Obj:
 
 
 @router.post("")
-async def create_customer(ctx: ApiCtx) -> dict[str, Any]:
+async def create_customer(ctx: ApiCtx) -> Response:
+    clock_id = forms.as_str(ctx.params, "test_clock")
     async with ctx.account.lock:
-        customer = shapes.customer(new_id("cus", 14))
-        _apply(ctx, customer)
-        ctx.account.put(customer)
-        ctx.emit("customer.created", customer)
+        clock = (
+            ctx.account.require("test_helpers.test_clock", clock_id, "test clock", "test_clock")
+            if clock_id
+            else None
+        )
+        with frozen_at(clock["frozen_time"] if clock else None):
+            customer = shapes.customer(new_id("cus", 14))
+            customer["test_clock"] = clock_id
+            _apply(ctx, customer)
+            ctx.account.put(customer)
+            ctx.emit("customer.created", customer)
     return ctx.render(customer)
 
 
 @router.get("")
-async def list_customers(ctx: ApiCtx) -> dict[str, Any]:
+async def list_customers(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("customer")
     email = forms.as_str(ctx.params, "email")
     if email:
@@ -58,17 +64,17 @@ async def list_customers(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/search")
-async def search_customers(ctx: ApiCtx) -> dict[str, Any]:
+async def search_customers(ctx: ApiCtx) -> Response:
     return ctx.render(search(ctx.account.newest_first("customer"), ctx.params, "/v1/customers/search"))
 
 
 @router.get("/{customer_id}")
-async def retrieve_customer(customer_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_customer(customer_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(_get(ctx, customer_id))
 
 
 @router.post("/{customer_id}")
-async def update_customer(customer_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def update_customer(customer_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         customer = _get(ctx, customer_id)
         before = snapshot(customer)
@@ -78,9 +84,9 @@ async def update_customer(customer_id: str, ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.delete("/{customer_id}")
-async def delete_customer(customer_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def delete_customer(customer_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         customer = _get(ctx, customer_id)
         ctx.account.remove("customer", customer_id)
         ctx.emit("customer.deleted", customer)
-    return {"id": customer_id, "object": "customer", "deleted": True}
+    return ctx.render({"id": customer_id, "object": "customer", "deleted": True})

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from .. import forms
 from ..deps import ApiCtx, Ctx
@@ -24,7 +23,7 @@ def _type_matches(pattern: str, event_type: str) -> bool:
 
 
 @router.get("/v1/events")
-async def list_events(ctx: ApiCtx) -> dict[str, Any]:
+async def list_events(ctx: ApiCtx) -> Response:
     p = ctx.params
     items = ctx.account.newest_first("event")
     single = forms.as_str(p, "type")
@@ -40,7 +39,7 @@ async def list_events(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/events/{event_id}")
-async def retrieve_event(event_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_event(event_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(ctx.account.require("event", event_id, "event"))
 
 
@@ -56,7 +55,7 @@ def _enabled_events(ctx: Ctx, required: bool) -> list[str] | None:
 
 
 @router.post("/v1/webhook_endpoints")
-async def create_webhook_endpoint(ctx: ApiCtx) -> dict[str, Any]:
+async def create_webhook_endpoint(ctx: ApiCtx) -> Response:
     url = forms.as_str(ctx.params, "url", required=True) or ""
     if not url.startswith(("http://", "https://")):
         raise invalid("url", f"Invalid URL: {url}. URLs must begin with http:// or https://")
@@ -68,11 +67,11 @@ async def create_webhook_endpoint(ctx: ApiCtx) -> dict[str, Any]:
         secret = "whsec_" + "".join(secrets.choice(BASE62) for _ in range(32))
         ctx.account.put(endpoint)
         ctx.account.endpoint_secrets[endpoint["id"]] = secret
-    return {**ctx.render(endpoint), "secret": secret}
+    return ctx.render({**endpoint, "secret": secret})
 
 
 @router.get("/v1/webhook_endpoints")
-async def list_webhook_endpoints(ctx: ApiCtx) -> dict[str, Any]:
+async def list_webhook_endpoints(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("webhook_endpoint")
     return ctx.render(paginate(items, ctx.params, "/v1/webhook_endpoints"))
 
@@ -82,12 +81,12 @@ def _endpoint(ctx: Ctx, endpoint_id: str) -> Obj:
 
 
 @router.get("/v1/webhook_endpoints/{endpoint_id}")
-async def retrieve_webhook_endpoint(endpoint_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_webhook_endpoint(endpoint_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(_endpoint(ctx, endpoint_id))
 
 
 @router.post("/v1/webhook_endpoints/{endpoint_id}")
-async def update_webhook_endpoint(endpoint_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def update_webhook_endpoint(endpoint_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         endpoint = _endpoint(ctx, endpoint_id)
         url = forms.as_str(ctx.params, "url")
@@ -106,10 +105,10 @@ async def update_webhook_endpoint(endpoint_id: str, ctx: ApiCtx) -> dict[str, An
 
 
 @router.delete("/v1/webhook_endpoints/{endpoint_id}")
-async def delete_webhook_endpoint(endpoint_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def delete_webhook_endpoint(endpoint_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         _endpoint(ctx, endpoint_id)
         ctx.account.remove("webhook_endpoint", endpoint_id)
         ctx.account.endpoint_secrets.pop(endpoint_id, None)
         ctx.account.configured_endpoints.discard(endpoint_id)
-    return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
+    return ctx.render({"id": endpoint_id, "object": "webhook_endpoint", "deleted": True})

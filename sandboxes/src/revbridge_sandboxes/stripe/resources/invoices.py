@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from .. import billing, forms
 from ..deps import ApiCtx, Ctx
@@ -27,7 +25,7 @@ def _subscription_of(inv: Obj) -> str | None:
 
 
 @router.get("/v1/invoices")
-async def list_invoices(ctx: ApiCtx) -> dict[str, Any]:
+async def list_invoices(ctx: ApiCtx) -> Response:
     p = ctx.params
     items = ctx.account.newest_first("invoice")
     for name in ("customer", "status", "collection_method"):
@@ -41,17 +39,17 @@ async def list_invoices(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/invoices/search")
-async def search_invoices(ctx: ApiCtx) -> dict[str, Any]:
+async def search_invoices(ctx: ApiCtx) -> Response:
     return ctx.render(search(ctx.account.newest_first("invoice"), ctx.params, "/v1/invoices/search"))
 
 
 @router.get("/v1/invoices/{invoice_id}")
-async def retrieve_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_invoice(invoice_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(_invoice(ctx, invoice_id))
 
 
 @router.post("/v1/invoices/{invoice_id}")
-async def update_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def update_invoice(invoice_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         inv = _invoice(ctx, invoice_id)
         before = snapshot(inv)
@@ -69,13 +67,13 @@ async def update_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/invoices/{invoice_id}/lines")
-async def list_invoice_lines(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def list_invoice_lines(invoice_id: str, ctx: ApiCtx) -> Response:
     lines = _invoice(ctx, invoice_id)["lines"]["data"]
     return ctx.render(paginate(lines, ctx.params, f"/v1/invoices/{invoice_id}/lines"))
 
 
 @router.post("/v1/invoices/{invoice_id}/finalize")
-async def finalize_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def finalize_invoice(invoice_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         inv = _invoice(ctx, invoice_id)
         if "auto_advance" in ctx.params:
@@ -85,7 +83,7 @@ async def finalize_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.post("/v1/invoices/{invoice_id}/pay")
-async def pay_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def pay_invoice(invoice_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         inv = _invoice(ctx, invoice_id)
         out_of_band = bool(forms.as_bool(ctx.params, "paid_out_of_band", False))
@@ -94,7 +92,7 @@ async def pay_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.post("/v1/invoices/{invoice_id}/void")
-async def void_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def void_invoice(invoice_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         inv = _invoice(ctx, invoice_id)
         billing.void(ctx, inv)
@@ -102,7 +100,7 @@ async def void_invoice(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.post("/v1/invoices/{invoice_id}/mark_uncollectible")
-async def mark_invoice_uncollectible(invoice_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def mark_invoice_uncollectible(invoice_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         inv = _invoice(ctx, invoice_id)
         billing.mark_uncollectible(ctx, inv)
@@ -110,7 +108,7 @@ async def mark_invoice_uncollectible(invoice_id: str, ctx: ApiCtx) -> dict[str, 
 
 
 @router.get("/v1/invoice_payments")
-async def list_invoice_payments(ctx: ApiCtx) -> dict[str, Any]:
+async def list_invoice_payments(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("invoice_payment")
     invoice_id = forms.as_str(ctx.params, "invoice")
     url = "/v1/invoice_payments"
@@ -121,17 +119,17 @@ async def list_invoice_payments(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/invoice_payments/{payment_id}")
-async def retrieve_invoice_payment(payment_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_invoice_payment(payment_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(ctx.account.require("invoice_payment", payment_id, "invoice payment"))
 
 
 @router.get("/v1/payment_intents/{intent_id}")
-async def retrieve_payment_intent(intent_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_payment_intent(intent_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(ctx.account.require("payment_intent", intent_id, "payment_intent", "intent"))
 
 
 @router.get("/v1/payment_intents")
-async def list_payment_intents(ctx: ApiCtx) -> dict[str, Any]:
+async def list_payment_intents(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("payment_intent")
     customer = forms.as_str(ctx.params, "customer")
     if customer:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from .. import billing, forms, shapes
+from .. import billing, clocks, forms, shapes, subscription_ops
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid, missing
 from ..listing import created_filter, paginate, search
-from ..state import Obj, new_id, snapshot
+from ..state import Obj, frozen_at, new_id, snapshot
 
 router = APIRouter()
 
@@ -23,7 +23,7 @@ COLLECTION_METHODS = ("charge_automatically", "send_invoice")
 PAYMENT_BEHAVIORS = ("allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete")
 
 
-def _recurring_price(ctx: Ctx, price_id: Any, param: str) -> Obj:
+def recurring_price(ctx: Ctx, price_id: Any, param: str) -> Obj:
     if not price_id:
         raise missing(param)
     price = ctx.account.require("price", price_id, "price", param)
@@ -37,7 +37,7 @@ def _recurring_price(ctx: Ctx, price_id: Any, param: str) -> Obj:
 
 
 def _new_item(ctx: Ctx, sub: Obj, spec: dict[str, Any], index: int, start: int) -> Obj:
-    price = _recurring_price(ctx, spec.get("price"), f"items[{index}][price]")
+    price = recurring_price(ctx, spec.get("price"), f"items[{index}][price]")
     quantity = forms.as_int(spec, "quantity", 1)
     metadata = forms.merge_metadata({}, spec.get("metadata"), f"items[{index}][metadata]")
     return ctx.account.put(shapes.subscription_item(sub["id"], price, quantity or 1, metadata, start))
@@ -82,7 +82,7 @@ def _payment_method(ctx: Ctx, sub: Obj, customer: Obj) -> str | None:
 
 
 @router.post("/v1/subscriptions")
-async def create_subscription(ctx: ApiCtx) -> dict[str, Any]:
+async def create_subscription(ctx: ApiCtx) -> Response:
     p = ctx.params
     behavior = forms.as_str(p, "payment_behavior") or "allow_incomplete"
     if behavior not in PAYMENT_BEHAVIORS:
@@ -96,31 +96,39 @@ async def create_subscription(ctx: ApiCtx) -> dict[str, Any]:
         customer = ctx.account.require(
             "customer", forms.as_str(p, "customer", required=True), "customer", "customer"
         )
-        prices = [
-            _recurring_price(ctx, s.get("price") if isinstance(s, dict) else None, f"items[{i}][price]")
-            for i, s in enumerate(specs)
-        ]
-        sub = shapes.subscription(new_id("sub"), customer["id"], prices[0]["currency"])
-        _billing_settings(ctx, sub)
-        pm = _payment_method(ctx, sub, customer)
-        automatic = sub["collection_method"] == "charge_automatically"
-        if automatic and behavior == "error_if_incomplete" and billing.declines(pm):
-            assert pm is not None
-            raise billing.card_error(pm, None)
-        items = [_new_item(ctx, sub, s, i, sub["start_date"]) for i, s in enumerate(specs)]
-        sub["items"]["data"] = items
-        ctx.account.put(sub)
-        inv = billing.create_subscription_invoice(ctx, sub, "subscription_create")
-        sub["latest_invoice"] = inv["id"]
-        charge = automatic and inv["amount_due"] > 0 and behavior != "default_incomplete" and pm is not None
-        will_pay = not automatic or inv["amount_due"] == 0 or (charge and not billing.declines(pm))
-        sub["status"] = "active" if will_pay else "incomplete"
-        ctx.emit("customer.subscription.created", sub)
-        billing.finalize(ctx, inv)
-        if charge:
-            assert pm is not None
-            billing.attempt_payment(ctx, inv, pm)
+        with frozen_at(clocks.clock_time(ctx.account, customer["id"])):
+            sub = create_for_customer(ctx, customer, specs, behavior)
     return ctx.render(sub)
+
+
+def create_for_customer(ctx: Ctx, customer: Obj, specs: list[Any], behavior: str) -> Obj:
+    """Build, bill and (maybe) charge a new subscription; ``now()`` is the customer's clock."""
+    prices = [
+        recurring_price(ctx, s.get("price") if isinstance(s, dict) else None, f"items[{i}][price]")
+        for i, s in enumerate(specs)
+    ]
+    sub = shapes.subscription(new_id("sub"), customer["id"], prices[0]["currency"])
+    sub["test_clock"] = customer.get("test_clock")
+    _billing_settings(ctx, sub)
+    pm = _payment_method(ctx, sub, customer)
+    automatic = sub["collection_method"] == "charge_automatically"
+    if automatic and behavior == "error_if_incomplete" and billing.declines(pm):
+        assert pm is not None
+        raise billing.card_error(pm, None)
+    items = [_new_item(ctx, sub, s, i, sub["start_date"]) for i, s in enumerate(specs)]
+    sub["items"]["data"] = items
+    ctx.account.put(sub)
+    inv = billing.create_subscription_invoice(ctx, sub, "subscription_create")
+    sub["latest_invoice"] = inv["id"]
+    charge = automatic and inv["amount_due"] > 0 and behavior != "default_incomplete" and pm is not None
+    will_pay = not automatic or inv["amount_due"] == 0 or (charge and not billing.declines(pm))
+    sub["status"] = "active" if will_pay else "incomplete"
+    ctx.emit("customer.subscription.created", sub)
+    billing.finalize(ctx, inv)
+    if charge:
+        assert pm is not None
+        billing.attempt_payment(ctx, inv, pm)
+    return sub
 
 
 def _subscription(ctx: Ctx, sub_id: str) -> Obj:
@@ -128,7 +136,7 @@ def _subscription(ctx: Ctx, sub_id: str) -> Obj:
 
 
 @router.get("/v1/subscriptions")
-async def list_subscriptions(ctx: ApiCtx) -> dict[str, Any]:
+async def list_subscriptions(ctx: ApiCtx) -> Response:
     p = ctx.params
     items = ctx.account.newest_first("subscription")
     status = forms.as_str(p, "status")
@@ -147,14 +155,14 @@ async def list_subscriptions(ctx: ApiCtx) -> dict[str, Any]:
 
 
 @router.get("/v1/subscriptions/search")
-async def search_subscriptions(ctx: ApiCtx) -> dict[str, Any]:
+async def search_subscriptions(ctx: ApiCtx) -> Response:
     return ctx.render(
         search(ctx.account.newest_first("subscription"), ctx.params, "/v1/subscriptions/search")
     )
 
 
 @router.get("/v1/subscriptions/{sub_id}")
-async def retrieve_subscription(sub_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_subscription(sub_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(_subscription(ctx, sub_id))
 
 
@@ -179,7 +187,8 @@ def _update_items(ctx: Ctx, sub: Obj) -> None:
             ctx.account.remove("subscription_item", item["id"])
             continue
         if spec.get("price"):
-            item["price"] = dict(_recurring_price(ctx, spec["price"], f"items[{index}][price]"))
+            item["price"] = dict(recurring_price(ctx, spec["price"], f"items[{index}][price]"))
+            item["plan"] = shapes.plan(item["price"])
         if "quantity" in spec:
             item["quantity"] = forms.as_int(spec, "quantity")
         item["metadata"] = forms.merge_metadata(
@@ -190,44 +199,43 @@ def _update_items(ctx: Ctx, sub: Obj) -> None:
 
 
 @router.post("/v1/subscriptions/{sub_id}")
-async def update_subscription(sub_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def update_subscription(sub_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         sub = _subscription(ctx, sub_id)
         if sub["status"] == "canceled" and set(ctx.params) - {"metadata", "cancellation_details", "expand"}:
             raise bad_state("A canceled subscription can only update its cancellation_details and metadata.")
-        before = snapshot(sub)
-        _billing_settings(ctx, sub)
-        _update_items(ctx, sub)
-        ctx.emit_update("customer.subscription.updated", before, sub)
+        behavior = subscription_ops.proration_behavior(ctx.params)
+        with frozen_at(clocks.clock_time(ctx.account, sub["customer"])):
+            before = snapshot(sub)
+            _billing_settings(ctx, sub)
+            _update_items(ctx, sub)
+            ctx.emit_update("customer.subscription.updated", before, sub)
+            if behavior != "none" and sub["status"] in clocks.RENEWING:
+                prorations = subscription_ops.prorate(ctx, sub, before["items"]["data"], shapes.now())
+                if behavior == "always_invoice" and prorations:
+                    subscription_ops.invoice_now(ctx, sub)
     return ctx.render(sub)
 
 
 @router.delete("/v1/subscriptions/{sub_id}")
-async def cancel_subscription(sub_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def cancel_subscription(sub_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         sub = _subscription(ctx, sub_id)
         if sub["status"] == "canceled":
             raise bad_state(f"This subscription has already been canceled: {sub_id}")
-        ts = shapes.now()
         details = ctx.params.get("cancellation_details")
-        details = details if isinstance(details, dict) else {}
-        sub.update(status="canceled", canceled_at=ts, ended_at=ts)
-        sub["cancellation_details"] = {
-            "comment": details.get("comment") or None,
-            "feedback": details.get("feedback") or None,
-            "reason": "cancellation_requested",
-        }
-        ctx.emit("customer.subscription.deleted", sub)
+        with frozen_at(clocks.clock_time(ctx.account, sub["customer"])):
+            subscription_ops.cancel(ctx, sub, shapes.now(), details if isinstance(details, dict) else None)
     return ctx.render(sub)
 
 
 @router.get("/v1/subscription_items")
-async def list_subscription_items(ctx: ApiCtx) -> dict[str, Any]:
+async def list_subscription_items(ctx: ApiCtx) -> Response:
     sub_id = forms.as_str(ctx.params, "subscription", required=True) or ""
     items = list(reversed(_subscription(ctx, sub_id)["items"]["data"]))
     return ctx.render(paginate(items, ctx.params, f"/v1/subscription_items?subscription={sub_id}"))
 
 
 @router.get("/v1/subscription_items/{item_id}")
-async def retrieve_subscription_item(item_id: str, ctx: ApiCtx) -> dict[str, Any]:
+async def retrieve_subscription_item(item_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(ctx.account.require("subscription_item", item_id, "subscription item"))

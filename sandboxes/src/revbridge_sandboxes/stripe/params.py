@@ -1,0 +1,93 @@
+"""The top-level parameters each write endpoint accepts, so unknown ones answer Stripe's 400.
+
+Stripe rejects a request naming a parameter the endpoint does not have ("Received unknown
+parameter: ..."); a client typo must fail here as it would in production, not be ignored.
+Lists come from stripe-python 16.1.0's ``stripe/params``; endpoints not listed are not checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import StripeError
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_CUSTOMER = _names(
+    "address balance business_name cash_balance description email individual_name invoice_prefix "
+    "invoice_settings metadata name next_invoice_sequence payment_method phone preferred_locales "
+    "shipping source tax tax_exempt"
+)
+_PRODUCT = _names(
+    "active default_price description images marketing_features metadata name package_dimensions "
+    "shippable statement_descriptor tax_code unit_label url"
+)
+_PRICE = _names("active currency_options lookup_key metadata nickname tax_behavior transfer_lookup_key")
+_SUBSCRIPTION = _names(
+    "add_invoice_items application_fee_percent automatic_tax billing_cycle_anchor billing_thresholds "
+    "cancel_at cancel_at_period_end collection_method days_until_due default_payment_method "
+    "default_source default_tax_rates description discounts invoice_settings items metadata off_session "
+    "on_behalf_of payment_behavior payment_settings pending_invoice_item_interval proration_behavior "
+    "transfer_data trial_end trial_from_plan trial_settings"
+)
+_INVOICE = _names(
+    "account_tax_ids application_fee_amount auto_advance automatic_tax automatically_finalizes_at "
+    "collection_method custom_fields days_until_due default_payment_method default_source "
+    "default_tax_rates description discounts due_date effective_at footer issuer metadata number "
+    "on_behalf_of payment_settings rendering shipping_cost shipping_details statement_descriptor "
+    "transfer_data"
+)
+_INVOICE_ITEM = _names(
+    "amount description discountable discounts metadata period price_data pricing quantity tax_behavior "
+    "tax_code tax_rates unit_amount_decimal"
+)
+
+ACCEPTED: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/v1/customers"): _CUSTOMER | _names("tax_id_data test_clock validate"),
+    ("POST", "/v1/customers/{customer_id}"): _CUSTOMER | _names("default_source validate"),
+    ("POST", "/v1/products"): _PRODUCT | _names("id default_price_data type"),
+    ("POST", "/v1/products/{product_id}"): _PRODUCT,
+    ("POST", "/v1/prices"): _PRICE
+    | _names(
+        "billing_scheme currency custom_unit_amount product product_data recurring tiers tiers_mode "
+        "transform_quantity unit_amount unit_amount_decimal"
+    ),
+    ("POST", "/v1/prices/{price_id}"): _PRICE,
+    ("POST", "/v1/subscriptions"): _SUBSCRIPTION
+    | _names(
+        "backdate_start_date billing_cycle_anchor_config billing_mode currency customer trial_period_days"
+    ),
+    ("POST", "/v1/subscriptions/{sub_id}"): _SUBSCRIPTION
+    | _names("cancellation_details pause_collection proration_date"),
+    ("POST", "/v1/invoices"): _INVOICE
+    | _names("currency customer from_invoice pending_invoice_items_behavior subscription"),
+    ("POST", "/v1/invoices/{invoice_id}"): _INVOICE,
+    ("POST", "/v1/invoiceitems"): _INVOICE_ITEM | _names("currency customer invoice subscription"),
+    ("POST", "/v1/invoiceitems/{item_id}"): _INVOICE_ITEM,
+    ("POST", "/v1/refunds"): _names(
+        "amount charge currency customer instructions_email metadata origin payment_intent reason "
+        "refund_application_fee reverse_transfer"
+    ),
+    ("POST", "/v1/credit_notes"): _names(
+        "amount credit_amount effective_at email_type invoice lines memo metadata out_of_band_amount "
+        "reason refund_amount refunds shipping_cost"
+    ),
+    ("POST", "/v1/test_helpers/test_clocks"): _names("frozen_time name"),
+    ("POST", "/v1/test_helpers/test_clocks/{clock_id}/advance"): _names("frozen_time"),
+    ("POST", "/v1/billing/meter_events"): _names("event_name identifier payload timestamp"),
+    ("POST", "/v1/webhook_endpoints"): _names("api_version connect description enabled_events metadata url"),
+}
+ALWAYS = _names("expand")
+
+
+def check(method: str, route: str | None, params: dict[str, Any]) -> None:
+    """Raise Stripe's 400 for the first parameter ``route`` does not accept."""
+    accepted = ACCEPTED.get((method, route or ""))
+    if accepted is None:
+        return
+    for name in params:
+        if name not in accepted and name not in ALWAYS:
+            raise StripeError(400, f"Received unknown parameter: {name}", param=name)

@@ -1,0 +1,157 @@
+"""``/v1/billing/meters`` and ``/v1/billing/meter_events``: usage reported as events, summed per
+customer and billed at the end of each period by metered prices (``recurring[meter]``).
+
+An ``identifier`` seen before is a duplicate: answered like the first, counted once (Stripe
+rejects duplicates asynchronously; the synchronous answer is still a success).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from .. import clocks, forms
+from ..deps import ApiCtx, Ctx
+from ..errors import bad_state, invalid
+from ..listing import created_filter, paginate
+from ..state import Obj, new_id, now, snapshot
+
+router = APIRouter()
+
+FORMULAS = ("sum", "count", "last")
+
+
+@router.post("/v1/billing/meters")
+async def create_meter(ctx: ApiCtx) -> Response:
+    p = ctx.params
+    display_name = forms.as_str(p, "display_name", required=True)
+    event_name = forms.as_str(p, "event_name", required=True)
+    aggregation = p.get("default_aggregation")
+    formula = forms.as_str(aggregation, "formula", required=True) if isinstance(aggregation, dict) else None
+    if formula not in FORMULAS:
+        raise invalid(
+            "default_aggregation[formula]", f"Invalid formula: must be one of {', '.join(FORMULAS)}"
+        )
+    mapping = p["customer_mapping"] if isinstance(p.get("customer_mapping"), dict) else {}
+    value_settings = p["value_settings"] if isinstance(p.get("value_settings"), dict) else {}
+    async with ctx.account.lock:
+        if any(m["event_name"] == event_name for m in ctx.account.newest_first("billing.meter")):
+            raise invalid("event_name", f"A meter with event_name '{event_name}' already exists.")
+        ts = now()
+        meter: Obj = {
+            "id": new_id("mtr"),
+            "object": "billing.meter",
+            "created": ts,
+            "customer_mapping": {
+                "event_payload_key": mapping.get("event_payload_key") or "stripe_customer_id",
+                "type": "by_id",
+            },
+            "default_aggregation": {"formula": formula},
+            "display_name": display_name,
+            "event_name": event_name,
+            "event_time_window": forms.as_str(p, "event_time_window"),
+            "livemode": False,
+            "status": "active",
+            "status_transitions": {"deactivated_at": None},
+            "updated": ts,
+            "value_settings": {"event_payload_key": value_settings.get("event_payload_key") or "value"},
+        }
+        ctx.account.put(meter)
+        ctx.emit("billing.meter.created", meter)
+    return ctx.render(meter)
+
+
+@router.get("/v1/billing/meters")
+async def list_meters(ctx: ApiCtx) -> Response:
+    items = ctx.account.newest_first("billing.meter")
+    status = forms.as_str(ctx.params, "status")
+    if status:
+        items = [m for m in items if m["status"] == status]
+    return ctx.render(paginate(created_filter(ctx.params, items), ctx.params, "/v1/billing/meters"))
+
+
+def _meter(ctx: Ctx, meter_id: str) -> Obj:
+    return ctx.account.require("billing.meter", meter_id, "billing meter", "id")
+
+
+@router.get("/v1/billing/meters/{meter_id}")
+async def retrieve_meter(meter_id: str, ctx: ApiCtx) -> Response:
+    return ctx.render(_meter(ctx, meter_id))
+
+
+@router.post("/v1/billing/meters/{meter_id}")
+async def update_meter(meter_id: str, ctx: ApiCtx) -> Response:
+    async with ctx.account.lock:
+        meter = _meter(ctx, meter_id)
+        before = snapshot(meter)
+        if "display_name" in ctx.params:
+            meter["display_name"] = forms.as_str(ctx.params, "display_name", required=True)
+        meter["updated"] = now()
+        ctx.emit_update("billing.meter.updated", before, meter)
+    return ctx.render(meter)
+
+
+async def _set_status(ctx: Ctx, meter_id: str, status: str) -> Obj:
+    async with ctx.account.lock:
+        meter = _meter(ctx, meter_id)
+        if meter["status"] == status:
+            raise bad_state(f"This meter is already {status}.")
+        meter.update(status=status, updated=now())
+        meter["status_transitions"]["deactivated_at"] = now() if status == "inactive" else None
+        ctx.emit("billing.meter.deactivated" if status == "inactive" else "billing.meter.reactivated", meter)
+    return meter
+
+
+@router.post("/v1/billing/meters/{meter_id}/deactivate")
+async def deactivate_meter(meter_id: str, ctx: ApiCtx) -> Response:
+    return ctx.render(await _set_status(ctx, meter_id, "inactive"))
+
+
+@router.post("/v1/billing/meters/{meter_id}/reactivate")
+async def reactivate_meter(meter_id: str, ctx: ApiCtx) -> Response:
+    return ctx.render(await _set_status(ctx, meter_id, "active"))
+
+
+@router.post("/v1/billing/meter_events")
+async def create_meter_event(ctx: ApiCtx) -> Response:
+    p = ctx.params
+    event_name = forms.as_str(p, "event_name", required=True)
+    payload = p.get("payload")
+    if not isinstance(payload, dict):
+        raise invalid("payload", "Missing required param: payload.", code="parameter_missing")
+    identifier = forms.as_str(p, "identifier") or new_id("mev")
+    async with ctx.account.lock:
+        meter = next(
+            (m for m in ctx.account.newest_first("billing.meter") if m["event_name"] == event_name), None
+        )
+        if meter is None or meter["status"] != "active":
+            raise invalid("event_name", f"No active meter with event_name '{event_name}'.")
+        customer_id = payload.get(meter["customer_mapping"]["event_payload_key"])
+        if not isinstance(customer_id, str):
+            raise invalid(
+                f"payload[{meter['customer_mapping']['event_payload_key']}]", "Missing the customer id."
+            )
+        ctx.account.require("customer", customer_id, "customer", "payload")
+        value = payload.get(meter["value_settings"]["event_payload_key"], "1")
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            raise invalid(
+                f"payload[{meter['value_settings']['event_payload_key']}]", "Invalid number"
+            ) from None
+        existing = ctx.account.get("billing.meter_event", identifier)
+        if existing is not None:
+            return ctx.render(existing)
+        clock_now = clocks.clock_time(ctx.account, customer_id)
+        timestamp = forms.as_int(p, "timestamp", clock_now if clock_now is not None else now())
+        event: Obj = {
+            "id": identifier,
+            "object": "billing.meter_event",
+            "created": now(),
+            "event_name": event_name,
+            "identifier": identifier,
+            "livemode": False,
+            "payload": {str(k): str(v) for k, v in payload.items()},
+            "timestamp": timestamp,
+        }
+        ctx.account.put(event)
+    return ctx.render(event)

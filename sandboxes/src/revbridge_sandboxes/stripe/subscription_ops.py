@@ -1,0 +1,107 @@
+"""Subscription changes shared by the API handlers, test clocks and schedules: cancel, phase
+switches and prorations (wire reference §1.8 ``proration_behavior``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import billing, forms, invoice_items, shapes
+from .errors import invalid
+from .state import Obj, snapshot
+
+if TYPE_CHECKING:
+    from .deps import Ctx
+
+PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
+
+
+def cancel(ctx: Ctx, sub: Obj, ts: int, details: dict[str, Any] | None = None) -> None:
+    details = details or {}
+    sub.update(status="canceled", canceled_at=ts, ended_at=ts)
+    sub["cancellation_details"] = {
+        "comment": details.get("comment") or None,
+        "feedback": details.get("feedback") or None,
+        "reason": "cancellation_requested",
+    }
+    ctx.emit("customer.subscription.deleted", sub)
+
+
+def item_amount(item: Obj) -> int:
+    if billing.is_metered(item["price"]):
+        return 0
+    return int(item["price"].get("unit_amount") or 0) * int(item["quantity"] or 0)
+
+
+def prorate(ctx: Ctx, sub: Obj, before_items: list[Obj], ts: int) -> list[Obj]:
+    """Pending items crediting the old items' unused time and charging the new items' remaining time."""
+    created: list[Obj] = []
+    old = {i["id"]: i for i in before_items}
+    new = {i["id"]: i for i in sub["items"]["data"]}
+    for item_id in old.keys() | new.keys():
+        was, now_item = old.get(item_id), new.get(item_id)
+        if was and now_item and item_amount(was) == item_amount(now_item):
+            continue
+        ref = now_item or was
+        assert ref is not None
+        start, end = int(ref["current_period_start"]), int(ref["current_period_end"])
+        if end <= ts or end <= start:
+            continue
+        share = (end - ts) / (end - start)
+        if was and item_amount(was):
+            amount = -round(item_amount(was) * share)
+            created.append(invoice_items.proration(ctx, sub, was, amount, ts, end, credit=True))
+        if now_item and item_amount(now_item):
+            amount = round(item_amount(now_item) * share)
+            created.append(invoice_items.proration(ctx, sub, now_item, amount, ts, end, credit=False))
+    for ii in created:
+        ctx.emit("invoiceitem.created", ii)
+    return created
+
+
+def invoice_now(ctx: Ctx, sub: Obj) -> Obj:
+    """``always_invoice``: bill the pending prorations at once in a ``subscription_update`` invoice."""
+    customer = ctx.account.require("customer", sub["customer"], "customer", "customer")
+    inv = shapes.invoice(shapes.new_id("in"), customer, sub["currency"], sub["collection_method"])
+    inv.update(billing_reason="subscription_update", test_clock=sub.get("test_clock"))
+    inv["parent"] = {
+        "type": "subscription_details",
+        "quote_details": None,
+        "subscription_details": {"subscription": sub["id"], "metadata": dict(sub["metadata"])},
+    }
+    billing.set_lines(inv, invoice_items.claim(ctx, inv, sub["customer"], sub["id"]))
+    ctx.account.put(inv)
+    ctx.emit("invoice.created", inv)
+    sub["latest_invoice"] = inv["id"]
+    billing.collect(ctx, sub, inv)
+    return inv
+
+
+def proration_behavior(params: dict[str, Any]) -> str:
+    behavior = forms.as_str(params, "proration_behavior") or "create_prorations"
+    if behavior not in PRORATION_BEHAVIORS:
+        raise invalid(
+            "proration_behavior",
+            f"Invalid proration_behavior: must be one of {', '.join(PRORATION_BEHAVIORS)}",
+        )
+    return behavior
+
+
+def switch_phase(ctx: Ctx, sub: Obj, phase: Obj, ts: int) -> None:
+    """Replace the subscription's items by the phase's (periods unchanged: phases end on boundaries)."""
+    before = snapshot(sub)
+    current = sub["items"]["data"]
+    start = int(current[0]["current_period_start"]) if current else ts
+    for item in current:
+        ctx.account.remove("subscription_item", item["id"])
+    items = []
+    for spec in phase["items"]:
+        price = ctx.account.require("price", spec["price"], "price", "price")
+        item = shapes.subscription_item(
+            sub["id"], price, int(spec["quantity"] or 1), dict(spec["metadata"]), start
+        )
+        if current:
+            item["current_period_end"] = current[0]["current_period_end"]
+        items.append(ctx.account.put(item))
+    sub["items"]["data"] = items
+    ctx.emit_update("customer.subscription.updated", before, sub)

@@ -59,6 +59,8 @@ class FaultRule(BaseModel):
             data["path"] = str(data.pop("path_prefix")).rstrip("*") + "*"
         if "mode" in data and "kind" not in data:
             data["kind"] = data.pop("mode")
+        if not {"kind", "status"} & data.keys() and data.get("latency_ms"):
+            data["kind"] = "latency"  # a rule that only names a delay slows requests down
         if data.get("kind") in (None, "error") and data.get("status") == 429:
             data["kind"] = "rate_limit"
         if data.get("kind") == "rate_limit":

@@ -62,7 +62,7 @@ def build_router() -> APIRouter:
         return job, f"{str(request.base_url).rstrip('/')}{JOB_PATH}/{job_id}"
 
     @router.get(f"{JOB_PATH}/{{job_id}}")
-    def get_job(request: Request, job_id: str) -> dict[str, Any]:
+    async def get_job(request: Request, job_id: str) -> dict[str, Any]:
         job, href = job_of(request, job_id)
         return {
             "links": self_links(href),
@@ -73,7 +73,7 @@ def build_router() -> APIRouter:
         }
 
     @router.get(f"{JOB_PATH}/{{job_id}}/task")
-    def list_tasks(request: Request, job_id: str) -> dict[str, Any]:
+    async def list_tasks(request: Request, job_id: str) -> dict[str, Any]:
         _, href = job_of(request, job_id)
         items = [{"links": self_links(f"{href}/task/1"), "id": "1"}]
         return {
@@ -86,7 +86,7 @@ def build_router() -> APIRouter:
         }
 
     @router.get(f"{JOB_PATH}/{{job_id}}/task/{{task_id}}")
-    def get_task(request: Request, job_id: str, task_id: str) -> dict[str, Any]:
+    async def get_task(request: Request, job_id: str, task_id: str) -> dict[str, Any]:
         job, href = job_of(request, job_id)
         if task_id != "1":
             raise NetSuiteError(404, "NONEXISTENT_ID", f"The task {task_id} does not exist.")
@@ -100,7 +100,7 @@ def build_router() -> APIRouter:
         }
 
     @router.get(f"{JOB_PATH}/{{job_id}}/task/{{task_id}}/result")
-    def get_result(request: Request, job_id: str, task_id: str) -> Response:
+    async def get_result(request: Request, job_id: str, task_id: str) -> Response:
         job, _ = job_of(request, job_id)
         if task_id != "1":
             raise NetSuiteError(404, "NONEXISTENT_ID", f"The task {task_id} does not exist.")

@@ -20,7 +20,9 @@ TITLES = {
     409: "Conflict",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 TYPE_URIS = {
     400: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
@@ -31,7 +33,9 @@ TYPE_URIS = {
     409: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.10",
     429: "https://www.rfc-editor.org/rfc/rfc6585.html#section-4",
     500: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.6.1",
+    502: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.6.3",
     503: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.6.4",
+    504: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.6.5",
 }
 INVALID_LOGIN_DETAIL = (
     "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at "

@@ -1,6 +1,6 @@
 """Reference data every sandbox account starts with (and gets back on reset).
 
-Currencies, subsidiaries, service items and GL accounts are read-only through the API; their ids
+Currencies, subsidiaries and GL accounts are read-only through the API (items can be added); their ids
 are what the revbridge mapping configuration points at.
 """
 
@@ -31,6 +31,8 @@ def seed_reference_data() -> dict[str, dict[str, dict[str, Any]]]:
         ("2", "Undeposited Funds", "OthCurrAsset"),
         ("3", "Deferred Revenue", "DeferRevenue"),
         ("4", "Revenue", "Income"),
+        ("5", "Checking", "Bank"),
+        ("6", "Sales Returns", "Income"),
     ]
     return {
         "currency": {
@@ -48,9 +50,11 @@ def seed_reference_data() -> dict[str, dict[str, dict[str, Any]]]:
             for sid, name, country, currency in subsidiaries
         },
         "serviceSaleItem": {
-            iid: {"id": iid, "itemId": code, "displayName": display, "isInactive": False}
+            iid: {"id": iid, "itemId": code, "displayName": display, "incomeAccount": "4"}
+            | {"isInactive": False}
             for iid, code, display in items
         },
+        "nonInventorySaleItem": {},
         "account": {
             aid: {"id": aid, "acctName": name, "acctType": kind, "isInactive": False}
             for aid, name, kind in accounts

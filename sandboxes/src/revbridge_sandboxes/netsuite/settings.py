@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class NetSuiteSandboxSettings(BaseSettings):
-    """Account id, Token-Based Auth credentials and the account concurrency limit."""
+    """Account id, TBA and OAuth 2.0 M2M credentials, and the account concurrency limit."""
 
     model_config = SettingsConfigDict(env_prefix="NETSUITE_SANDBOX_", extra="ignore")
 
@@ -22,3 +22,8 @@ class NetSuiteSandboxSettings(BaseSettings):
     token_secret: SecretStr = SecretStr("revbridge-demo-token-secret")
     concurrency: int = Field(default=15, ge=1)
     timestamp_window_seconds: int = 300
+    # OAuth 2.0 client credentials (M2M): the integration's client id, the certificate id sent as
+    # the JWT ``kid``, and the certificate's public key (PEM text or a path to a PEM file).
+    m2m_client_id: str | None = None
+    m2m_certificate_id: str | None = None
+    m2m_public_key: str | None = None

@@ -11,30 +11,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..faults import FaultPlan, FaultRule
 from .seed import seed_reference_data
 from .settings import NetSuiteSandboxSettings
 
 Record = dict[str, Any]
-
-
-@dataclass
-class Fault:
-    """An injected failure or delay for calls whose path starts with ``path_prefix``."""
-
-    path_prefix: str
-    method: str | None = None
-    status: int | None = None
-    retry_after: int | None = None
-    latency_ms: int = 0
-    count: int | None = 1
-    mode: str = "error"
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.count is not None and self.count <= 0:
-            return False
-        if self.method and self.method.upper() != method.upper():
-            return False
-        return path.startswith(self.path_prefix)
 
 
 @dataclass
@@ -58,24 +39,43 @@ class SandboxState:
     nonces: dict[tuple[str, str, str], int] = field(default_factory=dict)
     jobs: dict[str, AsyncJob] = field(default_factory=dict)
     idempotency_keys: dict[str, str] = field(default_factory=dict)
-    faults: list[Fault] = field(default_factory=list)
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    startup_faults: tuple[list[FaultRule], int | None] = ([], None)
+    access_tokens: dict[str, float] = field(default_factory=dict)
     request_log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=1000))
     in_flight: int = 0
 
     def reset(self) -> None:
-        """Drop customers, transactions, jobs and faults; restore the seeded reference data."""
-        self.records = {"customer": {}, "invoice": {}, "customerpayment": {}, **seed_reference_data()}
+        """Drop customers, transactions and jobs; restore the seeded reference data and start-up faults.
+
+        Issued OAuth 2.0 access tokens survive a reset, as sessions survive data changes.
+        """
+        self.records = {
+            "customer": {},
+            "invoice": {},
+            "customerpayment": {},
+            "creditMemo": {},
+            "customerRefund": {},
+            "journalEntry": {},
+            **seed_reference_data(),
+        }
         self.counters = {
             "entity": 0,
             "transaction": 0,
             "invoice_number": 1000,
             "payment_number": 1000,
+            "creditmemo_number": 1000,
+            "refund_number": 1000,
+            "journal_number": 1000,
+            "item": 1000,
             "job": 0,
         }
         self.nonces.clear()
         self.jobs.clear()
         self.idempotency_keys.clear()
         self.faults.clear()
+        self.faults.add(self.startup_faults[0])
+        self.faults.reseed(self.startup_faults[1])
         self.request_log.clear()
 
     def next_id(self, counter: str) -> int:
@@ -86,7 +86,9 @@ class SandboxState:
         return self.records[record_type]
 
 
-def new_state(settings: NetSuiteSandboxSettings) -> SandboxState:
-    state = SandboxState(settings=settings)
+def new_state(settings: NetSuiteSandboxSettings, faults: FaultPlan | None = None) -> SandboxState:
+    """A fresh account; ``faults`` (from the environment at start-up) come back on every reset."""
+    plan = faults or FaultPlan()
+    state = SandboxState(settings=settings, startup_faults=([r.model_copy() for r in plan.rules], plan.seed))
     state.reset()
     return state

@@ -32,9 +32,13 @@ def ref_id(body: dict[str, Any], name: str, *, required: bool = False) -> str | 
             if required:
                 raise field_required(name)
             return None
-    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).isdigit():
+    if isinstance(value, bool) or not isinstance(value, str | int) or not _is_id(str(value)):
         raise invalid_ref(name, value)
     return str(int(value))
+
+
+def _is_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def existing(state: SandboxState, record_type: str, name: str, rid: str) -> Record:

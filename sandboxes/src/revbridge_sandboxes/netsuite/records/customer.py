@@ -12,6 +12,7 @@ from ..errors import field_required, user_error
 from ..state import Record, SandboxState
 from .common import existing, now_iso, ref_id, text, unique_external_id
 from .kinds import RecordKind
+from .ledger import has_transactions
 
 TEXT_FIELDS = ("entityId", "companyName", "email", "phone", "comments", "externalId", "url")
 
@@ -37,12 +38,6 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     fields["isInactive"] = bool(merged.get("isInactive", False))
     fields.update({k: v for k, v in merged.items() if k.lower().startswith("custentity")})
     return fields
-
-
-def has_transactions(state: SandboxState, customer_id: str) -> bool:
-    return any(inv["entity"] == customer_id for inv in state.table("invoice").values()) or any(
-        pay["customer"] == customer_id for pay in state.table("customerpayment").values()
-    )
 
 
 def create(state: SandboxState, body: dict[str, Any]) -> Record:

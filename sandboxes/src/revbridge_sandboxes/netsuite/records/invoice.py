@@ -13,9 +13,12 @@ from typing import Any
 from ..errors import field_required, user_error
 from ..state import Record, SandboxState
 from .common import existing, iso_date, money, now_iso, ref_id, sublist_lines, text, today, unique_external_id
+from .items import find_item
 from .kinds import RecordKind
+from .ledger import applied_to
 
 HEADER_TEXT = ("externalId", "memo", "otherRefNum", "tranId")
+PAID_BY = ("customerpayment", "creditMemo")
 LINE_FIELDS = frozenset(
     {
         "item",
@@ -30,14 +33,15 @@ LINE_FIELDS = frozenset(
 )
 
 
-def _lines(state: SandboxState, raw_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def item_lines(state: SandboxState, raw_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validated ``item`` sublist lines (shared with credit memos)."""
     if not raw_lines:
         raise field_required("item")
     lines = []
     for number, raw in enumerate(raw_lines, start=1):
         item_id = ref_id(raw, "item", required=True)
         assert item_id is not None
-        existing(state, "serviceSaleItem", "item", item_id)
+        find_item(state, item_id)
         quantity = money(raw.get("quantity", 1), "quantity")
         rate = money(raw["rate"], "rate") if raw.get("rate") is not None else None
         if raw.get("amount") is not None:
@@ -58,7 +62,8 @@ def _lines(state: SandboxState, raw_lines: list[dict[str, Any]]) -> list[dict[st
     return lines
 
 
-def _validated(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
+def header_fields(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
+    """Customer, subsidiary, currency, texts and dates of a customer sales transaction."""
     merged = {**(current or {}), **body}
     entity_id = ref_id(merged, "entity", required=True)
     assert entity_id is not None
@@ -80,27 +85,27 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     fields["tranDate"] = iso_date(merged.get("tranDate") or today(), "tranDate")
     if merged.get("dueDate") is not None:
         fields["dueDate"] = iso_date(merged["dueDate"], "dueDate")
-    raw_lines = sublist_lines(body, "item")
-    if raw_lines is not None:
-        fields["item"] = _lines(state, raw_lines)
-    elif current is None:
-        raise field_required("item")
     fields.update({k: v for k, v in merged.items() if k.lower().startswith("custbody")})
     return fields
 
 
+def _validated(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
+    fields = header_fields(state, body, current)
+    raw_lines = sublist_lines(body, "item")
+    if raw_lines is not None:
+        fields["item"] = item_lines(state, raw_lines)
+    elif current is None:
+        raise field_required("item")
+    return fields
+
+
 def paid_amount(state: SandboxState, invoice_id: str, *, excluding: str | None = None) -> float:
-    """What customer payments (optionally all but one) have applied to this invoice."""
-    total = 0.0
-    for payment in state.table("customerpayment").values():
-        if payment["id"] == excluding:
-            continue
-        total += sum(line["amount"] for line in payment.get("apply", []) if line["doc"] == invoice_id)
-    return round(total, 2)
+    """What customer payments and credit memos (optionally all but one) have applied to this invoice."""
+    return applied_to(state, invoice_id, PAID_BY, excluding=excluding)
 
 
 def refresh(state: SandboxState, record: Record) -> None:
-    """Recompute total, amountPaid, amountRemaining and status from lines and payments."""
+    """Recompute total, amountPaid, amountRemaining and status from lines, payments and credits."""
     record["total"] = round(sum(line["amount"] for line in record["item"]), 2)
     record["amountPaid"] = paid_amount(state, record["id"])
     record["amountRemaining"] = round(record["total"] - record["amountPaid"], 2)
@@ -126,7 +131,7 @@ def update(state: SandboxState, record: Record, body: dict[str, Any]) -> None:
         unique_external_id(state, ("invoice",), fields["externalId"], record["id"])
     paid = paid_amount(state, record["id"])
     if paid and fields["entity"] != record["entity"]:
-        raise user_error("You cannot change the customer of an invoice with payments applied.")
+        raise user_error("You cannot change the customer of an invoice with payments or credits applied.")
     lines: list[dict[str, Any]] = fields.get("item") or record["item"]
     if round(sum(line["amount"] for line in lines), 2) < paid:
         raise user_error("The invoice total cannot be less than the amount already paid.")
@@ -145,7 +150,7 @@ KIND = RecordKind(
     name="invoice",
     ref_name=lambda record: f"Invoice #{record['tranId']}",
     refs={"entity": "customer", "subsidiary": "subsidiary", "currency": "currency"},
-    sublists={"item": {"item": "serviceSaleItem"}},
+    sublists={"item": {"item": "item"}},
     fields=frozenset({*HEADER_TEXT, "entity", "subsidiary", "currency", "tranDate", "dueDate", "item"}),
     line_fields=LINE_FIELDS,
     read_only=frozenset(

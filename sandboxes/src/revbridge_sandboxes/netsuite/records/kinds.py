@@ -45,9 +45,18 @@ class RecordKind:
 
 def registry() -> dict[str, RecordKind]:
     """All record kinds keyed by lower-cased type name (NetSuite matches type names loosely)."""
-    from . import customer, invoice, payment, reference
+    from . import creditmemo, customer, invoice, items, journal, payment, reference, refund
 
-    kinds = [customer.KIND, invoice.KIND, payment.KIND, *reference.KINDS]
+    kinds = [
+        customer.KIND,
+        invoice.KIND,
+        payment.KIND,
+        creditmemo.KIND,
+        refund.KIND,
+        journal.KIND,
+        *items.KINDS,
+        *reference.KINDS,
+    ]
     return {kind.name.lower(): kind for kind in kinds}
 
 

@@ -10,53 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import field_required, invalid_ref, user_error
+from ..errors import field_required, user_error
 from ..state import Record, SandboxState
-from . import invoice as invoices
+from .apply import apply_lines
 from .common import existing, iso_date, money, now_iso, ref_id, sublist_lines, text, today, unique_external_id
 from .kinds import RecordKind
+from .ledger import applied_to, refresh_docs
 
 HEADER_TEXT = ("externalId", "memo", "tranId")
 UNDEPOSITED_FUNDS = "2"
-
-
-def _apply_lines(
-    state: SandboxState,
-    raw_lines: list[dict[str, Any]],
-    customer_id: str,
-    currency_id: str,
-    payment_id: str | None,
-) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
-    for raw in raw_lines:
-        if raw.get("apply") is False:
-            continue
-        doc_id = ref_id(raw, "doc", required=True)
-        assert doc_id is not None
-        invoice = state.table("invoice").get(doc_id)
-        if invoice is None:
-            raise invalid_ref("doc", doc_id)
-        if invoice["entity"] != customer_id:
-            raise user_error(f"Invoice {invoice['tranId']} does not belong to the customer of this payment.")
-        if invoice["currency"] != currency_id:
-            raise user_error(
-                f"The currency of the payment does not match the currency of invoice {invoice['tranId']}.",
-                path="currency",
-            )
-        if any(line["doc"] == doc_id for line in lines):
-            raise user_error(f"Invoice {invoice['tranId']} is applied more than once.")
-        available = round(invoice["total"] - invoices.paid_amount(state, doc_id, excluding=payment_id), 2)
-        amount = money(raw["amount"], "amount") if raw.get("amount") is not None else available
-        if amount <= 0:
-            raise user_error("The amount applied must be greater than zero.", path="apply")
-        if amount > available:
-            raise user_error(
-                f"You cannot apply {amount:.2f} to invoice {invoice['tranId']}: "
-                f"only {available:.2f} remains due.",
-                path="apply",
-            )
-        lines.append({"doc": doc_id, "apply": True, "amount": amount, "line": len(lines)})
-    return lines
+REFUNDED_BY = ("customerRefund",)
 
 
 def _validated(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
@@ -88,26 +51,37 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     if raw_lines is None and current is None:
         raise field_required("apply")
     if raw_lines is not None:
-        fields["apply"] = _apply_lines(
-            state, raw_lines, customer_id, currency_id, current["id"] if current else None
+        fields["apply"] = apply_lines(
+            state,
+            raw_lines,
+            targets=("invoice",),
+            customer_id=customer_id,
+            currency_id=currency_id,
+            source_id=current["id"] if current else None,
         )
     elif current is not None and (customer_id, currency_id) != (current["customer"], current["currency"]):
         raise user_error("Re-send the apply sublist when changing the customer or currency of a payment.")
     applied = round(sum(line["amount"] for line in fields.get("apply", merged.get("apply", []))), 2)
-    if applied > payment:
+    refunded = applied_to(state, current["id"], REFUNDED_BY) if current else 0.0
+    if round(applied + refunded, 2) > payment:
         raise user_error(
-            f"The total applied ({applied:.2f}) exceeds the payment amount ({payment:.2f}).", path="apply"
+            f"The total applied and refunded ({applied + refunded:.2f}) exceeds the payment amount "
+            f"({payment:.2f}).",
+            path="apply",
         )
-    fields["applied"], fields["unapplied"] = applied, round(payment - applied, 2)
+    fields["applied"], fields["unapplied"] = applied, round(payment - applied - refunded, 2)
     fields.update({k: v for k, v in merged.items() if k.lower().startswith("custbody")})
     return fields
 
 
+def refresh(state: SandboxState, record: Record) -> None:
+    """Recompute ``unapplied`` after a refund drew on this payment."""
+    refunded = applied_to(state, record["id"], REFUNDED_BY)
+    record["unapplied"] = round(record["payment"] - record["applied"] - refunded, 2)
+
+
 def _refresh_invoices(state: SandboxState, doc_ids: set[str]) -> None:
-    for doc_id in doc_ids:
-        record = state.table("invoice").get(doc_id)
-        if record is not None:
-            invoices.refresh(state, record)
+    refresh_docs(state, doc_ids)
 
 
 def create(state: SandboxState, body: dict[str, Any]) -> Record:
@@ -135,6 +109,8 @@ def update(state: SandboxState, record: Record, body: dict[str, Any]) -> None:
 
 
 def delete(state: SandboxState, record: Record) -> None:
+    if applied_to(state, record["id"], REFUNDED_BY):
+        raise user_error("This record cannot be deleted because it has dependent records.")
     del state.table("customerpayment")[record["id"]]
     _refresh_invoices(state, {line["doc"] for line in record["apply"]})
 

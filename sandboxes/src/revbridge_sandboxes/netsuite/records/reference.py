@@ -1,4 +1,4 @@
-"""Read-only reference records seeded at start-up: currency, subsidiary, serviceSaleItem, account."""
+"""Read-only reference records seeded at start-up: currency, subsidiary, account."""
 
 from __future__ import annotations
 
@@ -7,6 +7,5 @@ from .kinds import RecordKind
 KINDS = [
     RecordKind(name="currency", ref_name=lambda record: record["name"]),
     RecordKind(name="subsidiary", ref_name=lambda record: record["name"], refs={"currency": "currency"}),
-    RecordKind(name="serviceSaleItem", ref_name=lambda record: record["itemId"]),
     RecordKind(name="account", ref_name=lambda record: record["acctName"]),
 ]

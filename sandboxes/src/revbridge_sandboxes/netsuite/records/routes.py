@@ -23,6 +23,7 @@ from .serialize import collection, record_href, render, render_sublist
 PREFIX = "/services/rest/record/v1"
 SINGULAR = "application/vnd.oracle.resource+json; type=singular"
 COLLECTION = "application/vnd.oracle.resource+json; type=collection"
+ENCODED_SLASH = "%2F"  # kept encoded inside a path segment by the middleware (eid:a%2Fb)
 
 
 def _context(request: Request, record_type: str) -> tuple[SandboxState, dict[str, RecordKind], RecordKind]:
@@ -35,6 +36,7 @@ def _base(request: Request) -> str:
 
 
 def _find(state: SandboxState, kind: RecordKind, record_id: str) -> Record:
+    record_id = record_id.replace(ENCODED_SLASH, "/")
     table = state.table(kind.name)
     if record_id.startswith("eid:"):
         for record in table.values():
@@ -91,7 +93,7 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
 
     @router.get("/{record_type}")
-    def list_records(request: Request, record_type: str) -> JSONResponse:
+    async def list_records(request: Request, record_type: str) -> JSONResponse:
         state, _, kind = _context(request, record_type)
         limit = _int_param(request, "limit", 1000, 1, 1000)
         offset = _int_param(request, "offset", 0, 0, 10**9)
@@ -112,7 +114,7 @@ def build_router() -> APIRouter:
         return run_async(request, state, operation) if wants_async(request) else operation()
 
     @router.get("/{record_type}/{record_id}")
-    def get_record(request: Request, record_type: str, record_id: str) -> JSONResponse:
+    async def get_record(request: Request, record_type: str, record_id: str) -> JSONResponse:
         state, kinds, kind = _context(request, record_type)
         record = _find(state, kind, record_id)
         expand = request.query_params.get("expandSubResources", "").lower() == "true"
@@ -122,7 +124,7 @@ def build_router() -> APIRouter:
         return JSONResponse(body, media_type=SINGULAR)
 
     @router.get("/{record_type}/{record_id}/{sublist}")
-    def get_sublist(request: Request, record_type: str, record_id: str, sublist: str) -> JSONResponse:
+    async def get_sublist(request: Request, record_type: str, record_id: str, sublist: str) -> JSONResponse:
         state, kinds, kind = _context(request, record_type)
         record = _find(state, kind, record_id)
         if sublist not in kind.sublists:
@@ -150,7 +152,7 @@ def build_router() -> APIRouter:
             raise NetSuiteError(
                 400, "INVALID_ID", "Upsert needs an external ID in the URL: PUT /record/v1/{type}/eid:{id}."
             )
-        body["externalId"] = record_id[4:]
+        body["externalId"] = record_id[4:].replace(ENCODED_SLASH, "/")
 
         def operation() -> Response:
             assert kind.create is not None and kind.update is not None
@@ -164,7 +166,7 @@ def build_router() -> APIRouter:
         return run_async(request, state, operation) if wants_async(request) else operation()
 
     @router.delete("/{record_type}/{record_id}")
-    def delete_record(request: Request, record_type: str, record_id: str) -> Response:
+    async def delete_record(request: Request, record_type: str, record_id: str) -> Response:
         state, _, kind = _context(request, record_type)
         _writable(kind)
 

@@ -11,6 +11,12 @@ from typing import Any
 from ..state import Record, SandboxState
 from .kinds import RecordKind
 
+# reference targets that may be one of several record types (found by id, which they share)
+POLYMORPHIC = {
+    "item": ("serviceSaleItem", "nonInventorySaleItem"),
+    "transaction": ("invoice", "creditMemo", "customerpayment"),
+}
+
 
 def record_href(base: str, record_type: str, record_id: str) -> str:
     return f"{base}/services/rest/record/v1/{record_type}/{record_id}"
@@ -23,6 +29,8 @@ def self_links(href: str) -> list[dict[str, str]]:
 def reference(
     state: SandboxState, kinds: dict[str, RecordKind], base: str, record_type: str, record_id: str
 ) -> dict[str, Any]:
+    if record_type in POLYMORPHIC:
+        record_type = next((t for t in POLYMORPHIC[record_type] if record_id in state.table(t)), record_type)
     kind = kinds[record_type.lower()]
     target = state.table(kind.name).get(record_id)
     ref: dict[str, Any] = {"links": self_links(record_href(base, kind.name, record_id)), "id": record_id}

@@ -74,6 +74,8 @@ def build_router() -> APIRouter:
             rows = execute(parse(q), build_tables(request.app.state.netsuite))
         except SuiteQLError as exc:
             raise invalid_query(str(exc)) from exc
+        except RecursionError as exc:
+            raise invalid_query("The query is nested too deeply.") from exc
         page = rows[offset : offset + limit]
         href = f"{str(request.base_url).rstrip('/')}{PATH}"
         links = [{"rel": "self", "href": f"{href}?limit={limit}&offset={offset}"}]

@@ -1,15 +1,21 @@
 """The SuiteQL tables the sandbox exposes, built from the record store at query time.
 
 Column names are SuiteQL's (lower-case, e.g. ``foreignamountunpaid``); transaction ``status`` is
-the one-letter code SuiteQL returns (invoice A = Open, B = Paid In Full), not the display text.
+the one-letter code SuiteQL returns (invoice A = Open, B = Paid In Full; credit memo A = Open,
+B = Fully Applied), not the display text. ``transaction.type`` is CustInvc, CustPymt, CustCred,
+CustRfnd or Journal; ``transactionline`` comes from ``lines``.
 """
 
 from __future__ import annotations
 
 from ..state import Record, SandboxState
 from .evaluate import Row, Table
+from .lines import LINE_COLUMNS, transaction_lines
 
 INVOICE_STATUS = {"Open": "A", "Paid In Full": "B"}
+CREDIT_STATUS = {"Open": "A", "Fully Applied": "B"}
+JOURNAL_APPROVED = "B"
+ITEM_TYPES = {"serviceSaleItem": "Service", "nonInventorySaleItem": "NonInvtPart"}
 PAYMENT_STATUS = "C"  # Deposited / Not Deposited share the base code in this sandbox
 
 
@@ -37,10 +43,14 @@ def build_tables(state: SandboxState) -> dict[str, Table]:
             ),
             sorted(
                 [_invoice(r) for r in state.table("invoice").values()]
-                + [_payment(r) for r in state.table("customerpayment").values()],
+                + [_payment(r) for r in state.table("customerpayment").values()]
+                + [_credit_memo(r) for r in state.table("creditMemo").values()]
+                + [_refund(r) for r in state.table("customerRefund").values()]
+                + [_journal(r) for r in state.table("journalEntry").values()],
                 key=lambda row: row["id"],
             ),
         ),
+        "transactionline": Table(LINE_COLUMNS, transaction_lines(state)),
         "currency": Table(
             ("id", "symbol", "name"),
             [
@@ -61,10 +71,28 @@ def build_tables(state: SandboxState) -> dict[str, Table]:
             ],
         ),
         "item": Table(
-            ("id", "itemid", "displayname"),
+            ("id", "itemid", "displayname", "itemtype", "incomeaccount", "externalid"),
+            sorted(
+                (
+                    {
+                        "id": int(r["id"]),
+                        "itemid": r["itemId"],
+                        "displayname": r["displayName"],
+                        "itemtype": item_type,
+                        "incomeaccount": int(r["incomeAccount"]),
+                        "externalid": r.get("externalId"),
+                    }
+                    for record_type, item_type in ITEM_TYPES.items()
+                    for r in state.table(record_type).values()
+                ),
+                key=lambda row: row["id"],
+            ),
+        ),
+        "account": Table(
+            ("id", "acctname", "accttype"),
             [
-                {"id": int(r["id"]), "itemid": r["itemId"], "displayname": r["displayName"]}
-                for r in _sorted(state.table("serviceSaleItem"))
+                {"id": int(r["id"]), "acctname": r["acctName"], "accttype": r["acctType"]}
+                for r in _sorted(state.table("account"))
             ],
         ),
     }
@@ -113,6 +141,42 @@ def _payment(r: Record) -> Row:
         "externalid": r.get("externalId"),
         "status": PAYMENT_STATUS,
         "foreigntotal": r["payment"],
+        "foreignamountpaid": None,
+        "foreignamountunpaid": None,
+        "currency": int(r["currency"]),
+        "trandate": r["tranDate"],
+        "subsidiary": int(r["subsidiary"]),
+        "memo": r.get("memo"),
+    }
+
+
+def _credit_memo(r: Record) -> Row:
+    return {
+        **_invoice({**r, "status": "Open", "amountPaid": None, "amountRemaining": None}),
+        "type": "CustCred",
+        "status": CREDIT_STATUS[r["status"]],
+        "foreignamountpaid": r["applied"],
+        "foreignamountunpaid": r["unapplied"],
+    }
+
+
+def _refund(r: Record) -> Row:
+    return {
+        **_payment({**r, "payment": r["total"]}),
+        "type": "CustRfnd",
+        "status": None,
+    }
+
+
+def _journal(r: Record) -> Row:
+    return {
+        "id": int(r["id"]),
+        "tranid": r.get("tranId"),
+        "type": "Journal",
+        "entity": None,
+        "externalid": r.get("externalId"),
+        "status": JOURNAL_APPROVED,
+        "foreigntotal": r["total"],
         "foreignamountpaid": None,
         "foreignamountunpaid": None,
         "currency": int(r["currency"]),

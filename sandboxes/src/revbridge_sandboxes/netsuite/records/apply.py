@@ -1,0 +1,71 @@
+"""The ``apply`` sublist shared by payments, credit memos and refunds: lines keyed by ``doc``.
+
+Each line names a target transaction of an allowed type that belongs to the same customer and is
+in the same currency; the amount (default: all that is still open) must be positive and no more
+than the target has open, not counting what the record being written applied before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import invalid_ref, user_error
+from ..state import Record, SandboxState
+from .common import money, ref_id
+from .ledger import CUSTOMER_FIELDS, applied_to, find_transaction
+
+DRAWN_BY = {
+    "invoice": ("customerpayment", "creditMemo"),
+    "creditMemo": ("customerRefund",),
+    "customerpayment": ("customerRefund",),
+}
+LABELS = {"invoice": "invoice", "creditMemo": "credit memo", "customerpayment": "payment"}
+
+
+def open_amount(state: SandboxState, record_type: str, target: Record, source_id: str | None) -> float:
+    """What ``target`` still has open for ``source_id`` (whose own earlier lines do not count)."""
+    drawn = applied_to(state, target["id"], DRAWN_BY[record_type], excluding=source_id)
+    if record_type == "invoice":
+        return round(target["total"] - drawn, 2)
+    gross = target["payment"] if record_type == "customerpayment" else target["total"]
+    return round(gross - target["applied"] - drawn, 2)
+
+
+def apply_lines(
+    state: SandboxState,
+    raw_lines: list[dict[str, Any]],
+    *,
+    targets: tuple[str, ...],
+    customer_id: str,
+    currency_id: str,
+    source_id: str | None,
+) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    for raw in raw_lines:
+        if raw.get("apply") is False:
+            continue
+        doc_id = ref_id(raw, "doc", required=True)
+        assert doc_id is not None
+        found = find_transaction(state, doc_id, targets)
+        if found is None:
+            raise invalid_ref("doc", doc_id)
+        record_type, target = found
+        label = f"{LABELS[record_type]} {target['tranId']}"
+        if target[CUSTOMER_FIELDS[record_type]] != customer_id:
+            raise user_error(f"The {label} does not belong to the customer of this transaction.")
+        if target["currency"] != currency_id:
+            raise user_error(
+                f"The currency of the transaction does not match the currency of {label}.", path="currency"
+            )
+        if any(line["doc"] == doc_id for line in lines):
+            raise user_error(f"The {label} is applied more than once.")
+        available = open_amount(state, record_type, target, source_id)
+        amount = money(raw["amount"], "amount") if raw.get("amount") is not None else available
+        if amount <= 0:
+            raise user_error("The amount applied must be greater than zero.", path="apply")
+        if amount > available:
+            raise user_error(
+                f"You cannot apply {amount:.2f} to {label}: only {available:.2f} remains open.", path="apply"
+            )
+        lines.append({"doc": doc_id, "apply": True, "amount": amount, "line": len(lines)})
+    return lines

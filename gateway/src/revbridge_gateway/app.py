@@ -1,44 +1,52 @@
 """The gateway app: composition root wiring clients, keys, contract policy, Redis and upstreams.
 
-Everything that can be wrong in configuration (clients file, signing key, contract policy) is
-loaded in ``create_app`` so a bad deployment refuses to start instead of failing on a request.
-Connections (Redis, the upstream httpx client) open in the lifespan, never at import time.
+Everything that can be wrong in configuration (clients file, signing key, contract policy,
+external issuers' plans) is loaded in ``create_app`` so a bad deployment refuses to start instead
+of failing on a request. Connections (Redis, the aiohttp session to the upstreams, the external
+issuers' metadata) open in the lifespan, never at import time. ``clock`` (wall-clock seconds) is
+injectable so sunset dates can be tested without editing a contract.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import aiohttp
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from revbridge_contracts.problems import install_problem_handlers
-from revbridge_contracts.telemetry import instrument_app, traced
 
 from revbridge_gateway import oauth
-from revbridge_gateway.audit import configure_logging, install_audit
+from revbridge_gateway.audit import configure_logging, install_audit, install_tracing
+from revbridge_gateway.auth import Authenticator
+from revbridge_gateway.breaker import CircuitBreaker
 from revbridge_gateway.clients import ClientsFileError, load_registry
-from revbridge_gateway.deps import Admitted, Gateway, GatewayDep
-from revbridge_gateway.errors import install_gateway_handlers
+from revbridge_gateway.deps import Gateway
+from revbridge_gateway.errors import ContractPolicyError, install_gateway_handlers
+from revbridge_gateway.external import ExternalIssuer, ExternalIssuers
+from revbridge_gateway.front import GatewayFront
+from revbridge_gateway.idempotency import IdempotencyStore
 from revbridge_gateway.keys import KeyConfigError, load_keyring
-from revbridge_gateway.paths import encode
-from revbridge_gateway.policy import ContractPolicyError, build_route_table
-from revbridge_gateway.proxy import Upstreams, read_body
+from revbridge_gateway.policy import build_route_table
+from revbridge_gateway.proxy import Upstream, Upstreams
 from revbridge_gateway.ratelimit import RateLimiter
 from revbridge_gateway.settings import Settings
 from revbridge_gateway.tokens import TokenService
 
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
-
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
     settings = settings or Settings()
     routes = build_route_table(settings.upstreams())
     registry = load_registry(settings.clients_file, known_scopes=routes.scopes_supported)
+    unknown_plans = {i.plan for i in settings.external_issuers} - set(registry.plans)
+    if unknown_plans:
+        raise ClientsFileError(f"GATEWAY_EXTERNAL_ISSUERS: unknown plans {sorted(unknown_plans)}")
     keyring = load_keyring(settings.keys_dir, sandbox=settings.mode == "sandbox")
     tokens = TokenService(
         keyring,
@@ -56,41 +64,61 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             socket_connect_timeout=settings.redis_timeout_seconds,
             retry=Retry(NoBackoff(), 0),
         )
-        timeout = httpx.Timeout(settings.upstream_timeout_seconds)
-        async with traced(httpx.AsyncClient(timeout=timeout, follow_redirects=False)) as http:
-            app.state.gateway = Gateway(
-                settings=settings,
-                registry=registry,
-                tokens=tokens,
-                routes=routes,
-                limiter=RateLimiter(redis, settings.key_prefix),
-                upstreams=Upstreams(http, settings.upstreams()),
+        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=30)
+        session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
+        metadata_http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        externals = ExternalIssuers(
+            [
+                ExternalIssuer(
+                    config,
+                    metadata_http,
+                    leeway=settings.leeway_seconds,
+                    cooldown=settings.external_jwks_cooldown_seconds,
+                )
+                for config in settings.external_issuers
+            ]
+        )
+        await externals.start()
+        timeouts = settings.timeouts()
+        upstreams = {
+            api: Upstream(
+                base=base,
+                timeout=aiohttp.ClientTimeout(total=timeouts[api]),
+                breaker=CircuitBreaker(api, settings.breaker_failures, settings.breaker_cooldown_seconds),
             )
-            try:
-                yield
-            finally:
-                await redis.aclose()
+            for api, base in settings.upstreams().items()
+        }
+        app.state.gateway = Gateway(
+            settings=settings,
+            registry=registry,
+            tokens=tokens,
+            auth=Authenticator(tokens, registry, externals),
+            routes=routes,
+            limiter=RateLimiter(redis, settings.key_prefix),
+            idempotency=IdempotencyStore(
+                redis, settings.key_prefix, settings.idempotency_running_ttl_seconds
+            ),
+            upstreams=Upstreams(session, upstreams),
+            clock=clock,
+        )
+        try:
+            yield
+        finally:
+            await session.close()
+            await metadata_http.aclose()
+            await redis.aclose()
 
     app = FastAPI(title="revbridge gateway", version="1.0.0", lifespan=lifespan, openapi_url=None)
     install_problem_handlers(app)
     install_gateway_handlers(app)
+    app.add_middleware(GatewayFront)  # every proxied path; see front.py
     install_audit(app)
-    instrument_app(app, "gateway")
+    install_tracing(app)  # outermost: the correlation id is set before the audit line is written
     app.include_router(oauth.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    @app.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
-    async def gateway_route(admitted: Admitted, gateway: GatewayDep, request: Request) -> Response:
-        body = await read_body(request, settings.max_body_bytes)
-        segments = admitted.segments
-        response = await gateway.upstreams.forward(
-            request, admitted.operation.api, encode(segments[1:]), body, admitted.caller.client_id
-        )
-        response.headers.update(admitted.limit.headers())
-        return response
 
     return app
 

@@ -15,6 +15,10 @@ PROBLEM_BASE = "urn:revbridge:gateway:"
 REALM = 'realm="revbridge"'
 
 
+class ContractPolicyError(Exception):
+    """An operation's policy in a contract is missing or malformed (stops start-up)."""
+
+
 class GatewayError(ServiceError):
     """A ``ServiceError`` that may add response headers."""
 
@@ -73,6 +77,47 @@ class PayloadTooLarge(GatewayError):
     status, title, type = 413, "Request body too large", PROBLEM_BASE + "payload_too_large"
 
 
+class InvalidRequest(GatewayError):
+    """The request breaks the operation's schemas; ``invalid_params`` names each field.
+
+    422, as the services behind the gateway answer (and their contracts document) the same failure.
+    """
+
+    status, title, type = 422, "Invalid request", PROBLEM_BASE + "invalid_request"
+
+    def __init__(self, params: list[tuple[str, str]]) -> None:
+        detail = "; ".join(f"{name}: {reason}" for name, reason in params)
+        super().__init__(detail, invalid_params=[{"name": n, "reason": r} for n, r in params])
+
+
+class UnsupportedMediaType(GatewayError):
+    status, title, type = 415, "Unsupported media type", PROBLEM_BASE + "unsupported_media_type"
+
+
+class Gone(GatewayError):
+    status, title, type = 410, "Operation retired", PROBLEM_BASE + "sunset"
+
+
+class IdempotencyKeyMissing(GatewayError):
+    status, title, type = 400, "Idempotency-Key required", PROBLEM_BASE + "idempotency_key_missing"
+
+
+class IdempotencyInFlight(GatewayError):
+    status, title, type = (
+        409,
+        "Request with this Idempotency-Key in progress",
+        PROBLEM_BASE + "idempotency_in_flight",
+    )
+
+
+class IdempotencyMismatch(GatewayError):
+    status, title, type = (
+        422,
+        "Idempotency-Key reused with another request",
+        PROBLEM_BASE + "idempotency_mismatch",
+    )
+
+
 class RateLimited(GatewayError):
     status, title, type = 429, "Too many requests", PROBLEM_BASE + "rate_limited"
 
@@ -83,6 +128,10 @@ class RateLimiterUnavailable(GatewayError):
 
 class UpstreamUnavailable(GatewayError):
     status, title, type = 503, "Upstream unavailable", PROBLEM_BASE + "upstream_unavailable"
+
+
+class CircuitOpen(GatewayError):
+    status, title, type = 503, "Upstream circuit open", PROBLEM_BASE + "circuit_open"
 
 
 class OAuthError(Exception):
@@ -104,14 +153,19 @@ def invalid_client() -> OAuthError:
     return OAuthError("invalid_client", "client authentication failed", status=401)
 
 
+def render_problem(request: Request, exc: GatewayError) -> JSONResponse:
+    """problem+json with the error's headers and the rate-limit/deprecation headers learnt so far."""
+    body = exc.to_problem(request.url.path).model_dump(mode="json", exclude_none=True)
+    headers = {**exc.headers, **getattr(request.state, "extra_headers", {})}
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)
+
+
 def install_gateway_handlers(app: FastAPI) -> None:
     """Render gateway errors with their headers (more specific than the contracts' ServiceError)."""
 
     async def on_gateway_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GatewayError)
-        body = exc.to_problem(request.url.path).model_dump(mode="json", exclude_none=True)
-        headers = {**exc.headers, **getattr(request.state, "extra_headers", {})}
-        return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)
+        return render_problem(request, exc)
 
     async def on_oauth_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OAuthError)

@@ -2,28 +2,30 @@
 
 For every API the gateway fronts and every major version shipped in ``revbridge_contracts``,
 each operation becomes a route ``/{api}/v{major}/...`` with its path template as a regex, its
-scopes (from ``security``), who may reach it (``x-audience``) and an optional per-operation
-``x-rate-limit``. An operation without ``security`` or ``x-audience`` stops start-up: the gateway
-fails closed rather than exposing an operation whose policy nobody wrote down.
+scopes (from ``security``), who may reach it (``x-audience``), an optional per-operation
+``x-rate-limit``, whether it needs an ``Idempotency-Key`` (``x-idempotency: required``), its
+deprecation (see ``versions``) and its compiled request schemas (see ``validation``). An
+operation without ``security`` or ``x-audience`` stops start-up: the gateway fails closed rather
+than exposing an operation whose policy nobody wrote down.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from revbridge_contracts import loader
 
-from revbridge_gateway.errors import MethodNotAllowed, RouteNotFound
+from revbridge_gateway.errors import ContractPolicyError, MethodNotAllowed, RouteNotFound
 from revbridge_gateway.paths import as_path
+from revbridge_gateway.validation import RequestSchema
+from revbridge_gateway.versions import Deprecation, deprecation_of
+
+__all__ = ["ContractPolicyError", "Operation", "RouteTable", "build_route_table"]
 
 AUDIENCES = ("internal", "partner")
-
-
-class ContractPolicyError(Exception):
-    """An operation's policy in a contract is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class Operation:
     requirements: tuple[frozenset[str], ...]
     audience: str
     rate_limit: int | None
+    idempotency_required: bool = False
+    deprecation: Deprecation | None = None
+    request: RequestSchema | None = field(default=None, compare=False)
 
     def allows_scopes(self, granted: frozenset[str]) -> bool:
         """True if one of the security requirements (ORed) is fully granted (ANDed)."""
@@ -72,6 +77,9 @@ def _operation(api: str, method: str, template: str, op: dict[str, Any], doc: di
     limit = (op.get("x-rate-limit") or {}).get("requests_per_minute")
     if limit is not None and (not isinstance(limit, int) or limit <= 0):
         raise ContractPolicyError(f"{where}: x-rate-limit.requests_per_minute must be a positive integer")
+    idempotency = op.get("x-idempotency", "none")
+    if idempotency not in ("required", "none"):
+        raise ContractPolicyError(f"{where}: x-idempotency must be 'required' or 'none'")
     return Operation(
         api=api,
         method=method,
@@ -80,6 +88,9 @@ def _operation(api: str, method: str, template: str, op: dict[str, Any], doc: di
         requirements=requirements,
         audience=audience,
         rate_limit=limit,
+        idempotency_required=idempotency == "required",
+        deprecation=deprecation_of(api, op, where),
+        request=RequestSchema(op, doc),
     )
 
 
@@ -90,12 +101,16 @@ class RouteTable:
         self.scopes_supported = scopes
 
     def match(self, method: str, segments: tuple[str, ...]) -> Operation:
+        return self.resolve(method, segments)[0]
+
+    def resolve(self, method: str, segments: tuple[str, ...]) -> tuple[Operation, dict[str, str]]:
+        """The operation and its path parameters; RouteNotFound or MethodNotAllowed otherwise."""
         path = as_path(segments)
         lookup = "GET" if method == "HEAD" else method
         for route in self._routes:
-            if route.regex.match(path):
+            if found := route.regex.match(path):
                 if lookup in route.operations:
-                    return route.operations[lookup]
+                    return route.operations[lookup], found.groupdict()
                 raise MethodNotAllowed(
                     method,
                     sorted({*route.operations, "HEAD"} if "GET" in route.operations else route.operations),
@@ -118,7 +133,8 @@ def _documents(api: str, load: Callable[[str, int], dict[str, Any]]) -> Iterable
 
 
 def build_route_table(
-    apis: Iterable[str], load: Callable[[str, int], dict[str, Any]] = loader.openapi
+    apis: Iterable[str],
+    load: Callable[[str, int], dict[str, Any]] = loader.openapi,
 ) -> RouteTable:
     by_regex: dict[str, Route] = {}
     scopes: set[str] = set()

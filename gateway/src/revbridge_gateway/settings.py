@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, AnyHttpUrl, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from revbridge_gateway.external import ExternalIssuerConfig
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
@@ -26,8 +28,15 @@ class Settings(BaseSettings):
     clients_file: Path = Path("config/gateway-clients.yaml")
     keys_dir: Path = Path(".tmp/gateway-keys")
     token_ttl_seconds: int = Field(default=300, gt=0, le=3600)
-    leeway_seconds: int = Field(default=30, ge=0, le=30)
+    leeway_seconds: int = Field(default=30, ge=0, le=60)
     upstream_timeout_seconds: float = 10.0
+    experience_timeout_seconds: float | None = None  # per upstream; None: upstream_timeout_seconds
+    process_timeout_seconds: float | None = None
+    breaker_failures: int = Field(default=5, gt=0)
+    breaker_cooldown_seconds: float = Field(default=5.0, gt=0)
+    idempotency_running_ttl_seconds: int = Field(default=60, gt=0)
+    external_issuers: list[ExternalIssuerConfig] = Field(default_factory=list)
+    external_jwks_cooldown_seconds: float = Field(default=30.0, ge=0)
     max_body_bytes: int = 1024 * 1024
     redis_timeout_seconds: float = 0.5
 
@@ -36,6 +45,13 @@ class Settings(BaseSettings):
     mode: Literal["sandbox", "live"] = Field(
         default="sandbox", validation_alias=AliasChoices("REVBRIDGE_MODE")
     )
+
+    def timeouts(self) -> dict[str, float]:
+        """Total time allowed for one upstream call, per API."""
+        return {
+            "experience": self.experience_timeout_seconds or self.upstream_timeout_seconds,
+            "process": self.process_timeout_seconds or self.upstream_timeout_seconds,
+        }
 
     def upstreams(self) -> dict[str, str]:
         """Base URL of each API the gateway routes to, by the first path segment it answers on."""

@@ -34,6 +34,8 @@ class Caller:
     scopes: frozenset[str]
     audience: str
     jti: str
+    plan: str | None = None  # set for external issuers' callers; registered clients use their own
+    expires_at: float = 0.0
 
 
 class TokenService:
@@ -67,8 +69,12 @@ class TokenService:
         }
         return jwt.encode(header, claims, self._keyring.signing, algorithms=[ALGORITHM])
 
-    def verify(self, token: str) -> Caller:
-        header = _header(token)
+    @property
+    def issuer(self) -> str:
+        return self._issuer
+
+    def verify(self, token: str, header: dict[str, Any] | None = None) -> Caller:
+        header = header if header is not None else read_header(token)
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("algorithm not allowed")
         if header.get("typ") not in TOKEN_TYPES:
@@ -79,7 +85,7 @@ class TokenService:
             decoded = jwt.decode(token, self._verification_keys, algorithms=[ALGORITHM])
             self._registry().validate(decoded.claims)
         except (JoseError, ValueError, TypeError) as exc:
-            raise InvalidToken(_reason(exc)) from exc
+            raise InvalidToken(reason(exc)) from exc
         claims = decoded.claims
         if claims.get("revbridge_audience") not in AUDIENCES or claims.get("client_id") != claims.get("sub"):
             raise InvalidToken("malformed revbridge claims")
@@ -88,6 +94,7 @@ class TokenService:
             scopes=frozenset(str(claims.get("scope", "")).split()),
             audience=str(claims["revbridge_audience"]),
             jti=str(claims["jti"]),
+            expires_at=float(claims["exp"]),
         )
 
     def _registry(self) -> jwt.JWTClaimsRegistry:
@@ -104,20 +111,30 @@ class TokenService:
         )
 
 
-def _header(token: str) -> dict[str, Any]:
+def _segment(token: str, index: int, what: str) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3:
         raise InvalidToken("not a compact JWS")
     try:
-        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+        value = json.loads(base64.urlsafe_b64decode(parts[index] + "=" * (-len(parts[index]) % 4)))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidToken("unreadable token header") from exc
-    if not isinstance(header, dict):
-        raise InvalidToken("unreadable token header")
-    return header
+        raise InvalidToken(f"unreadable token {what}") from exc
+    if not isinstance(value, dict):
+        raise InvalidToken(f"unreadable token {what}")
+    return value
 
 
-def _reason(exc: Exception) -> str:
+def read_header(token: str) -> dict[str, Any]:
+    """The protected header, unverified: only to choose how (and whether) to verify."""
+    return _segment(token, 0, "header")
+
+
+def unverified_issuer(token: str) -> object:
+    """The ``iss`` the token claims, unverified: only to pick which issuer's keys to check with."""
+    return _segment(token, 1, "payload").get("iss")
+
+
+def reason(exc: Exception) -> str:
     """A short, token-free reason (joserfc messages name claims, never their secret values)."""
     if isinstance(exc, JoseError):
         return f"{exc.error}: {exc.description}" if exc.description else str(exc.error)

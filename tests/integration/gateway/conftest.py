@@ -1,16 +1,25 @@
 """Real processes for the gateway tests: an experience API (its process API is a closed port, so
-it answers 503 problem) and gateways in front of it, each with its own Redis key prefix."""
+it answers 503 problem) and gateways in front of it, each with its own Redis key prefix; and, where
+a test needs to inject a clock or settings, the gateway app in-process (still real Redis and real
+upstream sockets), which starts in milliseconds instead of seconds."""
 
 from __future__ import annotations
 
 import base64
+import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from revbridge_gateway.app import create_app
+from revbridge_gateway.settings import Settings
+from starlette.testclient import TestClient
 
 from tests.support.procs import ROOT, free_port, running
 from tests.support.redis import REDIS_URL, isolated_prefix
@@ -93,3 +102,97 @@ def gateway(start_gateway: GatewayFactory) -> Iterator[Gw]:
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class Upstream:
+    """A stand-in upstream in a thread: records each request and answers ``status`` with JSON.
+
+    ``hold`` (when set by a test) keeps requests waiting until it is released, to catch a call
+    while it is still running.
+    """
+
+    def __init__(self, status: int = 202) -> None:
+        self.status = status
+        self.seen: list[dict[str, object]] = []
+        self.port = free_port()
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                upstream.seen.append({"method": self.command, "path": self.path, "body": body})
+                payload = json.dumps({"echo": len(upstream.seen)}).encode()
+                self.send_response(upstream.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Location", "/v1/onboardings/800000000000001AAA")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._handler = Handler
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @contextmanager
+    def serving(self) -> Iterator[Upstream]:
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+@dataclass
+class InProcess:
+    """A gateway app run in the test's process (real Redis, real upstream sockets)."""
+
+    client: TestClient
+    prefix: str
+
+    def token(self, client_id: str, scopes: list[str] | None = None) -> str:
+        gateway = self.client.app.state.gateway  # type: ignore[attr-defined]
+        client = gateway.registry.clients[client_id]
+        return str(gateway.tokens.issue(client, scopes or list(client.scopes)))
+
+    def call(self, method: str, path: str, token: str | None, **kwargs) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+
+@contextmanager
+def in_process_gateway(
+    tmp: Path,
+    experience_url: str | None = None,
+    process_url: str | None = None,
+    clock: Callable[[], float] = time.time,
+    **settings: object,
+) -> Iterator[InProcess]:
+    with isolated_prefix() as prefix:
+        config = Settings.model_validate(
+            {
+                "issuer": "http://gateway.test",
+                "experience_api_url": experience_url or f"http://127.0.0.1:{free_port()}",
+                "process_api_url": process_url or f"http://127.0.0.1:{free_port()}",
+                "clients_file": CLIENTS_FILE,
+                "keys_dir": tmp,
+                "REDIS_URL": REDIS_URL,
+                "REVBRIDGE_KEY_PREFIX": prefix,
+                "REVBRIDGE_MODE": "sandbox",
+                **settings,
+            }
+        )
+        with TestClient(create_app(config, clock=clock), base_url="http://gateway.test") as client:
+            yield InProcess(client, prefix)

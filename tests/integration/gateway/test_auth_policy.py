@@ -180,3 +180,57 @@ def test_body_over_one_mib_is_413(gateway):
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 413
+
+
+def test_token_not_valid_yet_is_401(gateway):
+    future = int(time.time()) + 600
+    token = signed_by_gateway_key(gateway, claims_for(gateway, nbf=future))
+    assert_invalid_token(gateway.call("GET", SUMMARY, token))
+
+
+def test_token_signed_by_an_unknown_kid_is_401(gateway):
+    stranger = ECKey.generate_key("P-256", private=True)
+    head = {"alg": "ES256", "typ": "at+jwt", "kid": stranger.thumbprint()}
+    token = jwt.encode(head, claims_for(gateway), stranger, algorithms=["ES256"])
+    assert_invalid_token(gateway.call("GET", SUMMARY, token))
+
+
+def test_token_with_the_gateways_kid_but_another_key_is_401(gateway):
+    stranger = ECKey.generate_key("P-256", private=True)
+    kid = ECKey.import_key((gateway.keys_dir / "signing-key.pem").read_bytes()).thumbprint()
+    token = jwt.encode({"alg": "ES256", "typ": "at+jwt", "kid": kid}, claims_for(gateway), stranger)
+    assert_invalid_token(gateway.call("GET", SUMMARY, token))
+
+
+def test_token_without_any_scope_claim_is_403(gateway):
+    claims = claims_for(gateway)
+    del claims["scope"]
+    response = gateway.call("GET", SUMMARY, signed_by_gateway_key(gateway, claims))
+    assert response.status_code == 403 and response.json()["type"].endswith("insufficient_scope")
+
+
+def test_partner_with_read_scope_only_cannot_start_onboarding(gateway):
+    response = gateway.call(
+        "POST",
+        "/process/v1/onboardings",
+        gateway.token("partner-trial"),
+        json={"contract_id": "800000000000001AAA"},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert response.status_code == 403 and response.json()["type"].endswith("insufficient_scope")
+    assert 'scope="onboarding:write"' in response.headers["www-authenticate"]
+
+
+def test_oversized_body_with_a_lying_content_length_is_413(gateway):
+    def chunks():
+        for _ in range(17):
+            yield b"x" * 65536
+
+    response = gateway.call(
+        "POST",
+        "/process/v1/onboardings",
+        gateway.token("partner-demo"),
+        content=chunks(),
+        headers={"Content-Type": "application/json", "Idempotency-Key": "big"},
+    )
+    assert response.status_code == 413 and response.headers["content-type"] == "application/problem+json"

@@ -66,7 +66,7 @@ def test_post_forwards_body_and_allowed_headers_but_never_authorization(echo_gat
         "POST",
         "/process/v1/onboardings?dry_run=1",
         gw.token("partner-demo"),
-        content=b'{"contract_id": "800x"}',
+        content=b'{"contract_id": "800000000000001AAA"}',
         headers={
             "Content-Type": "application/json",
             "Idempotency-Key": "onb-800x",
@@ -84,7 +84,7 @@ def test_post_forwards_body_and_allowed_headers_but_never_authorization(echo_gat
     assert (request["method"], request["path"], request["body"]) == (
         "POST",
         "/v1/onboardings?dry_run=1",
-        '{"contract_id": "800x"}',
+        '{"contract_id": "800000000000001AAA"}',
     )
     assert headers["idempotency-key"] == "onb-800x"
     assert headers["content-type"] == "application/json"

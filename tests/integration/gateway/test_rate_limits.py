@@ -85,3 +85,27 @@ def test_redis_down_post_fails_closed_with_503(gateway_without_redis):
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("rate_limiter_unavailable")
     assert "retry-after" in response.headers
+
+
+def test_path_spellings_share_one_budget_and_case_variants_reach_nothing(start_gateway):
+    """Double slashes, %2F and %76 are the same operation (same bucket); /Process/V1 is no route."""
+    variants = [
+        ONBOARDING,
+        "//process//v1//onboardings/800x",
+        "/process/%761/onboardings/800x",
+        "/process/v1/onboardings%2F800x",
+        "/process/v1/onboardings/800x/",
+    ]
+    with isolated_prefix() as prefix, start_gateway(prefix) as gw:
+        token = gw.token("partner-trial")
+        cased = [
+            gw.call("GET", p, token).status_code
+            for p in ("/Process/V1/onboardings/800x", "/PROCESS/v1/onboardings/800x")
+        ]
+        statuses = [
+            gw.call("GET", p, token, headers=rotating_ip(i)).status_code for i, p in enumerate(variants)
+        ]
+        after = [gw.call("GET", p, gw.token("partner-trial")).status_code for p in variants[:2]]
+    assert cased == [404, 404]  # routes are case-sensitive: no policy gap, and no upstream call
+    assert statuses == [503] * TRIAL_LIMIT  # all admitted to the (down) upstream, all counted
+    assert after == [429, 429]

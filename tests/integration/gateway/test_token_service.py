@@ -6,12 +6,20 @@ import base64
 
 import httpx
 import pytest
+import yaml
 from joserfc import jwt
 from joserfc.jwk import KeySet
+
+from .conftest import CLIENTS_FILE
 
 pytestmark = pytest.mark.integration
 
 FORM = {"grant_type": "client_credentials"}
+
+
+def configured_scopes(client_id: str) -> set[str]:
+    clients = yaml.safe_load(CLIENTS_FILE.read_text())["clients"]
+    return {s for c in clients if c["client_id"] == client_id for s in c["scopes"]}
 
 
 def test_token_via_client_secret_basic(gateway):
@@ -21,7 +29,7 @@ def test_token_via_client_secret_basic(gateway):
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 300
-    assert set(body["scope"].split()) == {"reports:read", "exceptions:read"}
+    assert set(body["scope"].split()) == configured_scopes("revops-dashboard")  # all of them by default
     assert response.headers["cache-control"] == "no-store"
 
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import httpx
-from revbridge_contracts.problems import NotFound, UpstreamUnavailable
+from revbridge_contracts.problems import NotFound, ServiceError, UpstreamUnavailable
 from revbridge_contracts.process import ContractLineage, RevenuePositions
+
+
+class InvalidRequest(ServiceError):
+    """The process API refused our caller's input (a 422 naming the field): passed on as it is."""
+
+    status = 422
+    title = "Invalid request"
 
 
 class ProcessApi:
@@ -18,6 +27,9 @@ class ProcessApi:
             raise UpstreamUnavailable(f"process API unreachable: {type(exc).__name__}") from exc
         if response.status_code == 404:
             raise NotFound(response.json().get("detail") or "not found")
+        if response.status_code == 422:
+            problem = response.json()
+            raise InvalidRequest(problem.get("detail"), invalid_params=problem.get("invalid_params"))
         if response.status_code >= 400:
             raise UpstreamUnavailable(f"process API answered {response.status_code}")
         return response
@@ -26,5 +38,5 @@ class ProcessApi:
         return RevenuePositions.model_validate_json((await self._get("/v1/revenue/positions")).content)
 
     async def contract_lineage(self, contract_id: str) -> ContractLineage:
-        response = await self._get(f"/v1/lineage/contracts/{contract_id}")
+        response = await self._get(f"/v1/lineage/contracts/{quote(contract_id, safe='')}")
         return ContractLineage.model_validate_json(response.content)

@@ -7,7 +7,15 @@ collections what the ERP collected.
 
 from __future__ import annotations
 
-from revbridge_contracts.experience import CurrencySummary, LineageView, RevenueSummary, Variance
+from revbridge_contracts.experience import (
+    CurrencyAmounts,
+    CurrencySummary,
+    LineageView,
+    Reporting,
+    RevenueSummary,
+    RevenueSummaryV2,
+    Variance,
+)
 from revbridge_contracts.process import ContractLineage, RevenuePositions
 
 
@@ -32,6 +40,29 @@ def revenue_summary(positions: RevenuePositions) -> RevenueSummary:
         for p in sorted(positions.positions, key=lambda p: p.currency)
     ]
     return RevenueSummary(as_of=positions.as_of, currencies=currencies)
+
+
+def revenue_summary_v2(positions: RevenuePositions) -> RevenueSummaryV2:
+    """v2: the same figures keyed by currency, with a reporting block saying what was read when."""
+    v1 = revenue_summary(positions)
+    amounts = {
+        c.currency: CurrencyAmounts(
+            bookings=c.bookings,
+            billings=c.billings,
+            collections=c.collections,
+            posted_invoices=c.posted_invoices,
+            posted_payments=c.posted_payments,
+            variances=c.variances,
+            reconciled=all(v.reconciled for v in c.variances),
+        )
+        for c in v1.currencies
+    }
+    reporting = Reporting(
+        as_of=v1.as_of,
+        currencies=list(amounts),
+        reconciled=all(a.reconciled for a in amounts.values()),
+    )
+    return RevenueSummaryV2(reporting=reporting, amounts=amounts)
 
 
 def lineage_view(lineage: ContractLineage) -> LineageView:

@@ -320,7 +320,7 @@ class FakeExceptions:
         self.records: dict[tuple[str, str], ExceptionRecord] = {}
 
     async def record_exception(
-        self, flow: str, business_key: str, error_class: ErrorClass, reason: str
+        self, flow: str, business_key: str, error_class: ErrorClass, reason: str, account: str | None = None
     ) -> ExceptionRecord:
         previous = self.records.get((flow, business_key))
         record = ExceptionRecord(
@@ -334,6 +334,7 @@ class FakeExceptions:
             first_seen=NOW,
             last_seen=NOW,
             sla_due=NOW,
+            account=account,
         )
         self.records[(flow, business_key)] = record
         return record

@@ -14,7 +14,7 @@ REPO_CONFIG = Path(__file__).resolve().parents[3] / "config"
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    for name in ("mappings.yaml", "exceptions.yaml"):
+    for name in ("mappings.yaml", "exceptions.yaml", "retry-policies.yaml"):
         shutil.copy(REPO_CONFIG / name, tmp_path / name)
     return tmp_path
 

@@ -15,16 +15,17 @@ from redis.asyncio import Redis
 from revbridge_contracts.problems import install_problem_handlers
 from revbridge_contracts.telemetry import instrument_app, traced
 
-from revbridge_process.api import exceptions, onboardings, reports
+from revbridge_process.api import exceptions, onboardings, replays, reports
 from revbridge_process.bus import EventBus
 from revbridge_process.config import Config, ConfigError, load_config
+from revbridge_process.replay import Replayer
 from revbridge_process.settings import Settings
-from revbridge_process.store import RedisStore
+from revbridge_process.store import build_store
 from revbridge_process.system_client import SystemApi
 
 DESCRIPTION = (
     "Orchestrates the revenue flows: onboarding (contract → billing customer and subscription → "
-    "ERP customer → CRM write-back) and invoice/payment posting."
+    "ERP customer → CRM write-back) and invoice/payment posting; the exception queue and replays."
 )
 
 
@@ -40,8 +41,11 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
                 httpx.AsyncClient(base_url=str(settings.system_api_url), timeout=settings.timeout_seconds)
             ) as http:
                 app.state.system = SystemApi(http)
-                app.state.store = RedisStore(redis, settings.key_prefix, app.state.config.exceptions)
-                app.state.bus = EventBus(redis, settings.key_prefix)
+                app.state.store = build_store(redis, settings, app.state.config)
+                app.state.bus = EventBus(redis, settings.key_prefix, settings.stream_maxlen)
+                app.state.replayer = Replayer(
+                    redis, settings.key_prefix, app.state.bus, settings.stream_maxlen
+                )
                 yield
         finally:
             await redis.aclose()
@@ -60,7 +64,7 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (onboardings, exceptions, reports):
+    for module in (onboardings, exceptions, replays, reports):
         app.include_router(module.router)
     return app
 

@@ -17,12 +17,12 @@ def stream_key(prefix: str, stream: Stream) -> str:
 class EventBus:
     def __init__(self, redis: Redis, prefix: str, maxlen: int = 100_000) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self.prefix = prefix
         self._maxlen = maxlen  # trimmed approximately, like the system API's producer
 
     async def publish(self, envelope: EventEnvelope) -> str:
         """Append the envelope to its stream; returns the entry id."""
-        key = stream_key(self._prefix, envelope.stream)
+        key = stream_key(self.prefix, envelope.stream)
         fields = envelope.to_fields()
         entry_id = await self._redis.xadd(key, fields, maxlen=self._maxlen, approximate=True)  # type: ignore[arg-type]
         log.info(

@@ -1,4 +1,4 @@
-"""Loads and validates ``config/mappings.yaml`` and ``config/exceptions.yaml`` at start-up.
+"""Loads and validates ``config/mappings.yaml``, ``exceptions.yaml`` and ``retry-policies.yaml`` at start-up.
 
 A wrong mapping would bill or post the wrong thing, so an invalid file stops start-up with a
 message naming the file, the entry and the problem, instead of failing later on one contract.
@@ -7,16 +7,23 @@ message naming the file, the entry and the problem, instead of failing later on 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from revbridge_contracts.models import Currency
 from revbridge_contracts.process import ErrorClass
 
+from revbridge_process.retry import RetryPolicy
+
 MAPPINGS_FILE = "mappings.yaml"
 EXCEPTIONS_FILE = "exceptions.yaml"
+RETRIES_FILE = "retry-policies.yaml"
+Step = Literal["onboarding", "crm_writeback", "invoice_posting", "invoice_dunning", "invoice_voiding"]
+"""Flow steps a retry policy can name: the worker's flows, plus onboarding's CRM write-back."""
+RETRYABLE = frozenset({ErrorClass.upstream_unavailable, ErrorClass.rate_limited, ErrorClass.conflict})
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 
@@ -65,9 +72,74 @@ class ExceptionPolicies(_Strict):
         return self.classes.get(error_class) or self.classes[ErrorClass.unknown]
 
 
+class Jitter(StrEnum):
+    full = "full"
+    equal = "equal"
+    none = "none"
+
+
+class StepRetry(_Strict):
+    """How hard one flow step tries before the failure waits for a person."""
+
+    max_attempts: int = Field(ge=1, le=20, description="in-process attempts per delivery")
+    base_seconds: float = Field(ge=0, le=3600)
+    max_seconds: float = Field(ge=0, le=3600)
+    jitter: Jitter = Jitter.full
+    retryable: frozenset[ErrorClass] = Field(description="classes worth another attempt")
+    on_exhausted: Literal["redeliver", "give_up"] = "redeliver"
+    max_deliveries: int | None = Field(default=None, ge=1, le=1000)
+    sla_hours: float | None = Field(default=None, gt=0, description="a shorter SLA pages the owner early")
+
+    @field_validator("retryable")
+    @classmethod
+    def _only_transient(cls, value: frozenset[ErrorClass]) -> frozenset[ErrorClass]:
+        wrong = sorted(c.value for c in value - RETRYABLE)
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} cannot succeed on retry; only {sorted(RETRYABLE)} can")
+        return value
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> StepRetry:
+        if self.max_seconds < self.base_seconds:
+            raise ValueError("max_seconds is below base_seconds")
+        return self
+
+    def policy(self, default: RetryPolicy) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.max_attempts,
+            base_seconds=self.base_seconds,
+            max_seconds=self.max_seconds,
+            max_retry_after_seconds=default.max_retry_after_seconds,
+            jitter=self.jitter.value,
+            retryable=self.retryable,
+            give_up=self.on_exhausted == "give_up",
+            max_deliveries=self.max_deliveries,
+        )
+
+
+class RetryPolicies(_Strict):
+    steps: dict[Step, StepRetry] = Field(default_factory=dict)
+
+    def policy(self, step: str, default: RetryPolicy) -> RetryPolicy:
+        """The step's policy; ``default`` (the ``PROCESS_RETRY_*`` settings) when it has none."""
+        entry = self.policies(default).get(step)
+        return entry or default
+
+    def policies(self, default: RetryPolicy) -> dict[str, RetryPolicy]:
+        return {step: entry.policy(default) for step, entry in self.steps.items()}
+
+    def sla_hours(self) -> dict[str, float]:
+        return {step: e.sla_hours for step, e in self.steps.items() if e.sla_hours is not None}
+
+
 class Config(_Strict):
     mappings: Mappings
     exceptions: ExceptionPolicies
+    retries: RetryPolicies = Field(default_factory=RetryPolicies)
+
+    def owners(self) -> set[str]:
+        """The owner teams an exception can be assigned to."""
+        return {policy.owner for policy in self.exceptions.classes.values()}
 
 
 def _read(path: Path) -> Any:
@@ -108,10 +180,12 @@ def _check_exceptions(path: Path, policies: ExceptionPolicies) -> None:
 
 
 def load_config(config_dir: Path) -> Config:
-    """Read and validate both files; raise ``ConfigError`` on the first problem found."""
+    """Read and validate the three files; raise ``ConfigError`` on the first problem found."""
     mappings_path, exceptions_path = config_dir / MAPPINGS_FILE, config_dir / EXCEPTIONS_FILE
+    retries_path = config_dir / RETRIES_FILE
     mappings = _validate(Mappings, mappings_path, _read(mappings_path))
     _check_mappings(mappings_path, mappings)
     policies = _validate(ExceptionPolicies, exceptions_path, _read(exceptions_path))
     _check_exceptions(exceptions_path, policies)
-    return Config(mappings=mappings, exceptions=policies)
+    retries = _validate(RetryPolicies, retries_path, _read(retries_path))
+    return Config(mappings=mappings, exceptions=policies, retries=retries)

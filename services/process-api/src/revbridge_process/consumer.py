@@ -1,11 +1,14 @@
 """Handles stream entries for the consumer group: parse, continue the trace, run the flow, decide.
 
 The decision for each entry, in order:
-- delivered more than ``max_deliveries`` times → copied to the dead-letter stream with a reason, acked;
-- not a valid envelope → ``bad_event`` exception, acked (never retried, never blocks the stream);
-- business failure → exception with owner and SLA, acked; the next events keep flowing;
-- transient failure (after in-process retries) or conflict or a bug → exception counted, left
-  pending, so XAUTOCLAIM redelivers it later (to this or another consumer);
+- not a valid envelope (malformed, unknown event type) → ``bad_event`` exception, acked (never
+  retried, never blocks the stream);
+- delivered more than the flow's ``max_deliveries`` → copied to the dead-letter stream, acked;
+- business failure (incl. a record the system API no longer has) → exception with owner and SLA,
+  acked; the next events keep flowing;
+- transient failure (after the flow's in-process retries) or conflict → exception counted, then as
+  the flow's retry policy says: left pending, so XAUTOCLAIM redelivers it later (to this or another
+  consumer), or given up on (acked); a bug → ``unknown`` exception, left pending;
 - success → acked, and any open exception for the same (flow, business key) is resolved.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -61,12 +64,16 @@ class Consumer:
         name: str,
         policy: RetryPolicy,
         max_deliveries: int,
+        policies: Mapping[str, RetryPolicy] | None = None,
         tracer: trace.Tracer | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        dead_letter_maxlen: int = 100_000,
     ) -> None:
         self._redis, self._deps, self._exceptions = redis, deps, exceptions
         self.group, self.name = group, name
         self._policy, self._max_deliveries, self._sleep = policy, max_deliveries, sleep
+        self._policies = dict(policies or {})
+        self._dead_letter_maxlen = dead_letter_maxlen
         self._tracer = tracer or trace.get_tracer("revbridge_process")
         self.streams = [stream_key(prefix, Stream.crm), stream_key(prefix, Stream.billing)]
         self.dead_letter = stream_key(prefix, Stream.dead_letter)
@@ -119,9 +126,6 @@ class Consumer:
         self, stream: str, entry_id: str, fields: dict[Any, Any], deliveries: int = 1
     ) -> Outcome:
         """Handle one entry end to end (the unit tests and the loop both call this)."""
-        if deliveries > self._max_deliveries:
-            await self._dead_letter(stream, entry_id, fields, deliveries)
-            return Outcome.dead_lettered
         try:
             envelope = EventEnvelope.from_fields(fields)
         except BadEvent as exc:
@@ -135,6 +139,10 @@ class Consumer:
             log.warning("event.bad", extra={"stream": stream, "entry_id": entry_id})
             return Outcome.bad_event
         flow = FLOW_OF[envelope.type]
+        max_deliveries = self.policy_for(flow).max_deliveries or self._max_deliveries
+        if deliveries > max_deliveries:
+            await self._dead_letter(stream, entry_id, fields, deliveries, max_deliveries)
+            return Outcome.dead_lettered
         ctx = with_correlation(
             envelope.correlation_id, context_from(envelope.traceparent, envelope.tracestate)
         )
@@ -155,28 +163,38 @@ class Consumer:
         finally:
             context.detach(token)
 
+    def policy_for(self, flow: str) -> RetryPolicy:
+        return self._policies.get(flow, self._policy)
+
     async def _run(self, flow: str, envelope: EventEnvelope, stream: str, entry_id: str) -> Outcome:
         fields = {"flow": flow, "subject": envelope.subject, "event_id": envelope.id, "entry_id": entry_id}
+        policy, account = self.policy_for(flow), envelope.account
+
+        async def record(error_class: ErrorClass, reason: str) -> None:
+            await self._exceptions.record_exception(flow, envelope.subject, error_class, reason, account)
+
         try:
-            await with_retries(lambda: dispatch(envelope, self._deps), self._policy, self._sleep)
+            await with_retries(lambda: dispatch(envelope, self._deps), policy, self._sleep)
         except BUSINESS as exc:
-            await self._exceptions.record_exception(flow, envelope.subject, error_class_of(exc), str(exc))
+            await record(error_class_of(exc), str(exc))
             await self._ack(stream, entry_id)
             log.warning(
                 "flow.failed", extra={**fields, "error_class": error_class_of(exc).value, "reason": str(exc)}
             )
             return Outcome.failed
         except TRANSIENT + DEFERRED as exc:
-            await self._exceptions.record_exception(flow, envelope.subject, error_class_of(exc), str(exc))
+            await record(error_class_of(exc), str(exc))
+            if policy.give_up:
+                await self._ack(stream, entry_id)
+                log.warning("flow.gave_up", extra={**fields, "error_class": error_class_of(exc).value})
+                return Outcome.failed
             log.warning(
                 "flow.deferred",
                 extra={**fields, "error_class": error_class_of(exc).value, "reason": str(exc)},
             )
             return Outcome.pending
         except Exception as exc:
-            await self._exceptions.record_exception(
-                flow, envelope.subject, ErrorClass.unknown, f"{type(exc).__name__}: {exc}"
-            )
+            await record(ErrorClass.unknown, f"{type(exc).__name__}: {exc}")
             log.exception("flow.error", extra=fields)
             return Outcome.pending
         await self._exceptions.resolve_exception(flow, envelope.subject)
@@ -187,15 +205,17 @@ class Consumer:
     async def _ack(self, stream: str, entry_id: str) -> None:
         await self._redis.xack(stream, self.group, entry_id)
 
-    async def _dead_letter(self, stream: str, entry_id: str, fields: dict[Any, Any], deliveries: int) -> None:
-        reason = f"delivered {deliveries} times (more than {self._max_deliveries}) without success"
-        entry = {_text(k): _text(v) for k, v in fields.items()} | {
+    async def _dead_letter(
+        self, stream: str, entry_id: str, fields: dict[Any, Any], deliveries: int, max_deliveries: int
+    ) -> None:
+        reason = f"delivered {deliveries} times (more than {max_deliveries}) without success"
+        entry: dict[Any, Any] = {_text(k): _text(v) for k, v in fields.items()} | {
             "dead_letter_reason": reason,
             "dead_letter_stream": stream,
             "dead_letter_entry_id": entry_id,
         }
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(self.dead_letter, entry)  # type: ignore[arg-type]
+            pipe.xadd(self.dead_letter, entry, maxlen=self._dead_letter_maxlen, approximate=True)
             pipe.xack(stream, self.group, entry_id)
             await pipe.execute()
         log.error(

@@ -8,8 +8,13 @@ from fastapi import Depends, Request
 
 from revbridge_process.bus import EventBus
 from revbridge_process.config import Config
+from revbridge_process.errors import InvalidField
 from revbridge_process.ports import SystemPort
+from revbridge_process.replay import Replayer
 from revbridge_process.store import RedisStore
+
+CLIENT_ID_HEADER = "X-Revbridge-Client-Id"
+"""Set by the gateway to the calling client; recorded in the exception history as who acted."""
 
 
 def _system(request: Request) -> SystemPort:
@@ -28,7 +33,27 @@ def _config(request: Request) -> Config:
     return request.app.state.config
 
 
+def _replayer(request: Request) -> Replayer:
+    return request.app.state.replayer
+
+
+def closed_query(request: Request) -> None:
+    """Refuse query parameters the operation does not declare (a typo such as ``?ownr=`` would
+    otherwise list everything): 422 naming each one, as for any invalid field."""
+    route = request.scope.get("route")
+    declared = {p.alias for p in getattr(getattr(route, "dependant", None), "query_params", [])}
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise InvalidField(f"query.{unknown[0]}", "unknown parameter")
+
+
+def _actor(request: Request) -> str:
+    return request.headers.get(CLIENT_ID_HEADER) or "operator"
+
+
 System = Annotated[SystemPort, Depends(_system)]
 Store = Annotated[RedisStore, Depends(_store)]
 Bus = Annotated[EventBus, Depends(_bus)]
 AppConfig = Annotated[Config, Depends(_config)]
+ReplayService = Annotated[Replayer, Depends(_replayer)]
+Actor = Annotated[str, Depends(_actor)]

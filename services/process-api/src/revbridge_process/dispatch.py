@@ -21,6 +21,8 @@ class FlowDeps:
     system: SystemPort
     config: Config
     statuses: StatusStore
+    crm_writeback: onboarding.StepRun | None = None
+    """Runs onboarding's CRM write-back under its own retry policy (``retry.step_runner``)."""
 
 
 FLOW_OF: dict[EventType, str] = {
@@ -32,12 +34,20 @@ FLOW_OF: dict[EventType, str] = {
     EventType.invoice_marked_uncollectible: "invoice_voiding",
 }
 
+EVENT_FOR_FLOW: dict[str, EventType] = {
+    onboarding.FLOW: EventType.contract_activated,
+    invoice_posting.FLOW: EventType.invoice_finalized,  # the converging handler also posts payments
+}
+"""The business event that re-runs a flow for one key (retry from the exception queue, replay)."""
+
 
 async def dispatch(envelope: EventEnvelope, deps: FlowDeps) -> None:
     """Run the flow for one event; raises the flow's errors unchanged."""
     mappings = deps.config.mappings
     if envelope.type == EventType.contract_activated:
-        await onboarding.onboard(envelope.subject, deps.system, mappings, deps.statuses)
+        await onboarding.onboard(
+            envelope.subject, deps.system, mappings, deps.statuses, writeback=deps.crm_writeback
+        )
     elif envelope.type in (EventType.invoice_finalized, EventType.invoice_paid):
         account = envelope.account or DEFAULT_BILLING_ACCOUNT
         await invoice_posting.post_invoice(envelope.subject, account, deps.system, mappings)

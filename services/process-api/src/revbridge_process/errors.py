@@ -59,6 +59,22 @@ class FlowFailure(ServiceError):
         self.reason = reason
 
 
+class InvalidField(ServiceError):
+    """A request field that is well-formed but not acceptable (e.g. an owner team nobody configured)."""
+
+    status = 422
+    title = "Invalid request"
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}", invalid_params=[{"name": name, "reason": reason}])
+
+
+class InvalidTransition(Conflict):
+    """The exception record's status does not allow the action asked for."""
+
+    title = "Invalid transition"
+
+
 TRANSIENT: tuple[type[Exception], ...] = (SystemUnavailable,)
 """Retried in-process with backoff, then left pending for redelivery."""
 

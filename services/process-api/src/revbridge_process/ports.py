@@ -84,7 +84,7 @@ class ExceptionSink(Protocol):
     """The exception queue: one record per (flow, business key), repeats counted, not duplicated."""
 
     async def record_exception(
-        self, flow: str, business_key: str, error_class: ErrorClass, reason: str
+        self, flow: str, business_key: str, error_class: ErrorClass, reason: str, account: str | None = None
     ) -> ExceptionRecord: ...
 
     async def resolve_exception(self, flow: str, business_key: str) -> None: ...

@@ -31,3 +31,8 @@ class Settings(BaseSettings):
     retry_attempts: int = Field(default=3, ge=1)
     retry_base_seconds: float = Field(default=0.5, ge=0)
     retry_max_seconds: float = Field(default=10.0, ge=0)
+
+    # bounded memory: approximate stream lengths, exception records kept after resolution
+    stream_maxlen: int = Field(default=100_000, ge=1000)
+    dead_letter_maxlen: int = Field(default=100_000, ge=1000)
+    resolved_ttl_days: float = Field(default=30, gt=0)

@@ -25,9 +25,9 @@ from revbridge_process.config import Config, ConfigError, load_config
 from revbridge_process.consumer import Consumer
 from revbridge_process.dispatch import FlowDeps
 from revbridge_process.logs import configure_logging
-from revbridge_process.retry import RetryPolicy
+from revbridge_process.retry import RetryPolicy, step_runner
 from revbridge_process.settings import Settings
-from revbridge_process.store import RedisStore
+from revbridge_process.store import build_store
 from revbridge_process.system_client import SystemApi
 
 RECLAIM_EVERY_SECONDS = 5.0
@@ -47,22 +47,26 @@ async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Consume
         async with traced(
             httpx.AsyncClient(base_url=str(settings.system_api_url), timeout=settings.timeout_seconds)
         ) as http:
-            store = RedisStore(redis, settings.key_prefix, config.exceptions)
+            store = build_store(redis, settings, config)
             policy = RetryPolicy(
                 attempts=settings.retry_attempts,
                 base_seconds=settings.retry_base_seconds,
                 max_seconds=settings.retry_max_seconds,
             )
+            policies = config.retries.policies(policy)
+            writeback = step_runner("crm_writeback", config.retries.policy("crm_writeback", policy))
             yield Consumer(
                 redis,
                 settings.key_prefix,
-                FlowDeps(SystemApi(http), config, store),
+                FlowDeps(SystemApi(http), config, store, crm_writeback=writeback),
                 store,
                 group=settings.consumer_group,
                 name=consumer_name(),
                 policy=policy,
+                policies=policies,
                 max_deliveries=settings.max_deliveries,
                 tracer=tracer,
+                dead_letter_maxlen=settings.dead_letter_maxlen,
             )
     finally:
         await redis.aclose()

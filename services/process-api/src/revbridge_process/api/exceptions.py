@@ -1,18 +1,133 @@
 """``/v1/exceptions``: the exception queue, for the ops teams that own each failure.
 
-Without a ``status`` filter every record is listed (open and resolved), newest activity first.
+Without a ``status`` filter every record is listed (open, retrying and resolved), newest activity
+first. The actions follow the record's lifecycle (open → retrying → resolved; a failed retry
+reopens it): retry re-publishes the flow's business event for the key, so the flow resumes where
+it stopped and the worker's success resolves the record; resolve and reassign are a person's call.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from revbridge_contracts.process import ExceptionPage
+from typing import Annotated
 
-from revbridge_process.deps import Store
+from fastapi import APIRouter, Depends, Path, Query
+from revbridge_contracts.problems import NotFound
+from revbridge_contracts.process import (
+    ErrorClass,
+    ExceptionAction,
+    ExceptionPage,
+    ExceptionReassign,
+    ExceptionRecord,
+    ExceptionResolve,
+    ExceptionStatus,
+)
+from revbridge_contracts.telemetry import correlation_id
+from revbridge_contracts.tracing import current_trace_fields
 
-router = APIRouter()
+from revbridge_process.deps import Actor, AppConfig, ReplayService, Store, closed_query
+from revbridge_process.errors import InvalidField, InvalidTransition
+from revbridge_process.exception_queue import Filters, TransitionRefused
+from revbridge_process.replay import NotReplayable
+
+router = APIRouter(dependencies=[Depends(closed_query)])
+RecordId = Annotated[str, Path(min_length=1, max_length=600)]
+LIVE = (ExceptionStatus.open, ExceptionStatus.retrying)
 
 
 @router.get("/v1/exceptions", operation_id="listExceptions", response_model=ExceptionPage)
-async def list_exceptions(store: Store, status: str | None = None, flow: str | None = None) -> ExceptionPage:
-    return ExceptionPage(items=await store.list_exceptions(status=status, flow=flow))
+async def list_exceptions(
+    store: Store,
+    status: str | None = None,
+    flow: str | None = None,
+    owner: str | None = None,
+    error_class: ErrorClass | None = None,
+    business_key: str | None = None,
+    overdue: Annotated[bool, Query(description="open or retrying past their SLA")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$", description="from next_cursor")] = None,
+) -> ExceptionPage:
+    filters = Filters(
+        status=status,
+        flow=flow,
+        owner=owner,
+        error_class=error_class,
+        business_key=business_key,
+        overdue=overdue,
+    )
+    records = await store.list_exceptions(filters=filters)
+    start = int(cursor or 0)
+    page = records[start : start + limit]
+    more = start + limit < len(records)
+    return ExceptionPage(items=page, next_cursor=str(start + limit) if more else None)
+
+
+@router.get("/v1/exceptions/{id}", operation_id="getException", response_model=ExceptionRecord)
+async def get_exception(id: RecordId, store: Store) -> ExceptionRecord:
+    record = await store.get_by_id(id)
+    if record is None:
+        raise NotFound(f"no exception {id}")
+    return record
+
+
+@router.post(
+    "/v1/exceptions/{id}/retry",
+    operation_id="retryException",
+    response_model=ExceptionRecord,
+    status_code=202,
+    summary="Re-publish the flow's business event for the record's key",
+)
+async def retry_exception(
+    id: RecordId, store: Store, replayer: ReplayService, actor: Actor
+) -> ExceptionRecord:
+    record = await get_exception(id, store)
+    try:
+        replayer.check_replayable(record.flow)
+        await _transition(store, id, LIVE, ExceptionAction.retry, ExceptionStatus.retrying, actor, None)
+    except NotReplayable as exc:
+        raise InvalidTransition(f"{exc}; fix the cause, then resolve the record") from exc
+    carried: dict[str, str] = dict(current_trace_fields())
+    if cid := correlation_id():
+        carried["correlation_id"] = cid
+    await replayer.publish_for(record.flow, record.business_key, record.account, "process.retry", carried)
+    return await get_exception(id, store)
+
+
+@router.post("/v1/exceptions/{id}/resolve", operation_id="resolveException", response_model=ExceptionRecord)
+async def resolve_exception(
+    id: RecordId, body: ExceptionResolve, store: Store, actor: Actor
+) -> ExceptionRecord:
+    await _transition(store, id, LIVE, ExceptionAction.resolve, ExceptionStatus.resolved, actor, body.note)
+    return await get_exception(id, store)
+
+
+@router.post("/v1/exceptions/{id}/reassign", operation_id="reassignException", response_model=ExceptionRecord)
+async def reassign_exception(
+    id: RecordId, body: ExceptionReassign, store: Store, config: AppConfig, actor: Actor
+) -> ExceptionRecord:
+    owners = config.owners()
+    if body.owner not in owners:
+        raise InvalidField("owner", f"{body.owner!r} is not an owner team; one of {sorted(owners)}")
+    record = await get_exception(id, store)
+    note = f"{record.owner} → {body.owner}" + (f": {body.note}" if body.note else "")
+    await _transition(store, id, LIVE, ExceptionAction.reassign, None, actor, note, {"owner": body.owner})
+    return await get_exception(id, store)
+
+
+async def _transition(
+    store: Store,
+    record_id: str,
+    allowed: tuple[ExceptionStatus, ...],
+    action: ExceptionAction,
+    to: ExceptionStatus | None,
+    actor: str,
+    note: str | None,
+    fields: dict[str, str] | None = None,
+) -> None:
+    try:
+        await store.transition(
+            record_id, allowed=allowed, action=action, to=to, by=actor, note=note, fields=fields
+        )
+    except KeyError as exc:
+        raise NotFound(f"no exception {record_id}") from exc
+    except TransitionRefused as exc:
+        raise InvalidTransition(f"cannot {action.value} an exception that is {exc.status}") from exc

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from revbridge_contracts.models import (
     BillingCustomerUpsert,
@@ -29,6 +30,7 @@ from revbridge_process.errors import BUSINESS, FlowFailure
 from revbridge_process.ports import StatusStore, SystemPort
 
 FLOW = "onboarding"
+StepRun = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 log = logging.getLogger(__name__)
 
 
@@ -111,8 +113,16 @@ def preflight(
     )
 
 
+async def _direct(call: Callable[[], Awaitable[Any]]) -> Any:
+    return await call()
+
+
 async def _converge(
-    contract_id: str, system: SystemPort, mappings: Mappings, now: Callable[[], dt.datetime]
+    contract_id: str,
+    system: SystemPort,
+    mappings: Mappings,
+    now: Callable[[], dt.datetime],
+    writeback: StepRun = _direct,
 ) -> OnboardingStatus:
     contract = await system.get_contract(contract_id)
     if contract.status != ContractStatus.activated:
@@ -136,16 +146,14 @@ async def _converge(
         billing_account, contract.id, plan.subscription(customer.id)
     )
     erp_customer = await system.upsert_erp_customer(account.crm_account_id, plan.erp_customer)
-    await system.put_billing_link(
-        contract.id,
-        BillingLink(
-            billing_customer_id=customer.id,
-            billing_subscription_id=subscription.id,
-            erp_customer_id=erp_customer.internal_id,
-            billing_status="active",
-            synced_at=now(),
-        ),
+    link = BillingLink(
+        billing_customer_id=customer.id,
+        billing_subscription_id=subscription.id,
+        erp_customer_id=erp_customer.internal_id,
+        billing_status="active",
+        synced_at=now(),
     )
+    await writeback(lambda: system.put_billing_link(contract.id, link))
     log.info(
         "onboarding.done",
         extra={
@@ -170,6 +178,7 @@ async def onboard(
     mappings: Mappings,
     statuses: StatusStore,
     now: Callable[[], dt.datetime] = utcnow,
+    writeback: StepRun | None = None,
 ) -> OnboardingStatus:
     """Converge one contract; keep its status current. Failures propagate to the caller after the
     status says so: business failures as ``failed``, anything else as ``queued`` (it will be retried)."""
@@ -177,7 +186,7 @@ async def onboard(
     base = previous or OnboardingStatus(contract_id=contract_id, state=FlowState.queued, updated_at=now())
     await statuses.put_status(base.model_copy(update={"state": FlowState.running, "updated_at": now()}))
     try:
-        status = await _converge(contract_id, system, mappings, now)
+        status = await _converge(contract_id, system, mappings, now, writeback or _direct)
     except BUSINESS as exc:
         await statuses.put_status(
             base.model_copy(update={"state": FlowState.failed, "error": str(exc), "updated_at": now()})

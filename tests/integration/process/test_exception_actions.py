@@ -1,0 +1,193 @@
+"""The exception queue's actions over HTTP with a real Redis: filters and paging, retry re-publishing
+the flow's event (the worker's success resolves the record), resolve and reassign with history, and
+the problems an operator gets for an unknown id, a forbidden transition or an unknown owner."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+import redis as sync_redis
+from fastapi.testclient import TestClient
+from redis.asyncio import Redis
+from revbridge_contracts.events import EventEnvelope
+from revbridge_contracts.process import ErrorClass
+from revbridge_process.app import create_app
+from revbridge_process.consumer import Outcome
+from revbridge_process.exception_queue import Filters
+from revbridge_process.settings import Settings
+from revbridge_process.store import RedisStore
+
+from tests.integration.process.support import make_consumer, repo_config
+from tests.support.procs import free_port
+from tests.support.redis import REDIS_URL
+from tests.unit.process.fakes import FakeSystem, account, contract
+
+CONTRACT = "800000000000001"
+
+
+@pytest.fixture
+def client(prefix: str) -> Iterator[TestClient]:
+    settings = Settings(
+        REDIS_URL=REDIS_URL, REVBRIDGE_KEY_PREFIX=prefix, system_api_url=f"http://127.0.0.1:{free_port()}"
+    )
+    with TestClient(create_app(settings, repo_config())) as test_client:
+        yield test_client
+
+
+def _record(client: TestClient, flow: str, key: str, error_class: ErrorClass, **kw: str) -> str:
+    store: RedisStore = client.app.state.store  # type: ignore[attr-defined]
+    assert client.portal is not None
+    return client.portal.call(lambda: store.record_exception(flow, key, error_class, "why", **kw)).id
+
+
+def _entries(prefix: str, stream: str) -> list[EventEnvelope]:
+    with sync_redis.Redis.from_url(REDIS_URL, decode_responses=True) as r:
+        return [EventEnvelope.from_fields(fields) for _, fields in r.xrange(f"{prefix}events:{stream}")]
+
+
+def test_list_filters_by_owner_class_key_and_overdue_and_pages(client: TestClient) -> None:
+    _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)  # revops, due in 24 h
+    _record(client, "invoice_posting", "in_1", ErrorClass.conflict)  # finance-ops
+    for n in range(3):
+        _record(client, "onboarding", f"80000000000010{n}", ErrorClass.tax_code_missing)  # tax-ops
+
+    def keys(**params: object) -> list[str]:
+        return sorted(r["business_key"] for r in client.get("/v1/exceptions", params=params).json()["items"])
+
+    assert keys(owner="finance-ops") == ["in_1"]
+    assert keys(error_class="mapping_missing") == [CONTRACT]
+    assert keys(business_key="in_1", flow="invoice_posting") == ["in_1"]
+    assert keys(overdue="true") == []
+    bad = client.get("/v1/exceptions", params={"error_class": "nonsense"})
+    assert bad.status_code == 422 and bad.json()["invalid_params"][0]["name"] == "query.error_class"
+    typo = client.get("/v1/exceptions", params={"ownr": "revops"})  # never "everything" by mistake
+    assert typo.status_code == 422 and typo.json()["invalid_params"][0]["name"] == "query.ownr"
+
+    first = client.get("/v1/exceptions", params={"limit": 2}).json()
+    second = client.get("/v1/exceptions", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    third = client.get("/v1/exceptions", params={"limit": 2, "cursor": second["next_cursor"]}).json()
+    ids = [r["id"] for page in (first, second, third) for r in page["items"]]
+    assert len(ids) == len(set(ids)) == 5 and third["next_cursor"] is None
+
+
+def test_overdue_lists_live_records_past_their_sla(client: TestClient, prefix: str) -> None:
+    _record(client, "invoice_posting", "in_late", ErrorClass.upstream_unavailable)  # paged after 1 h
+    _record(client, "onboarding", CONTRACT, ErrorClass.upstream_unavailable)  # 4 h SLA
+    _record(client, "onboarding", "800000000000009", ErrorClass.upstream_unavailable)
+    client.post("/v1/exceptions/onboarding:800000000000009/resolve", json={"note": "gone"})
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+
+    async def overdue_in_two_hours() -> list[str]:
+        redis = Redis.from_url(REDIS_URL, decode_responses=True)
+        try:
+            store = RedisStore(redis, prefix, repo_config().exceptions, now=lambda: later)
+            return [r.business_key for r in await store.list_exceptions(filters=Filters(overdue=True))]
+        finally:
+            await redis.aclose()
+
+    assert client.portal is not None
+    assert client.portal.call(overdue_in_two_hours) == ["in_late"]
+
+
+def test_retry_republishes_the_event_and_the_workers_success_resolves_it(
+    client: TestClient, prefix: str
+) -> None:
+    record_id = _record(client, "invoice_posting", "in_9", ErrorClass.upstream_unavailable, account="eu")
+    answer = client.post(f"/v1/exceptions/{record_id}/retry", headers={"X-Revbridge-Client-Id": "ops-1"})
+    assert answer.status_code == 202 and answer.json()["status"] == "retrying"
+    assert [(h["action"], h.get("by")) for h in answer.json()["history"]] == [
+        ("opened", "worker"),
+        ("retry", "ops-1"),
+    ]
+    [published] = _entries(prefix, "billing")
+    assert (published.type.value, published.subject, published.account, published.source) == (
+        "billing.invoice.finalized",
+        "in_9",
+        "eu",
+        "process.retry",
+    )
+
+    system = FakeSystem()
+    system.add(contract(CONTRACT), account())
+    assert client.portal is not None
+
+    async def run_worker() -> list[Outcome]:
+        redis = Redis.from_url(REDIS_URL, decode_responses=True)
+        try:
+            consumer, _ = make_consumer(redis, prefix, system)
+            await consumer.ensure_groups()
+            return await consumer.read_new(block_ms=100)
+        finally:
+            await redis.aclose()
+
+    outcomes = client.portal.call(run_worker)
+    assert outcomes == [Outcome.failed]  # the fake has no such invoice: failed again, reopened
+    reopened = client.get(f"/v1/exceptions/{record_id}").json()
+    assert reopened["status"] == "open" and reopened["history"][-1]["action"] == "retry_failed"
+
+    onboarding_id = _record(client, "onboarding", CONTRACT, ErrorClass.upstream_unavailable)
+    assert client.post(f"/v1/exceptions/{onboarding_id}/retry").status_code == 202
+    assert client.portal.call(run_worker) == [Outcome.done]
+    resolved = client.get(f"/v1/exceptions/{onboarding_id}").json()
+    assert resolved["status"] == "resolved" and resolved["history"][-1]["action"] == "resolved_by_flow"
+    again = client.post(f"/v1/exceptions/{onboarding_id}/retry")
+    assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+
+
+def test_resolve_and_reassign_keep_history_and_refuse_what_the_lifecycle_forbids(client: TestClient) -> None:
+    record_id = _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)
+    unknown_owner = client.post(f"/v1/exceptions/{record_id}/reassign", json={"owner": "nobody"})
+    assert unknown_owner.status_code == 422
+    assert unknown_owner.json()["invalid_params"] == [
+        {"name": "owner", "reason": unknown_owner.json()["invalid_params"][0]["reason"]}
+    ]
+    moved = client.post(f"/v1/exceptions/{record_id}/reassign", json={"owner": "tax-ops", "note": "VAT"})
+    assert moved.status_code == 200 and moved.json()["owner"] == "tax-ops"
+    _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)  # the same failure again
+    assert client.get(f"/v1/exceptions/{record_id}").json()["owner"] == "tax-ops"  # reassignment holds
+
+    assert client.post(f"/v1/exceptions/{record_id}/resolve", json={}).status_code == 422
+    done = client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "mapping added"})
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    assert [h["action"] for h in done.json()["history"]] == ["opened", "reassign", "resolve"]
+    assert done.json()["history"][-1]["note"] == "mapping added"
+    assert client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "x"}).status_code == 409
+    assert client.post(f"/v1/exceptions/{record_id}/reassign", json={"owner": "revops"}).status_code == 409
+
+    missing = client.post("/v1/exceptions/onboarding:nope/resolve", json={"note": "x"})
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    assert client.get("/v1/exceptions/onboarding:nope").status_code == 404
+
+
+def test_intake_records_have_nothing_to_retry_and_a_slash_in_the_key_is_addressable(
+    client: TestClient,
+) -> None:
+    record_id = _record(client, "intake", "rb:events:crm/1-0", ErrorClass.bad_event)
+    assert "/" not in record_id
+    path = f"/v1/exceptions/{record_id}"
+    assert client.get(path).json()["business_key"] == "rb:events:crm/1-0"
+    refused = client.post(f"{path}/retry")
+    assert refused.status_code == 409 and "intake" in refused.json()["detail"]
+    assert client.get(path).json()["status"] == "open"
+
+
+def test_resolved_records_expire(client: TestClient, prefix: str) -> None:
+    record_id = _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)
+    client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "done"})
+    with sync_redis.Redis.from_url(REDIS_URL) as r:
+        ttl = r.ttl(f"{prefix}process:exception:{record_id}")
+        history_ttl = r.ttl(f"{prefix}process:exception:{record_id}:history")
+    assert 29 * 86_400 < ttl <= 30 * 86_400 and 29 * 86_400 < history_ttl <= 30 * 86_400
+    _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)  # seen again: reopened, kept
+    with sync_redis.Redis.from_url(REDIS_URL) as r:
+        assert r.ttl(f"{prefix}process:exception:{record_id}") == -1
+
+
+def test_onboarding_status_and_idempotency_keys_expire(client: TestClient, prefix: str) -> None:
+    client.post("/v1/onboardings", json={"contract_id": CONTRACT}, headers={"Idempotency-Key": "ttl-1"})
+    with sync_redis.Redis.from_url(REDIS_URL) as r:
+        status_ttl = r.ttl(f"{prefix}process:onboarding:{CONTRACT}")
+        key_ttl = r.ttl(f"{prefix}process:idempotency:onboarding:ttl-1")
+    assert 29 * 86_400 < status_ttl <= 30 * 86_400 and 0 < key_ttl <= 86_400

@@ -40,7 +40,7 @@ imports: install ## import-linter: services independent, adapters independent, S
 test-unit: install ## unit tests (no I/O)
 	@$(PYTEST) tests/unit -q
 
-test-contract: install ## contract tests: OpenAPI drift, schemas
+test-contract: install redis ## contract tests: OpenAPI drift, AsyncAPI, schemathesis against the gateway and each service
 	@$(PYTEST) tests/contract -q
 
 test-integration: install redis ## integration tests: real Redis, sandboxes over HTTP

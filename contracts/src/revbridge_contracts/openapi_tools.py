@@ -20,7 +20,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from revbridge_contracts import experience, models, problems, process
-from revbridge_contracts.loader import APIS
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -121,8 +120,7 @@ def _closure(names: set[str], schemas: dict[str, Any]) -> set[str]:
 
 
 def sync(root: Path) -> None:
-    for api in APIS:
-        path = root / f"{api}-v1.yaml"
+    for path in sorted(root.glob("*-v*.yaml")):
         document = yaml.safe_load(path.read_text())
         document.setdefault("components", {})["schemas"] = component_schemas(document)
         path.write_text(yaml.safe_dump(document, sort_keys=False, width=110))

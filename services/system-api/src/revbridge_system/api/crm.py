@@ -6,11 +6,22 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
 from revbridge_contracts.models import BillingLink, Contract, ContractPage, ContractStatus, Customer
 
 from revbridge_system.deps import Crm
 
 router = APIRouter(prefix="/v1/crm")
+
+
+def _not_a_timestamp(value: object) -> object:
+    """RFC 3339 only, as the contract says: pydantic would otherwise read a bare number as Unix time."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("expected an RFC 3339 date-time")
+    return value
+
+
+ModifiedAfter = Annotated[dt.datetime | None, BeforeValidator(_not_a_timestamp)]
 
 
 @router.get(
@@ -22,7 +33,7 @@ router = APIRouter(prefix="/v1/crm")
 async def list_contracts(
     crm: Crm,
     status: ContractStatus | None = None,
-    modified_after: dt.datetime | None = None,
+    modified_after: ModifiedAfter = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
     cursor: str | None = None,
 ) -> ContractPage:

@@ -7,6 +7,8 @@ import importlib
 
 import uvicorn
 
+from .serving import CoalescingHttpToolsProtocol
+
 DEFAULT_PORTS = {"stripe": 12111, "salesforce": 12112, "netsuite": 12113}
 
 
@@ -18,7 +20,18 @@ def main() -> None:
     args = parser.parse_args()
     module = importlib.import_module(f"revbridge_sandboxes.{args.platform}.app")
     app = module.create_app()
-    uvicorn.run(app, host=args.host, port=args.port or DEFAULT_PORTS[args.platform], log_level="warning")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port or DEFAULT_PORTS[args.platform],
+        log_level="warning",
+        # the fast event loop and HTTP parser (``uvicorn[standard]``), named rather than "auto" so a
+        # missing one fails loudly (the protocol is uvicorn's httptools one, sending each answer in
+        # one write); no access log: it formats a line per request the log level then drops
+        loop="uvloop",
+        http=CoalescingHttpToolsProtocol,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import faults
 from .auth import base_string_uri, verify_tba
 from .errors import NetSuiteError, error_response
+from .fastpath import FAST
 from .oauth2 import TOKEN_PATH, verify_bearer
 from .state import SandboxState
 
@@ -114,7 +115,7 @@ class ApiGate:
         state.in_flight += 1
         try:
             if not state.faults.rules:
-                await self.app(scope, replay, logged_send)
+                await (FAST.match(scope) or self.app)(scope, replay, logged_send)
                 return
             response = await faults.apply(
                 state.faults, Request(scope, replay), self._buffered(scope, replay), render_fault

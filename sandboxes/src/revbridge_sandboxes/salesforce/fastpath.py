@@ -1,4 +1,4 @@
-"""The sObject create as a bare ASGI handler: the sandbox's hottest call, served without routing.
+"""The sObject create as a bare ASGI handler on the shared fast route table (``..fastpath``).
 
 Load tests and seeding scripts create records by the thousand; under FastAPI's router and
 dependency machinery a create costs several times a health check. The middleware hands
@@ -9,16 +9,16 @@ dependency machinery a create costs several times a health check. The middleware
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from ..fastpath import FastRoutes, header, read_body, respond
 from .errors import InvalidSession, JsonParserError, SalesforceError
 from .soql.evaluate import record_url
 from .state import SalesforceState
 
-CREATE_PATH = re.compile(r"^/services/data/(v\d{2,3}\.\d)/sobjects/([A-Za-z0-9_]+)/?$")
+CREATE_PATH = r"^/services/data/(?P<version>v\d{2,3}\.\d)/sobjects/(?P<sobject>[A-Za-z0-9_]+)/?$"
 
 
 def parse_object(raw: bytes) -> dict[str, Any]:
@@ -48,33 +48,25 @@ def authorized(state: SalesforceState, authorization: str) -> bool:
     return scheme.lower() in ("bearer", "oauth") and state.token_valid(token.strip())
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
+def routes(state: SalesforceState) -> FastRoutes:
+    """The Salesforce sandbox's hot calls: the sObject create."""
+    fast = FastRoutes()
 
+    @fast.pattern("POST", CREATE_PATH)
+    async def serve_create(scope: Scope, receive: Receive, send: Send) -> None:
+        version, sobject = scope["path_params"]["version"], scope["path_params"]["sobject"]
+        authorization = header(scope, b"authorization") or b""
+        headers = [(b"content-type", b"application/json")]
+        try:
+            if not authorized(state, authorization.decode("latin-1")):
+                raise InvalidSession()
+            record_id, location = create_record(state, version, sobject, await read_body(receive))
+            status, payload = 201, {"id": record_id, "success": True, "errors": []}
+            headers.append((b"location", location.encode()))
+        except SalesforceError as exc:
+            status, payload = exc.status, exc.body()  # type: ignore[assignment]
+        content = json.dumps(payload, separators=(",", ":")).encode()
+        headers.append((b"content-length", str(len(content)).encode()))
+        await respond(send, status, headers, content)
 
-async def serve_create(state: SalesforceState, scope: Scope, receive: Receive, send: Send) -> bool:
-    """Answer the request if it is an sObject create; False leaves it to the app."""
-    match = CREATE_PATH.match(scope["path"]) if scope["method"] == "POST" else None
-    if match is None:
-        return False
-    version, sobject = match.groups()
-    authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-    headers = [(b"content-type", b"application/json")]
-    try:
-        if not authorized(state, authorization.decode("latin-1")):
-            raise InvalidSession()
-        record_id, location = create_record(state, version, sobject, await _read_body(receive))
-        status, payload = 201, {"id": record_id, "success": True, "errors": []}
-        headers.append((b"location", location.encode()))
-    except SalesforceError as exc:
-        status, payload = exc.status, exc.body()  # type: ignore[assignment]
-    content = json.dumps(payload, separators=(",", ":")).encode()
-    headers.append((b"content-length", str(len(content)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
-    return True
+    return fast

@@ -42,6 +42,7 @@ class SandboxMiddleware:
     def __init__(self, app: ASGIApp, state: SalesforceState) -> None:
         self.app = app
         self.state = state
+        self.fast = fastpath.routes(state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX) or SUBREQUEST in scope:
@@ -66,8 +67,8 @@ class SandboxMiddleware:
         try:
             if state.faults.rules:
                 await self._through_faults(scope, receive, send_with_headers)
-            elif not await fastpath.serve_create(state, scope, receive, send_with_headers):
-                await self.app(scope, receive, send_with_headers)
+            else:
+                await (self.fast.match(scope) or self.app)(scope, receive, send_with_headers)
         finally:
             headers = dict(scope["headers"])
             state.requests.append(

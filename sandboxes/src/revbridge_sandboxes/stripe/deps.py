@@ -107,6 +107,12 @@ class Ctx:
 
 
 async def api_context(request: Request) -> Ctx:
+    route = request.scope.get("route")
+    return await request_context(request, getattr(route, "path", None))
+
+
+async def request_context(request: Request, route_path: str | None) -> Ctx:
+    """The ``Ctx`` of a call to the route ``route_path`` (also used by the fast create path)."""
     state: SandboxState = request.app.state.sandbox
     account = authenticate(state, request)
     params = forms.decode(request.scope["query_string"])
@@ -114,13 +120,13 @@ async def api_context(request: Request) -> Ctx:
         params.update(forms.decode(await request.body()))
     if not all(isinstance(path, str) for path in forms.as_list(params, "expand")):
         raise StripeError(400, "Invalid array", param="expand")
-    route = request.scope.get("route")
-    accepted.check(request.method, getattr(route, "path", None), params)
+    accepted.check(request.method, route_path, params)
+    request_id = getattr(request.state, "request_id", None)
     return Ctx(
         state=state,
         account=account,
         params=params,
-        request_id=getattr(request.state, "request_id", new_id("req", 14)),
+        request_id=new_id("req", 14) if request_id is None else request_id,
         idempotency_key=request.headers.get("idempotency-key"),
         api_version=request.headers.get("stripe-version") or state.settings.api_version,
     )

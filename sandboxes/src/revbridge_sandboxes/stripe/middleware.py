@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import faults
 from .deps import presented_key
 from .errors import StripeError
+from .fastpath import FAST
 from .forms import fingerprint
 from .state import IdempotentEntry, SandboxState, new_id
 
@@ -110,9 +111,10 @@ class StripeWire:
         )
         await response(scope, _replay(b""), send)
 
-    async def _run(self, scope: Scope, body: bytes) -> Response:
+    async def _run(self, scope: Scope, body: bytes, state: SandboxState) -> Response:
         captured = _Captured()
-        await self.app(scope, _replay(body), captured.send)
+        app = (None if state.faults.rules else FAST.match(scope)) or self.app
+        await app(scope, _replay(body), captured.send)
         return captured.response()
 
     async def _idempotent(
@@ -120,16 +122,18 @@ class StripeWire:
     ) -> Response:
         """Replay the saved response of a POST whose Idempotency-Key was seen with the same params."""
         key = request.headers.get("idempotency-key")
+        if request.method != "POST" or not key:
+            return await self._run(scope, body, state)
         account = state.accounts.get(presented_key(request) or "")
-        if request.method != "POST" or not key or account is None:
-            return await self._run(scope, body)
+        if account is None:
+            return await self._run(scope, body, state)
         print_ = fingerprint(request.method, scope["path"], scope["query_string"] + b"&" + body)
         entry = account.idempotent(key)
         if entry is not None:
             return _replayed(entry, print_, key, request_id)
         entry = account.idempotency[key] = IdempotentEntry(fingerprint=print_, created=time.time())
         try:
-            response = await self._run(scope, body)
+            response = await self._run(scope, body, state)
         except BaseException:
             account.idempotency.pop(key, None)
             raise

@@ -32,6 +32,10 @@ __all__ = [
 ]
 
 
+# byte -> BASE62[byte % 36].upper(): invoice prefixes are upper-case letters and digits
+_PREFIX_OF_BYTE = bytes(ord(BASE62[b % 36].upper()) for b in range(256))
+
+
 def add_interval(ts: int, interval: str, count: int = 1) -> int:
     """``ts`` plus ``count`` calendar intervals (UTC), clamping month ends like Stripe does."""
     if interval == "day":
@@ -59,7 +63,7 @@ def customer(object_id: str) -> Obj:
         "description": None,
         "discount": None,
         "email": None,
-        "invoice_prefix": "".join([BASE62[b % 36] for b in os.urandom(8)]).upper(),
+        "invoice_prefix": os.urandom(8).translate(_PREFIX_OF_BYTE).decode("ascii"),
         "invoice_settings": {
             "custom_fields": None,
             "default_payment_method": None,

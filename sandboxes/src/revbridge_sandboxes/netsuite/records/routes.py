@@ -89,6 +89,18 @@ def _written(request: Request, kind: RecordKind, record: Record) -> Response:
     )
 
 
+async def create_record(request: Request, record_type: str) -> Response:
+    """``POST /record/v1/{type}``; also served by the fast path (``..fastpath``) without the router."""
+    state, _, kind = _context(request, record_type)
+    body = await _body(request, _writable(kind))
+
+    def operation() -> Response:
+        assert kind.create is not None
+        return _written(request, kind, kind.create(state, body))
+
+    return run_async(request, state, operation) if wants_async(request) else operation()
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
 
@@ -102,16 +114,7 @@ def build_router() -> APIRouter:
         body = collection(href, ids, href, limit=limit, offset=offset)
         return JSONResponse(body, media_type=COLLECTION)
 
-    @router.post("/{record_type}")
-    async def create_record(request: Request, record_type: str) -> Response:
-        state, _, kind = _context(request, record_type)
-        body = await _body(request, _writable(kind))
-
-        def operation() -> Response:
-            assert kind.create is not None
-            return _written(request, kind, kind.create(state, body))
-
-        return run_async(request, state, operation) if wants_async(request) else operation()
+    router.post("/{record_type}")(create_record)
 
     @router.get("/{record_type}/{record_id}")
     async def get_record(request: Request, record_type: str, record_id: str) -> JSONResponse:

@@ -60,6 +60,12 @@ def _worker(port: int, kind: str, seconds: float, connections: int, out: multipr
         deadline = time.monotonic() + seconds
         await asyncio.gather(*(_connection(port, kind, deadline, counts) for _ in range(connections)))
 
+    try:
+        import uvloop
+
+        uvloop.install()  # the same client loop as the other sandbox benches
+    except ImportError:
+        pass
     asyncio.run(main())
     out.put(counts)
 

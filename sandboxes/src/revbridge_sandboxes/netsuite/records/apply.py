@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import invalid_ref, user_error
+from ..errors import field_required, invalid_ref, user_error
 from ..state import Record, SandboxState
-from .common import money, ref_id
+from .common import money, ref_id, sublist_lines
 from .ledger import CUSTOMER_FIELDS, applied_to, find_transaction
 
 DRAWN_BY = {
@@ -69,3 +69,35 @@ def apply_lines(
             )
         lines.append({"doc": doc_id, "apply": True, "amount": amount, "line": len(lines)})
     return lines
+
+
+def apply_sublist(
+    state: SandboxState,
+    body: dict[str, Any],
+    current: Record | None,
+    *,
+    targets: tuple[str, ...],
+    customer_id: str,
+    currency_id: str,
+    noun: str,
+) -> list[dict[str, Any]] | None:
+    """The record's validated ``apply`` lines, or ``None`` when an update leaves them as they were.
+
+    A new record must send the sublist; an update that moves the record to another customer or
+    currency must send it again, since its lines were checked against the old ones.
+    """
+    raw_lines = sublist_lines(body, "apply")
+    if raw_lines is None:
+        if current is None:
+            raise field_required("apply")
+        if (customer_id, currency_id) != (current["customer"], current["currency"]):
+            raise user_error(f"Re-send the apply sublist when changing the customer or currency of a {noun}.")
+        return None
+    return apply_lines(
+        state,
+        raw_lines,
+        targets=targets,
+        customer_id=customer_id,
+        currency_id=currency_id,
+        source_id=current["id"] if current else None,
+    )

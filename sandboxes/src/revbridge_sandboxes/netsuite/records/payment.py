@@ -12,8 +12,8 @@ from typing import Any
 
 from ..errors import field_required, user_error
 from ..state import Record, SandboxState
-from .apply import apply_lines
-from .common import existing, iso_date, money, now_iso, ref_id, sublist_lines, text, today, unique_external_id
+from .apply import apply_sublist
+from .common import existing, iso_date, money, now_iso, ref_id, text, today, unique_external_id
 from .kinds import RecordKind
 from .ledger import applied_to, refresh_docs
 
@@ -47,20 +47,17 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     for name in HEADER_TEXT:
         if merged.get(name) is not None:
             fields[name] = text(merged[name], name)
-    raw_lines = sublist_lines(body, "apply")
-    if raw_lines is None and current is None:
-        raise field_required("apply")
-    if raw_lines is not None:
-        fields["apply"] = apply_lines(
-            state,
-            raw_lines,
-            targets=("invoice",),
-            customer_id=customer_id,
-            currency_id=currency_id,
-            source_id=current["id"] if current else None,
-        )
-    elif current is not None and (customer_id, currency_id) != (current["customer"], current["currency"]):
-        raise user_error("Re-send the apply sublist when changing the customer or currency of a payment.")
+    lines = apply_sublist(
+        state,
+        body,
+        current,
+        targets=("invoice",),
+        customer_id=customer_id,
+        currency_id=currency_id,
+        noun="payment",
+    )
+    if lines is not None:
+        fields["apply"] = lines
     applied = round(sum(line["amount"] for line in fields.get("apply", merged.get("apply", []))), 2)
     refunded = applied_to(state, current["id"], REFUNDED_BY) if current else 0.0
     if round(applied + refunded, 2) > payment:

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..errors import field_required, user_error
 from ..state import Record, SandboxState
-from .apply import apply_lines
-from .common import existing, iso_date, now_iso, ref_id, sublist_lines, text, today, unique_external_id
+from .apply import apply_sublist
+from .common import existing, iso_date, now_iso, ref_id, text, today, unique_external_id
 from .kinds import RecordKind
 from .ledger import refresh_docs
 
@@ -43,22 +43,13 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     for name in HEADER_TEXT:
         if merged.get(name) is not None:
             fields[name] = text(merged[name], name)
-    raw_lines = sublist_lines(body, "apply")
-    if raw_lines is None and current is None:
-        raise field_required("apply")
-    if raw_lines is not None:
-        fields["apply"] = apply_lines(
-            state,
-            raw_lines,
-            targets=SOURCES,
-            customer_id=customer_id,
-            currency_id=currency_id,
-            source_id=current["id"] if current else None,
-        )
-        if not fields["apply"]:
+    lines = apply_sublist(
+        state, body, current, targets=SOURCES, customer_id=customer_id, currency_id=currency_id, noun="refund"
+    )
+    if lines is not None:
+        if not lines:
             raise field_required("apply")
-    elif current is not None and (customer_id, currency_id) != (current["customer"], current["currency"]):
-        raise user_error("Re-send the apply sublist when changing the customer or currency of a refund.")
+        fields["apply"] = lines
     lines = fields.get("apply") or (current["apply"] if current else [])
     fields["total"] = round(sum(line["amount"] for line in lines), 2)
     fields.update({k: v for k, v in merged.items() if k.lower().startswith("custbody")})

@@ -37,7 +37,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts import seed
-from scripts.stack import DEFAULT_PORTS, ROOT, Stack, running_stack
+from scripts.stack import DEFAULT_PORTS, ROOT, Stack, free_ports, running_stack
 
 CLIENTS = ROOT / "config" / "gateway-clients.yaml"
 CONCURRENCY = (4, 32)
@@ -182,7 +182,7 @@ def main(seconds: float, rounds: int, path: str | None) -> None:
             CLIENTS.read_text().replace("requests_per_minute: 120", "requests_per_minute: 10000000")
         )
         stack = Stack(
-            ports={k: free_port() for k in DEFAULT_PORTS},
+            ports=free_ports(DEFAULT_PORTS),
             key_prefix=f"rbbench:{uuid.uuid4().hex[:8]}:",
             log_dir=Path(tmp) / "logs",
             keys_dir=Path(tmp) / "keys",

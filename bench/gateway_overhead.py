@@ -9,7 +9,6 @@ noise hits both alike. Prints p50/p95 and the gateway/direct ratio. Not a pass/f
 
 from __future__ import annotations
 
-import socket
 import statistics
 import sys
 import tempfile
@@ -22,15 +21,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts import seed
-from scripts.stack import DEFAULT_PORTS, ROOT, Stack, running_stack
+from scripts.stack import DEFAULT_PORTS, ROOT, Stack, free_ports, running_stack
 
 CLIENTS = ROOT / "config" / "gateway-clients.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def timed(client: httpx.Client, url: str, headers: dict[str, str]) -> float:
@@ -54,7 +47,7 @@ def main(n: int) -> None:
             CLIENTS.read_text().replace("requests_per_minute: 120", "requests_per_minute: 100000")
         )
         stack = Stack(
-            ports={k: free_port() for k in DEFAULT_PORTS},
+            ports=free_ports(DEFAULT_PORTS),
             key_prefix=f"rbbench:{uuid.uuid4().hex[:8]}:",
             log_dir=Path(tmp) / "logs",
             keys_dir=Path(tmp) / "keys",

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,23 @@ DEFAULT_PORTS = {
     "process": 8002,
     "experience": 8003,
 }
+
+
+def free_ports(names: Iterable[str]) -> dict[str, int]:
+    """A distinct free port per name: every socket stays bound until all are chosen, so the
+    kernel cannot hand the same port out twice (which one-at-a-time picking allows)."""
+    import socket
+
+    sockets: dict[str, socket.socket] = {}
+    try:
+        for name in names:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets[name] = sock
+        return {name: int(sock.getsockname()[1]) for name, sock in sockets.items()}
+    finally:
+        for sock in sockets.values():
+            sock.close()
 
 
 @dataclass

@@ -27,8 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from scripts import seed
-from scripts.stack import DEFAULT_PORTS, ROOT, Stack, running_stack
-from tests.support.procs import free_port
+from scripts.stack import DEFAULT_PORTS, ROOT, Stack, free_ports, running_stack
 from tests.support.redis import REDIS_URL, isolated_prefix
 
 FUZZ_REQUESTS_PER_MINUTE = 1_000_000
@@ -56,7 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp: Path = tmp_path_factory.mktemp("contract-stack")
     with isolated_prefix() as prefix:
         s = Stack(
-            ports={name: free_port() for name in DEFAULT_PORTS},
+            ports=free_ports(DEFAULT_PORTS),
             redis_url=REDIS_URL,
             key_prefix=prefix,
             log_dir=tmp / "logs",

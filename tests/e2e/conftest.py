@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from scripts import seed
-from scripts.stack import DEFAULT_PORTS, Stack, running_stack
-from tests.support.procs import free_port
+from scripts.stack import DEFAULT_PORTS, Stack, free_ports, running_stack
 from tests.support.redis import REDIS_URL, isolated_prefix
 
 
@@ -18,7 +17,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp: Path = tmp_path_factory.mktemp("stack")
     with isolated_prefix() as prefix:
         s = Stack(
-            ports={name: free_port() for name in DEFAULT_PORTS},
+            ports=free_ports(DEFAULT_PORTS),
             redis_url=REDIS_URL,
             key_prefix=prefix,
             log_dir=tmp / "logs",

@@ -25,6 +25,8 @@ class Stream(StrEnum):
     crm = "events:crm"
     billing = "events:billing"
     dead_letter = "events:dead-letter"
+    facts = "events:facts"
+    """Ledger facts published by the process flows (``revbridge_contracts.facts``)."""
 
 
 class EventType(StrEnum):

@@ -4,13 +4,14 @@ only knows which flow owns which event type and runs it."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from revbridge_contracts.events import EventEnvelope, EventType
 
 from revbridge_process.config import Config
+from revbridge_process.facts import NoFacts
 from revbridge_process.flows import invoice_posting, onboarding
-from revbridge_process.ports import StatusStore, SystemPort
+from revbridge_process.ports import FactSink, StatusStore, SystemPort
 
 DEFAULT_BILLING_ACCOUNT = "default"
 log = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ class FlowDeps:
     statuses: StatusStore
     crm_writeback: onboarding.StepRun | None = None
     """Runs onboarding's CRM write-back under its own retry policy (``retry.step_runner``)."""
+    facts: FactSink = field(default_factory=NoFacts)
+    """Where the flows publish ledger facts for the experience API's read models."""
 
 
 FLOW_OF: dict[EventType, str] = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from revbridge_contracts.facts import Fact
 from revbridge_contracts.models import (
     BillingCustomer,
     BillingCustomerUpsert,
@@ -88,3 +89,9 @@ class ExceptionSink(Protocol):
     ) -> ExceptionRecord: ...
 
     async def resolve_exception(self, flow: str, business_key: str) -> None: ...
+
+
+class FactSink(Protocol):
+    """Where flows publish ledger facts for the read models (``revbridge_process.facts``)."""
+
+    async def publish(self, *facts: Fact) -> None: ...

@@ -35,4 +35,5 @@ class Settings(BaseSettings):
     # bounded memory: approximate stream lengths, exception records kept after resolution
     stream_maxlen: int = Field(default=100_000, ge=1000)
     dead_letter_maxlen: int = Field(default=100_000, ge=1000)
+    facts_maxlen: int = Field(default=1_000_000, ge=1000)
     resolved_ttl_days: float = Field(default=30, gt=0)

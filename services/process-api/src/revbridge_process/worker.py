@@ -24,6 +24,7 @@ from revbridge_contracts.telemetry import setup_tracing, traced
 from revbridge_process.config import Config, ConfigError, load_config
 from revbridge_process.consumer import Consumer
 from revbridge_process.dispatch import FlowDeps
+from revbridge_process.facts import RedisFacts
 from revbridge_process.logs import configure_logging
 from revbridge_process.retry import RetryPolicy, step_runner
 from revbridge_process.settings import Settings
@@ -58,7 +59,13 @@ async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Consume
             yield Consumer(
                 redis,
                 settings.key_prefix,
-                FlowDeps(SystemApi(http), config, store, crm_writeback=writeback),
+                FlowDeps(
+                    SystemApi(http),
+                    config,
+                    store,
+                    crm_writeback=writeback,
+                    facts=RedisFacts(redis, settings.key_prefix, settings.facts_maxlen),
+                ),
                 store,
                 group=settings.consumer_group,
                 name=consumer_name(),

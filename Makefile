@@ -7,8 +7,8 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PYTEST := $(UV) run --frozen pytest -p no:cacheprovider
 
 .DEFAULT_GOAL := help
-.PHONY: help install redis run test lint typecheck imports test-unit test-contract test-integration \
-        test-e2e contracts bench clean
+.PHONY: help install redis browser run test lint typecheck imports test-unit test-contract test-integration \
+        test-e2e contracts bench chaos clean
 
 help: ## show the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -19,6 +19,13 @@ install: ## install uv if missing and create the environment from uv.lock
 
 redis: ## make sure a Redis answers at REDIS_URL (starts a project-local one with AOF if not)
 	@scripts/ensure-redis.sh
+
+browser: ## Debian's chromium for the dashboard's browser test (installed once with apt-get, quietly)
+	@[ -x /usr/bin/chromium ] || { echo "browser: installing Debian's chromium (once) ..."; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); log=$$(mktemp); \
+	  if ! { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	      --no-install-recommends chromium fonts-liberation; } >"$$log" 2>&1; \
+	  then cat "$$log" >&2; rm -f "$$log"; exit 1; fi; rm -f "$$log"; }
 
 run: install redis ## start sandboxes, services, workers and gateway; seed the demo; Ctrl-C stops all
 	@$(UV) run --frozen python -m scripts.stack run
@@ -46,11 +53,14 @@ test-contract: install redis ## contract tests: OpenAPI drift, AsyncAPI, schemat
 test-integration: install redis ## integration tests: real Redis, sandboxes over HTTP
 	@$(PYTEST) tests/integration -q
 
-test-e2e: install redis ## end-to-end: the whole stack through the gateway
+test-e2e: install redis browser ## end-to-end: the whole stack through the gateway, and the dashboard in Chromium
 	@$(PYTEST) tests/e2e -q
 
 contracts: install ## regenerate the component schemas of contracts/openapi from the canonical models
 	@$(UV) run --frozen python -m revbridge_contracts.openapi_tools sync
+
+chaos: install ## chaos run: 5,000 invoices under faults, a worker SIGKILLed, Redis restarted, beside a naive copier
+	@$(UV) run --frozen python -m scripts.chaos $(CHAOS_ARGS)
 
 bench: install redis ## benchmarks (print figures; not pass/fail)
 	@for b in bench/*.py bench/sandboxes/*.py; do [ -e "$$b" ] && $(UV) run --frozen python "$$b"; done; true

@@ -17,6 +17,7 @@ import httpx
 
 # Demo credentials of the sandboxes and gateway (DEMO VALUES, sandbox mode only).
 STRIPE_KEY = "sk_test_revbridge_demo"
+STRIPE_UK_KEY = "sk_test_revbridge_demo_uk"  # the second Stripe account: Revbridge Ltd (GB, GBP)
 SF_CLIENT = ("revbridge-demo-client", "revbridge-demo-secret")
 INTERNAL_CLIENT = ("revops-dashboard", "revops-demo-secret")
 PARTNER_CLIENT = ("partner-demo", "partner-demo-secret")
@@ -28,6 +29,12 @@ CATALOGUE = [
     ("SEAT", "Additional seats", "seat_monthly_usd", 2500),
     ("SUPPORT-PREM", "Premium support", "support_prem_monthly_usd", 50000),
 ]
+CATALOGUE_GBP = [
+    # the same products in the uk account, in pence (GBP): config/mappings.yaml billing_price_refs
+    ("PLAT-ENT", "Platform Enterprise", "plat_ent_monthly_gbp", 160000),
+    ("SEAT", "Additional seats", "seat_monthly_gbp", 2000),
+    ("SUPPORT-PREM", "Premium support", "support_prem_monthly_gbp", 40000),
+]
 
 
 @dataclass
@@ -37,6 +44,8 @@ class Demo:
     parent_contract_id: str
     contract_id: str
     invoice_id: str
+    uk_account_id: str | None = None
+    uk_contract_id: str | None = None
 
 
 def poll(fn: Any, what: str, timeout: float = 60.0, interval: float = 0.2) -> Any:
@@ -49,8 +58,10 @@ def poll(fn: Any, what: str, timeout: float = 60.0, interval: float = 0.2) -> An
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def seed_stripe_catalogue(stripe: httpx.Client) -> None:
-    for code, name, lookup_key, amount in CATALOGUE:
+def seed_stripe_catalogue(
+    stripe: httpx.Client, catalogue: list[tuple[str, str, str, int]] = CATALOGUE, currency: str = "usd"
+) -> None:
+    for code, name, lookup_key, amount in catalogue:
         existing = stripe.get("/v1/prices", params={"lookup_keys[0]": lookup_key}).raise_for_status().json()
         if existing["data"]:
             continue
@@ -59,7 +70,7 @@ def seed_stripe_catalogue(stripe: httpx.Client) -> None:
             "/v1/prices",
             data={
                 "product": product.raise_for_status().json()["id"],
-                "currency": "usd",
+                "currency": currency,
                 "unit_amount": amount,
                 "recurring[interval]": "month",
                 "lookup_key": lookup_key,
@@ -82,7 +93,12 @@ def sf_create(sf: httpx.Client, sobject: str, fields: dict[str, Any]) -> str:
 
 
 def seed_contract(
-    sf: httpx.Client, account_id: str, products: dict[str, str], lines: list[tuple[str, int]], name: str
+    sf: httpx.Client,
+    account_id: str,
+    products: dict[str, str],
+    lines: list[tuple[str, int]],
+    name: str,
+    currency: str = "USD",
 ) -> str:
     """A draft contract with an opportunity carrying its lines; activated separately."""
     contract_id = sf_create(
@@ -93,7 +109,7 @@ def seed_contract(
             "StartDate": time.strftime("%Y-%m-%d"),
             "ContractTerm": 12,
             "Status": "Draft",
-            "CurrencyIsoCode": "USD",
+            "CurrencyIsoCode": currency,
         },
     )
     opp_id = sf_create(
@@ -105,10 +121,10 @@ def seed_contract(
             "StageName": "Closed Won",
             "CloseDate": time.strftime("%Y-%m-%d"),
             "ContractId": contract_id,
-            "CurrencyIsoCode": "USD",
+            "CurrencyIsoCode": currency,
         },
     )
-    prices = {code: amount for code, _, _, amount in CATALOGUE}
+    prices = {code: amount for code, _, _, amount in (CATALOGUE if currency == "USD" else CATALOGUE_GBP)}
     for code, quantity in lines:
         sf_create(
             sf,
@@ -132,9 +148,16 @@ def gateway_token(gateway: str, client: tuple[str, str] = INTERNAL_CLIENT) -> st
     return str(response.raise_for_status().json()["access_token"])
 
 
+def seed_catalogues(stack: Any) -> None:
+    """Prices in both Stripe accounts (USD in ``default``, GBP in ``uk``); idempotent."""
+    for key, catalogue, currency in ((STRIPE_KEY, CATALOGUE, "usd"), (STRIPE_UK_KEY, CATALOGUE_GBP, "gbp")):
+        with httpx.Client(base_url=stack.url("stripe"), auth=(key, ""), timeout=10) as stripe:
+            seed_stripe_catalogue(stripe, catalogue, currency)
+
+
 def seed_demo(stack: Any, timeout: float = 90.0) -> Demo:
+    seed_catalogues(stack)
     with httpx.Client(base_url=stack.url("stripe"), auth=(STRIPE_KEY, ""), timeout=10) as stripe:
-        seed_stripe_catalogue(stripe)
         with salesforce_client(stack.url("salesforce")) as sf:
             products = {
                 code: sf_create(sf, "Product2", {"Name": name, "ProductCode": code, "IsActive": True})
@@ -171,9 +194,30 @@ def seed_demo(stack: Any, timeout: float = 90.0) -> Demo:
                 timeout,
             )
             activate(sf, contract)
+            # Revbridge Ltd's customer: GB, billed in GBP by the uk Stripe account, NetSuite subsidiary 2
+            uk_account = sf_create(
+                sf,
+                "Account",
+                {
+                    "Name": "Globex UK Ltd",
+                    "ParentId": parent,
+                    "BillingCountry": "GB",
+                    "CurrencyIsoCode": "GBP",
+                    "Tax_Id__c": "GB123456789",
+                },
+            )
+            uk_contract = seed_contract(
+                sf, uk_account, products, [("PLAT-ENT", 1), ("SEAT", 10)], "Globex UK rollout", "GBP"
+            )
+            activate(sf, uk_contract)
             subscription = poll(
                 lambda: sf.get(f"/sobjects/Contract/{contract}").json().get("Billing_Subscription_Id__c"),
                 "the contract's onboarding",
+                timeout,
+            )
+            poll(
+                lambda: sf.get(f"/sobjects/Contract/{uk_contract}").json().get("ERP_Customer_Id__c"),
+                "the UK contract's onboarding (Revbridge Ltd)",
                 timeout,
             )
         invoice_id = (
@@ -198,7 +242,7 @@ def seed_demo(stack: Any, timeout: float = 90.0) -> Demo:
         )
 
     poll(posted_and_paid, "the demo invoice to be posted and paid in NetSuite", timeout, interval=0.5)
-    return Demo(parent, child, parent_contract, contract, invoice_id)
+    return Demo(parent, child, parent_contract, contract, invoice_id, uk_account, uk_contract)
 
 
 def banner(stack: Any, demo: Demo, elapsed: float) -> str:
@@ -211,6 +255,7 @@ revbridge is ready ({elapsed:.0f}s).
   demo client        {client_id} / {secret}   (DEMO VALUES)
   partner client     {PARTNER_CLIENT[0]} / {PARTNER_CLIENT[1]}   (DEMO VALUES)
   demo contract      {demo.contract_id} (invoice {demo.invoice_id}, posted and paid in NetSuite)
+  UK demo contract   {demo.uk_contract_id} (Revbridge Ltd: GBP, Stripe account uk, NetSuite subsidiary 2)
   sandboxes          Stripe {stack.url("stripe")}  Salesforce {stack.url("salesforce")}  NetSuite {stack.url("netsuite")}
   logs               {stack.log_dir}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -23,6 +24,16 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = ROOT / ".tmp" / "run"
+
+# The demo Stripe accounts, one per legal entity (DEMO VALUES, sandbox only): the sandbox holds both
+# secret keys and sends each account's events to its own webhook endpoint.
+STRIPE_DEMO_ACCOUNTS = {
+    "default": {"secret_key": "sk_test_revbridge_demo", "webhook_secret": "whsec_revbridge_demo"},
+    "uk": {"secret_key": "sk_test_revbridge_demo_uk", "webhook_secret": "whsec_revbridge_demo"},
+}
+
+# The dashboard's demo user (DEMO VALUES, sandbox only; config/gateway-users.yaml holds its hash).
+DASHBOARD_USER = ("revops-demo", "revops-demo-password")
 
 DEFAULT_PORTS = {
     "stripe": 12111,
@@ -73,11 +84,19 @@ class Stack:
             "REVBRIDGE_MODE": "sandbox",
             "REVBRIDGE_CONFIG_DIR": str(ROOT / "config"),
             # sandboxes: where the platforms push (demo secrets, sandbox only)
+            "STRIPE_SANDBOX_SECRET_KEYS": ",".join(a["secret_key"] for a in STRIPE_DEMO_ACCOUNTS.values()),
             "STRIPE_SANDBOX_WEBHOOK_URL": f"{system}/v1/webhooks/stripe/default",
+            "STRIPE_SANDBOX_WEBHOOK_URLS": json.dumps(
+                {
+                    a["secret_key"]: f"{system}/v1/webhooks/stripe/{name}"
+                    for name, a in STRIPE_DEMO_ACCOUNTS.items()
+                }
+            ),
             "SALESFORCE_SANDBOX_CALLOUT_URL": f"{system}/v1/callouts/salesforce/contract-activated",
             # system API: the platforms
             "SYSTEM_PORT": str(self.ports["system"]),
             "STRIPE_API_BASE": self.url("stripe"),
+            "STRIPE_ACCOUNTS": json.dumps(STRIPE_DEMO_ACCOUNTS),
             "SALESFORCE_INSTANCE_URL": self.url("salesforce"),
             "NETSUITE_BASE_URL": self.url("netsuite"),
             "SALESFORCE_POLL_INTERVAL_SECONDS": "2",
@@ -94,6 +113,7 @@ class Stack:
             "GATEWAY_PROCESS_API_URL": self.url("process"),
             "GATEWAY_KEYS_DIR": str(self.keys_dir),
             "GATEWAY_CLIENTS_FILE": str(ROOT / "config" / "gateway-clients.yaml"),
+            "GATEWAY_USERS_FILE": str(ROOT / "config" / "gateway-users.yaml"),
             **self.extra_env,
         }
 
@@ -121,6 +141,7 @@ class Stack:
             ("process-api", ["-m", "revbridge_process"], f"{self.url('process')}/healthz"),
             ("process-worker", ["-m", "revbridge_process.worker"], None),
             ("experience-api", ["-m", "revbridge_experience.app"], f"{self.url('experience')}/healthz"),
+            ("experience-projector", ["-m", "revbridge_experience.projector"], None),
             ("gateway", ["-m", "revbridge_gateway"], f"{self.url('gateway')}/healthz"),
         ]
 
@@ -216,6 +237,15 @@ def _ports_in_use(stack: Stack) -> list[str]:
     return busy
 
 
+def dashboard_banner(stack: Stack) -> str:
+    user, password = DASHBOARD_USER
+    return (
+        "The dashboard (sign in in a browser; the user is a DEMO VALUE):\n\n"
+        f"  {stack.url('gateway')}/dashboard/\n"
+        f"  user {user}   password {password}\n"
+    )
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -237,6 +267,7 @@ def run() -> None:
             print("revbridge: seeding the demo (accounts, contract, invoice, payment) ...", flush=True)
             demo = seed.seed_demo(stack)
             print(seed.banner(stack, demo, time.monotonic() - started), flush=True)
+            print(dashboard_banner(stack), flush=True)
             while all(p.poll() is None for p in stack.procs.values()):
                 time.sleep(0.5)
             dead = [n for n, p in stack.procs.items() if p.poll() is not None]

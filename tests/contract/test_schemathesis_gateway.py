@@ -9,15 +9,19 @@ contract as the service's own: no server error, documented statuses, documented 
 
 from __future__ import annotations
 
+import pytest
+from revbridge_contracts.loader import openapi
 from schemathesis import Case
 
 from scripts.stack import Stack
 from tests.contract.conftest import CHECKS, contract_schema
+from tests.contract.stateful import open_an_exception, run_workflows
 
 MAX_EXAMPLES = 15
 
 process = contract_schema("process", MAX_EXAMPLES)
 experience = contract_schema("experience", MAX_EXAMPLES)
+experience_v2 = contract_schema("experience", MAX_EXAMPLES, openapi("experience", 2))
 
 
 def bearer(case: Case, tokens: dict[str, str]) -> dict[str, str]:
@@ -42,3 +46,25 @@ def test_gateway_experience_routes_answer_every_fuzzed_request_within_the_contra
     case.call_and_validate(
         base_url=f"{stack.url('gateway')}/experience", headers=bearer(case, tokens), checks=CHECKS
     )
+
+
+@pytest.fixture(scope="module")
+def open_exception(stack: Stack, tokens: dict[str, str]) -> str:
+    return open_an_exception(stack, tokens)
+
+
+def test_gateway_onboarding_workflow_reads_back_what_it_started(stack: Stack, tokens: dict[str, str]) -> None:
+    onboarding = process.include(operation_id=["startOnboarding", "getOnboarding"])
+    run_workflows(onboarding, f"{stack.url('gateway')}/process", lambda case: bearer(case, tokens))
+
+
+def test_gateway_exception_and_reconciliation_workflows_follow_the_contract_links(
+    stack: Stack, tokens: dict[str, str], open_exception: str
+) -> None:
+    run_workflows(process, f"{stack.url('gateway')}/process", lambda case: bearer(case, tokens))
+
+
+def test_gateway_experience_v2_exception_workflows_follow_the_contract_links(
+    stack: Stack, tokens: dict[str, str], open_exception: str
+) -> None:
+    run_workflows(experience_v2, f"{stack.url('gateway')}/experience", lambda case: bearer(case, tokens))

@@ -45,6 +45,18 @@ def with_external_id(records: list[dict[str, Any]], external_id: str) -> list[di
     return [r for r in records if r.get("externalId") == external_id]
 
 
+def all_events(billing: httpx.Client, types: list[str]) -> list[dict[str, Any]]:
+    """Every event of ``types``, newest first, following the pages (other tests add events too)."""
+    params: dict[str, Any] = {"limit": 100, "types[]": types}
+    out: list[dict[str, Any]] = []
+    while True:
+        page = billing.get("/v1/events", params=params).raise_for_status().json()
+        out += page["data"]
+        if not page["has_more"] or not page["data"]:
+            return out
+        params["starting_after"] = page["data"][-1]["id"]
+
+
 def bus_idle(stack: Stack) -> bool:
     """Every stream entry has been delivered to the workers and acknowledged."""
     r = redis.Redis.from_url(stack.redis_url)
@@ -74,7 +86,8 @@ def test_contract_becomes_one_customer_subscription_invoice_and_payment(
     assert account["Billing_Customer_Id__c"] == contract["Billing_Customer_Id__c"]
 
     with stripe_client(stack) as billing:
-        customers = billing.get("/v1/customers", params={"limit": 100}).json()["data"]
+        query = f"metadata['revbridge_crm_account_id']:'{demo.account_id}'"  # exact, whatever else exists
+        customers = billing.get("/v1/customers/search", params={"query": query, "limit": 100}).json()["data"]
         mine = [c for c in customers if c["metadata"].get("revbridge_crm_account_id") == demo.account_id]
         assert [c["id"] for c in mine] == [contract["Billing_Customer_Id__c"]]
         subs = billing.get("/v1/subscriptions", params={"customer": mine[0]["id"], "limit": 100}).json()[
@@ -119,7 +132,7 @@ def test_revenue_summary_through_the_gateway_shows_the_invoice_posted_and_paid(
 
 def test_every_webhook_delivered_twice_and_out_of_order_posts_once(stack: Stack, demo: seed.Demo) -> None:
     with stripe_client(stack) as billing:
-        events = billing.get("/v1/events", params={"limit": 100}).json()["data"]
+        events = all_events(billing, ["invoice.finalized", "invoice.paid"])
     invoice_events = [e for e in events if e["data"]["object"].get("id") == demo.invoice_id]
     assert {"invoice.finalized", "invoice.paid"} <= {e["type"] for e in invoice_events}
     url = f"{stack.url('system')}/v1/webhooks/stripe/default"

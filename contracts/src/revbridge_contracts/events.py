@@ -36,6 +36,10 @@ class EventType(StrEnum):
     invoice_payment_failed = "billing.invoice.payment_failed"
     invoice_voided = "billing.invoice.voided"
     invoice_marked_uncollectible = "billing.invoice.marked_uncollectible"
+    credit_note_created = "billing.credit_note.created"
+    """Subject: the credit note id."""
+    charge_refunded = "billing.charge.refunded"
+    """Subject: the charge id; every refund of the charge is converged."""
 
 
 STREAM_OF: dict[EventType, Stream] = {
@@ -45,6 +49,8 @@ STREAM_OF: dict[EventType, Stream] = {
     EventType.invoice_payment_failed: Stream.billing,
     EventType.invoice_voided: Stream.billing,
     EventType.invoice_marked_uncollectible: Stream.billing,
+    EventType.credit_note_created: Stream.billing,
+    EventType.charge_refunded: Stream.billing,
 }
 
 
@@ -60,7 +66,9 @@ class EventEnvelope(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="dedupe key of the notification")
     type: EventType
     source: str = Field(description="who noticed: salesforce.push, salesforce.poll, stripe.webhook, api")
-    subject: str = Field(min_length=1, description="business key: contract id, invoice id")
+    subject: str = Field(
+        min_length=1, description="business key: contract id, invoice id, credit note id, charge id"
+    )
     occurred_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
     account: str | None = Field(default=None, description="billing account (legal entity) when relevant")
     vendor_event_id: str | None = None

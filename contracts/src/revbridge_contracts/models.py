@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case")]
 MinorUnits = Annotated[int, Field(description="amount in the currency's minor unit (e.g. cents)")]
@@ -42,6 +42,8 @@ class Customer(Canonical):
     country: Country | None = None
     currency: Currency | None = None
     tax_id: str | None = None
+    tax_exempt: bool = False
+    """Exempt from tax (with or without a tax id); the tax gate then maps it to the exempt code."""
     billing_customer_id: str | None = None
     erp_customer_id: str | None = None
 
@@ -87,6 +89,9 @@ class Contract(Canonical):
     billing_subscription_id: str | None = None
     erp_customer_id: str | None = None
     billing_status: str | None = None
+    dunning_invoice_id: str | None = Field(
+        default=None, description="the invoice the dunning status written back is about (past due)"
+    )
 
     @property
     def monthly_amount(self) -> int:
@@ -105,6 +110,22 @@ class BillingLink(Command):
     billing_subscription_id: str | None = None
     erp_customer_id: str | None = None
     billing_status: str
+    synced_at: dt.datetime
+
+
+class DunningStatus(Command):
+    """Where collection of one invoice stands, written back to the CRM contract and its account.
+
+    ``billing_status`` is ``past_due`` while a failed invoice is still owed and ``active`` once it is
+    paid, voided or written off; ``attempt_count`` and ``next_attempt_at`` are the billing system's.
+    """
+
+    billing_status: str = Field(min_length=1, max_length=40)
+    invoice_id: str = Field(min_length=1, max_length=255)
+    attempt_count: int = Field(ge=0)
+    next_attempt_at: dt.datetime | None = None
+    amount_due: MinorUnits = Field(ge=0)
+    currency: Currency
     synced_at: dt.datetime
 
 
@@ -133,13 +154,26 @@ class SubscriptionItem(Canonical):
     quantity: int = Field(ge=1)
 
 
+ProrationBehavior = Literal["create_prorations", "none", "always_invoice"]
+
+
 class SubscriptionUpsert(Command):
-    """Upserted by CRM contract id (the path key): one subscription per contract."""
+    """Upserted by CRM contract id (the path key): one subscription per contract.
+
+    An existing subscription converges to ``items`` (amendments, renewals) with
+    ``proration_behavior``; the update's idempotency key is derived from ``revision``, the
+    contract version it implements, so a retry after a lost answer never applies it twice.
+    """
 
     customer_id: str
     currency: Currency
     items: list[SubscriptionItem] = Field(min_length=1)
     days_until_due: int = Field(default=30, ge=0, le=365)
+    revision: str | None = Field(
+        default=None, max_length=100, description="contract version (e.g. its last modification stamp)"
+    )
+    term_end: dt.date | None = Field(default=None, description="end of the contract term (renewals move it)")
+    proration_behavior: ProrationBehavior = "create_prorations"
 
 
 class Subscription(Canonical):
@@ -149,6 +183,16 @@ class Subscription(Canonical):
     status: str
     latest_invoice_id: str | None = None
     created: bool = False
+    updated: bool = False
+    """An existing subscription was changed to match the command (an amendment or renewal)."""
+    revision: str | None = None
+    items: list[SubscriptionItem] = Field(default_factory=list)
+    currency: Currency | None = None
+
+
+class SubscriptionPage(Canonical):
+    items: list[Subscription]
+    next_cursor: str | None = None
 
 
 class InvoiceStatus(StrEnum):
@@ -195,10 +239,90 @@ class Invoice(Canonical):
     due_date: dt.date | None = None
     lines: list[InvoiceLine] = Field(default_factory=list)
     payments: list[Payment] = Field(default_factory=list)
+    amount_remaining: MinorUnits | None = Field(
+        default=None, description="still owed: amount_due less amount_paid (None from older producers)"
+    )
+    attempt_count: int = 0
+    next_payment_attempt: dt.datetime | None = None
+    voided_at: dt.datetime | None = None
+    marked_uncollectible_at: dt.datetime | None = None
+
+    @property
+    def remaining(self) -> int:
+        """What is still owed on the invoice, in minor units."""
+        if self.amount_remaining is not None:
+            return self.amount_remaining
+        return max(0, self.amount_due - self.amount_paid)
 
 
 class InvoicePage(Canonical):
     items: list[Invoice]
+    next_cursor: str | None = None
+
+
+class BillingEvent(Canonical):
+    """A change the billing system recorded (Stripe's events API), as the bus notification it maps to:
+    ``type`` is the bus event type (``billing.invoice.paid``...), ``subject`` its business key."""
+
+    id: str = Field(description="the billing system's event id")
+    type: str
+    subject: str
+    account: str
+    occurred_at: dt.datetime
+
+
+class BillingEventPage(Canonical):
+    items: list[BillingEvent]
+    next_cursor: str | None = None
+
+
+class CreditNoteLine(Canonical):
+    id: str
+    invoice_line_id: str | None = Field(default=None, description="the invoice line credited, when one is")
+    description: str | None = None
+    quantity: int = 1
+    amount: MinorUnits
+
+
+class CreditNote(Canonical):
+    """A billing credit note on one invoice. ``pre_payment_amount`` reduced what the invoice asked
+    for; ``post_payment_amount`` credits an invoice already paid (refunded or left as credit)."""
+
+    id: str
+    number: str | None = None
+    invoice_id: str
+    customer_id: str
+    status: str
+    currency: Currency
+    total: MinorUnits
+    pre_payment_amount: MinorUnits = 0
+    post_payment_amount: MinorUnits = 0
+    refund_ids: list[str] = Field(default_factory=list)
+    issued_at: dt.datetime | None = None
+    memo: str | None = None
+    lines: list[CreditNoteLine] = Field(default_factory=list)
+
+
+class Refund(Canonical):
+    """Money paid back on a charge, with the invoice (and credit note, if any) it belongs to."""
+
+    id: str
+    charge_id: str
+    payment_id: str | None = Field(default=None, description="the payment it refunds (its payment intent)")
+    invoice_id: str | None = None
+    credit_note_id: str | None = None
+    amount: MinorUnits
+    currency: Currency
+    status: str
+    created_at: dt.datetime | None = None
+
+
+class RefundPage(Canonical):
+    items: list[Refund]
+
+
+class CreditNotePage(Canonical):
+    items: list[CreditNote]
     next_cursor: str | None = None
 
 
@@ -221,6 +345,8 @@ class ErpCustomerUpsert(Command):
     currency: Currency
     email: str | None = None
     crm_account_id: str
+    tax_code: str | None = Field(default=None, max_length=60, description="from the tax gate's mapping")
+    tax_id: str | None = Field(default=None, max_length=60)
 
 
 class ErpInvoiceLine(Command):
@@ -248,8 +374,74 @@ class ErpPaymentUpsert(Command):
     tran_date: dt.date
 
 
+class ErpCreditLine(Command):
+    item_id: str
+    description: str | None = None
+    quantity: int = 1
+    amount: MinorUnits = Field(gt=0)
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+
+
+class ErpApplication(Command):
+    invoice_external_id: str
+    amount: MinorUnits = Field(gt=0)
+
+
+class ErpCreditMemoUpsert(Command):
+    """A credit memo (a billing credit note, or the write-off of a voided or uncollectible invoice),
+    applied to the invoices in ``apply``; what is not applied stays as the customer's credit."""
+
+    customer_external_id: str
+    currency: Currency
+    tran_date: dt.date
+    memo: str | None = None
+    lines: list[ErpCreditLine] = Field(min_length=1)
+    apply: list[ErpApplication] = Field(default_factory=list)
+
+
+class ErpRefundUpsert(Command):
+    """A customer refund paid out of the credit memo named by ``credit_memo_external_id``."""
+
+    customer_external_id: str
+    credit_memo_external_id: str
+    currency: Currency
+    amount: MinorUnits = Field(gt=0)
+    tran_date: dt.date
+    memo: str | None = None
+
+
+class ErpJournalLine(Command):
+    account_id: str
+    debit: MinorUnits = Field(default=0, ge=0)
+    credit: MinorUnits = Field(default=0, ge=0)
+    memo: str | None = None
+    customer_external_id: str | None = None
+
+
+class ErpJournalEntryUpsert(Command):
+    """A balanced journal entry (e.g. deferred revenue → revenue for one schedule period)."""
+
+    subsidiary_id: str
+    currency: Currency
+    tran_date: dt.date
+    memo: str | None = None
+    lines: list[ErpJournalLine] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _balanced(self) -> ErpJournalEntryUpsert:
+        for i, line in enumerate(self.lines):
+            if (line.debit > 0) == (line.credit > 0):
+                raise ValueError(f"lines[{i}] needs exactly one positive amount, debit or credit")
+        if sum(line.debit for line in self.lines) != sum(line.credit for line in self.lines):
+            raise ValueError("debits and credits do not balance")
+        return self
+
+
 class ErpTransaction(Canonical):
-    """An ERP invoice or customer payment, amounts in minor units."""
+    """An ERP transaction (invoice, payment, credit memo, refund, journal entry), amounts in minor units.
+
+    ``amount_paid`` is what was applied to it (invoices) or what it applied (credit memos)."""
 
     record_type: str
     internal_id: str
@@ -261,6 +453,9 @@ class ErpTransaction(Canonical):
     total: MinorUnits
     amount_paid: MinorUnits = 0
     tran_date: dt.date | None = None
+    memo: str | None = Field(
+        default=None, description="the transaction's memo (a copier without keys writes its source id here)"
+    )
 
 
 class ErpTransactionPage(Canonical):
@@ -285,6 +480,42 @@ class RevenueSchedule(Canonical):
     currency: Currency
     total: MinorUnits
     entries: list[RevenueScheduleEntry]
+
+
+class InvoiceRevenue(Canonical):
+    """An invoice's revenue schedules, with what the ERP shows as recognised (journal entries read back)."""
+
+    invoice_id: str
+    currency: Currency
+    schedules: list[RevenueSchedule]
+    recognized: MinorUnits = Field(description="sum of the entries the ERP has a journal entry for")
+    deferred: MinorUnits = Field(description="the rest of the schedules' totals, not recognised yet")
+
+
+class RecognitionRunRequest(Command):
+    """Post every schedule period due by ``as_of`` (all billing accounts, or one invoice)."""
+
+    as_of: dt.date | None = Field(default=None, description="default: today (UTC)")
+    invoice_id: str | None = Field(default=None, min_length=1, max_length=255)
+    account: str | None = Field(
+        default=None, min_length=1, max_length=100, pattern=r"^[a-z0-9_-]+$", description="billing account"
+    )
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _iso_date_only(cls, value: object) -> object:
+        """YYYY-MM-DD as the contract says: a number would otherwise be read as Unix time."""
+        if value is not None and not isinstance(value, str | dt.date):
+            raise ValueError("expected a date (YYYY-MM-DD)")
+        return value
+
+
+class RecognitionRunResult(Canonical):
+    as_of: dt.date
+    invoices: int = Field(description="invoices whose schedules were looked at")
+    posted: int = Field(description="journal entries written by this run")
+    already_posted: int = Field(description="due periods found in the ERP already")
+    failed: list[str] = Field(default_factory=list, description="invoice ids that could not be recognised")
 
 
 class WebhookReceipt(Canonical):

@@ -9,7 +9,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from revbridge_contracts.models import Canonical, Command, Currency, MinorUnits
 
@@ -44,6 +44,8 @@ class ErrorClass(StrEnum):
     rate_limited = "rate_limited"
     conflict = "conflict"
     bad_event = "bad_event"
+    payment_overdue = "payment_overdue"
+    """An invoice's failed payment attempts crossed the dunning threshold (``config/flows.yaml``)."""
     unknown = "unknown"
 
 
@@ -104,6 +106,27 @@ class ExceptionResolve(Command):
 class ExceptionReassign(Command):
     owner: str = Field(min_length=1, max_length=100, description="an owner team of config/exceptions.yaml")
     note: str | None = Field(default=None, max_length=2000)
+
+
+class OwnerAging(Canonical):
+    """The live (open or retrying) exceptions of one owner team, by age."""
+
+    owner: str
+    open: int = 0
+    retrying: int = 0
+    overdue: int = 0
+    oldest_first_seen: dt.datetime | None = None
+    age_buckets: dict[str, int] = Field(
+        default_factory=dict, description="live records by age: lt_1h, 1h_24h, 1d_7d, gt_7d"
+    )
+
+
+class OperationsStats(Canonical):
+    """Counts for the operations dashboard: exception aging per owner and the dead-letter depth."""
+
+    as_of: dt.datetime
+    exception_aging: list[OwnerAging]
+    dead_letter_depth: int
 
 
 class ReplayFlow(StrEnum):
@@ -201,3 +224,172 @@ class ContractLineage(Canonical):
 
     contract_id: str
     records: list[SystemRecord]
+
+
+# --- replay by time range -------------------------------------------------------------------
+
+
+class ReplaySource(StrEnum):
+    """Where a time-range replay reads what happened: the billing system's events API, or the
+    CRM's contracts (by their last modification)."""
+
+    billing = "billing"
+    crm = "crm"
+
+
+def _rfc3339(value: object) -> object:
+    """Times travel as RFC 3339 text: a bare number is refused rather than read as Unix time."""
+    if not isinstance(value, (str, dt.datetime)):
+        raise ValueError("expected an RFC 3339 date-time")
+    return value
+
+
+Instant = Annotated[dt.datetime, BeforeValidator(_rfc3339)]
+
+
+class TimeRangeReplay(Command):
+    """Re-publish what the platforms recorded in [since, until] (beyond the bus's retention).
+
+    Answered a page of work at a time: pass ``next_cursor`` back as ``cursor`` (with the same
+    range) until it is null. A cursor from another range is refused."""
+
+    since: Instant = Field(description="RFC 3339; events created (contracts modified) at or after")
+    until: Instant | None = Field(default=None, description="at or before; default: now")
+    sources: list[ReplaySource] = Field(
+        default_factory=lambda: [ReplaySource.billing, ReplaySource.crm], min_length=1
+    )
+    accounts: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="billing accounts; default: every configured one",
+    )
+    max_events: int = Field(
+        default=500, ge=1, le=5000, strict=True, description="events published by this call, at most"
+    )
+    cursor: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRangeReplay:
+        if self.until is not None and _utc(self.until) < _utc(self.since):
+            raise ValueError("until is before since")
+        return self
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+class TimeRangeReplayResult(Canonical):
+    published: int = Field(description="events put on the bus by this call")
+    skipped: int = Field(default=0, description="repeats of a flow and key already published, unknown types")
+    by_type: dict[str, int] = Field(default_factory=dict)
+    entries: list[ReplayedEntry] = Field(default_factory=list)
+    next_cursor: str | None = Field(default=None, description="null: the whole range is done")
+    progress: float = Field(ge=0, le=1, description="share of the range done, over every source")
+    position: dt.datetime | None = Field(default=None, description="how far the current source has got")
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+class ReconciliationCategory(StrEnum):
+    matched = "matched"
+    missing_in_target = "missing_in_target"
+    duplicated = "duplicated"
+    amount_mismatch = "amount_mismatch"
+    currency_mismatch = "currency_mismatch"
+    status_mismatch = "status_mismatch"
+    unexpected_in_target = "unexpected_in_target"
+
+
+class ReconciliationPair(StrEnum):
+    """What is compared with what (source → target)."""
+
+    contract_subscription = "contract_subscription"
+    """Salesforce activated contracts → Stripe subscriptions (per legal entity's account)."""
+    invoice = "invoice"
+    """Stripe invoices → NetSuite invoices."""
+    payment = "payment"
+    """Stripe invoice payments → NetSuite customer payments."""
+    credit_note = "credit_note"
+    """Stripe credit notes → NetSuite credit memos."""
+
+
+class ReconciliationCounts(Canonical):
+    matched: int = 0
+    missing_in_target: int = 0
+    duplicated: int = 0
+    amount_mismatch: int = 0
+    currency_mismatch: int = 0
+    status_mismatch: int = 0
+    unexpected_in_target: int = 0
+    known_exception: int = Field(
+        default=0,
+        description="missing or behind in the target, but its flow already holds an open exception (owned)",
+    )
+    in_grace: int = Field(default=0, description="source records newer than the grace period: not judged")
+    source_records: int = 0
+    target_records: int = 0
+
+    @property
+    def differences(self) -> int:
+        return (
+            self.missing_in_target
+            + self.duplicated
+            + self.amount_mismatch
+            + self.currency_mismatch
+            + self.status_mismatch
+            + self.unexpected_in_target
+        )
+
+
+class ReconciliationDifference(Canonical):
+    pair: ReconciliationPair
+    category: ReconciliationCategory
+    business_key: str = Field(description="the source record's id (or the target's, when unexpected)")
+    account: str | None = Field(default=None, description="billing account (legal entity)")
+    detail: str
+    source: SystemRecord | None = None
+    targets: list[SystemRecord] = Field(default_factory=list)
+    exception_id: str | None = None
+
+
+class ReconciliationStatus(StrEnum):
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+
+
+class ReconciliationRequest(Command):
+    grace_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 86_400,
+        strict=True,
+        description="skip records newer than this (in flight); default: PROCESS_RECONCILE_GRACE_SECONDS",
+    )
+    pairs: list[ReconciliationPair] | None = Field(default=None, min_length=1, description="default: all")
+    wait: bool = Field(
+        default=False, strict=True, description="answer 200 with the finished report instead of 202 at once"
+    )
+
+
+class ReconciliationReport(Canonical):
+    id: str
+    status: ReconciliationStatus
+    trigger: str = Field(description="scheduled or on_demand")
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    grace_seconds: float = 0
+    pairs: list[ReconciliationPair] = Field(default_factory=list)
+    progress: float = Field(default=0, ge=0, le=1)
+    phase: str | None = Field(default=None, description="what it is doing now (while running)")
+    counts: ReconciliationCounts = Field(default_factory=ReconciliationCounts, description="all pairs")
+    by_pair: dict[str, ReconciliationCounts] = Field(default_factory=dict)
+    differences: list[ReconciliationDifference] = Field(default_factory=list)
+    differences_total: int = 0
+    truncated: bool = Field(default=False, description="more differences than the report lists")
+    exceptions_opened: int = Field(default=0, description="differences recorded in the exception queue")
+    exceptions_resolved: int = Field(default=0, description="earlier reconciliation exceptions now matched")
+    error: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from revbridge_gateway.clients import Registry
 from revbridge_gateway.errors import InvalidToken, MissingToken
@@ -21,8 +22,15 @@ CACHE_SIZE = 10_000
 
 
 class Authenticator:
-    def __init__(self, tokens: TokenService, registry: Registry, externals: ExternalIssuers) -> None:
+    def __init__(
+        self,
+        tokens: TokenService,
+        registry: Registry,
+        externals: ExternalIssuers,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._tokens, self._registry, self._externals = tokens, registry, externals
+        self._clock = clock
         self._cache: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
 
     async def authenticate(self, authorization: str | None) -> Caller:
@@ -33,7 +41,7 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("expected 'Authorization: Bearer <token>'")
         cached = self._cache.get(token)
-        if cached is not None and cached[1] > time.time():
+        if cached is not None and cached[1] > self._clock():
             caller = cached[0]
         else:
             caller = await self._verify(token)

@@ -11,9 +11,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from revbridge_gateway.secrets_hash import burn_time, hash_secret, parse_hash, verify_secret
 
@@ -33,16 +34,28 @@ class Client(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     client_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
-    secret_hash: str
+    secret_hash: str | None = None  # None: a public client (browser app), PKCE instead of a secret
     scopes: tuple[str, ...]
     audience: Audience
     plan: str
+    redirect_uris: tuple[str, ...] = ()  # exact; "{issuer}" stands for GATEWAY_ISSUER (see authorize)
 
     @field_validator("secret_hash")
     @classmethod
-    def _well_formed_hash(cls, value: str) -> str:
-        parse_hash(value)
+    def _well_formed_hash(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_hash(value)
         return value
+
+    @model_validator(mode="after")
+    def _public_clients_redirect(self) -> Client:
+        if self.secret_hash is None and not self.redirect_uris:
+            raise ValueError("a client without secret_hash is public and needs redirect_uris")
+        for uri in self.redirect_uris:
+            parts = urlsplit(uri.replace("{issuer}", "https://issuer"))
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+                raise ValueError(f"redirect_uris: {uri!r} must be an absolute http(s) URI without fragment")
+        return self
 
     @field_validator("scopes", mode="before")
     @classmethod
@@ -58,7 +71,7 @@ class Registry:
     def authenticate(self, client_id: str, secret: str) -> Client | None:
         """The client if ``secret`` is its secret; None otherwise, in about the same time either way."""
         client = self.clients.get(client_id)
-        if client is None:
+        if client is None or client.secret_hash is None:  # public clients never authenticate
             burn_time(secret)
             return None
         return client if verify_secret(secret, client.secret_hash) else None

@@ -7,6 +7,8 @@ expect instead of a problem document.
 
 from __future__ import annotations
 
+import json
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from revbridge_contracts.problems import PROBLEM_JSON, ServiceError
@@ -151,6 +153,12 @@ class OAuthError(Exception):
 def invalid_client() -> OAuthError:
     """One answer for unknown client and wrong secret, so the two can't be told apart."""
     return OAuthError("invalid_client", "client authentication failed", status=401)
+
+
+def problem_body(exc: ServiceError, instance: str) -> bytes:
+    """The problem+json document of ``exc``, encoded as Starlette's ``JSONResponse`` would."""
+    body = exc.to_problem(instance).model_dump(mode="json", exclude_none=True)
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def render_problem(request: Request, exc: GatewayError) -> JSONResponse:

@@ -1,46 +1,178 @@
-"""The proxied paths as pure ASGI middleware: one trace span, the pipeline, errors rendered here.
+"""The gateway's outermost ASGI app: correlation id, one trace span, the pipeline, the audit line.
 
-Every call except the token service, its metadata and ``/healthz`` is answered by this middleware
-without entering FastAPI's router, dependency resolution or exception middleware — that machinery
-cost more per request than the policies themselves (see ``bench/gateway.py``). Tracing is one
-SERVER span started from the caller's ``traceparent``/``tracestate``/``baggage`` (the generic ASGI
-instrumentation made three spans per call); the proxy injects it into the upstream request.
+uvicorn serves this object, not the FastAPI app: a proxied call is answered here without entering
+FastAPI or Starlette. Profiled under ``bench/gateway.py``, FastAPI's own layers (its native
+OpenTelemetry middleware, a second SERVER span per call; body-limit, error and exception
+middleware) and our correlation and audit middlewares, each a layer wrapping ``send``, cost more
+CPU per call than all the policies together. Only the lifespan, the token service, its metadata and
+``/healthz`` go to FastAPI.
+
+Per call: the headers are read once into a dict (lower-case names, the first of repeated values);
+the caller's ``traceparent``/``baggage`` are extracted once; the correlation id (``X-Correlation-Id``,
+the caller's baggage, or new) is put in the OpenTelemetry baggage, which the proxy injects
+upstream; one SERVER span covers the pipeline; the answer goes out as two ASGI messages with the
+rate-limit, deprecation and correlation headers; the audit line is written just before.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
-from opentelemetry import context, trace
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+
+from fastapi import FastAPI
+from opentelemetry import baggage, context, trace
 from opentelemetry.propagate import extract
-from starlette.types import ASGIApp, Receive, Scope, Send
+from revbridge_contracts.problems import PROBLEM_JSON, ServiceError
+from revbridge_contracts.telemetry import CORRELATION_KEY
+from starlette.datastructures import State
+from starlette.requests import ClientDisconnect
+from starlette.types import Message, Receive, Scope, Send
 
-from revbridge_gateway.errors import GatewayError, render_problem
-from revbridge_gateway.pipeline import handle
+from revbridge_gateway.audit import audit
+from revbridge_gateway.errors import GatewayError, problem_body
+from revbridge_gateway.pipeline import Call, handle
 
-OWN_PATHS = frozenset(
-    {"/healthz", "/oauth/token", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"}
-)
+OWN_PATHS = frozenset({"/oauth/token", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"})
+OWN_PREFIXES = ("/oauth/authorize", "/dashboard")  # browser sign-in and the dashboard page (authorize.py)
+UNAUDITED = frozenset({"/healthz", "/metrics"})  # straight to FastAPI; /metrics is never forwarded
+CORRELATION = "x-correlation-id"
+CLIENT_CLOSED = 499  # nginx's convention: the caller went away before the answer
 
-tracer = trace.get_tracer("revbridge.gateway")
+log = logging.getLogger("revbridge.gateway.front")
+
+
+def read_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header names as sent by the server (lower case in ASGI); the first of repeated values wins."""
+    headers: dict[str, str] = {}
+    for name, value in reversed(list(raw)):
+        headers[name.decode("latin-1")] = value.decode("latin-1")
+    return headers
+
+
+def raw_headers(*sources: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    """One header per name (later sources win), encoded for ASGI."""
+    merged: dict[str, str] = {}
+    for source in sources:
+        for name, value in source.items():
+            merged[name.lower()] = value
+    return [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in merged.items()]
 
 
 class GatewayFront:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, api: FastAPI, tracer: trace.Tracer) -> None:
+        self.api = api
+        self._tracer = tracer
+
+    @property
+    def state(self) -> State:
+        """The FastAPI app's state (``state.gateway`` is the composition root's ``Gateway``)."""
+        return self.api.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OWN_PATHS:
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"] in UNAUDITED:
+            await self.api(scope, receive, send)
             return
-        request = Request(scope, receive)
-        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        parent = extract(carrier, context=context.get_current())
-        with tracer.start_as_current_span(
-            f"gateway {scope['method']}", context=parent, kind=trace.SpanKind.SERVER
-        ) as span:
-            try:
-                response = await handle(request, scope["app"].state.gateway)
-            except GatewayError as exc:
-                response = render_problem(request, exc)
-            span.set_attribute("http.response.status_code", response.status_code)
-            await response(scope, receive, send)
+        started = time.perf_counter()
+        headers = read_headers(scope["headers"])
+        parent = extract(headers)
+        cid = str(
+            headers.get(CORRELATION) or baggage.get_baggage(CORRELATION_KEY, parent) or uuid.uuid4().hex
+        )
+        token = context.attach(baggage.set_baggage(CORRELATION_KEY, cid, parent))
+        try:
+            if scope["path"] in OWN_PATHS or scope["path"].startswith(OWN_PREFIXES):
+                await self._own(scope, receive, send, started, cid)
+            else:
+                await self._proxied(scope, receive, send, headers, started, cid)
+        finally:
+            context.detach(token)
+
+    async def _proxied(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], started: float, cid: str
+    ) -> None:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        call = Call(
+            method=scope["method"],
+            raw_path=raw_path.decode("latin-1").split("?", 1)[0],
+            query_string=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            receive=receive,
+        )
+        status = 500
+        try:
+            with self._tracer.start_as_current_span(
+                f"gateway {call.method}", kind=trace.SpanKind.SERVER
+            ) as span:
+                try:
+                    answer = await handle(call, self.api.state.gateway)
+                    status, answer_headers, body = answer.status, answer.headers, answer.body
+                except GatewayError as exc:
+                    status, body = exc.status, problem_body(exc, scope["path"])
+                    answer_headers = {"content-type": PROBLEM_JSON, **exc.headers}
+                span.set_attribute("http.response.status_code", status)
+        except ClientDisconnect:
+            self._audit(call, scope, CLIENT_CLOSED, started, cid)
+            return
+        except Exception:
+            # a bug, never an expected outcome: logged with its traceback, answered as problem+json
+            log.exception("gateway.error", extra={"operation_id": call.operation_id})
+            status, body = 500, problem_body(ServiceError(), scope["path"])
+            answer_headers = {"content-type": PROBLEM_JSON}
+        except BaseException:
+            self._audit(call, scope, status, started, cid)
+            raise
+        self._audit(call, scope, status, started, cid)
+        raw = raw_headers(
+            answer_headers, call.extra_headers, {CORRELATION: cid, "content-length": str(len(body))}
+        )
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    def _audit(self, call: Call, scope: Scope, status: int, started: float, cid: str) -> None:
+        audit(
+            client_id=call.client_id,
+            operation_id=call.operation_id,
+            method=call.method,
+            path=scope["path"],
+            status=status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            correlation_id=cid,
+        )
+
+    async def _own(self, scope: Scope, receive: Receive, send: Send, started: float, cid: str) -> None:
+        """The token service and its metadata, in FastAPI; the endpoint fills ``scope['state']``."""
+        state = scope.setdefault("state", {})
+        status = 500
+        logged = False
+        encoded_cid = cid.encode("latin-1", "replace")
+
+        def write() -> None:
+            nonlocal logged
+            logged = True
+            audit(
+                client_id=state.get("client_id"),
+                operation_id=state.get("operation_id"),
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                correlation_id=cid,
+            )
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                kept = [(k, v) for k, v in message.get("headers", []) if k != b"x-correlation-id"]
+                message["headers"] = [*kept, (b"x-correlation-id", encoded_cid)]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                write()  # before the last byte leaves, so the line exists once the caller has the answer
+            await send(message)
+
+        try:
+            await self.api(scope, receive, watch)
+        finally:
+            if not logged:
+                write()

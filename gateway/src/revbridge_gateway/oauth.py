@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from revbridge_gateway import authorize
 from revbridge_gateway.deps import GatewayDep
 from revbridge_gateway.errors import OAuthError, invalid_client
 
@@ -71,6 +72,8 @@ def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
 async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
     request.state.operation_id = "oauth.token"
     form = await _form(request)
+    if form.get("grant_type") == authorize.CODE_GRANT:  # public clients with PKCE: see authorize.py
+        return await authorize.exchange(request, gateway, form)
     client_id, secret = _credentials(request, form)
     client = await asyncio.to_thread(gateway.registry.authenticate, client_id, secret)
     if client is None:
@@ -106,7 +109,7 @@ async def jwks(gateway: GatewayDep) -> JSONResponse:
 @router.get("/.well-known/oauth-authorization-server", include_in_schema=False)
 async def metadata(gateway: GatewayDep) -> dict[str, Any]:
     issuer = gateway.settings.issuer.rstrip("/")
-    return {
+    body = {
         "issuer": gateway.settings.issuer,
         "token_endpoint": f"{issuer}/oauth/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
@@ -115,3 +118,4 @@ async def metadata(gateway: GatewayDep) -> dict[str, Any]:
         "scopes_supported": sorted(gateway.routes.scopes_supported),
         "response_types_supported": [],
     }
+    return body | authorize.metadata(gateway.settings, body)  # the code flow's endpoint and methods

@@ -9,11 +9,13 @@ as a separator in both places; a doubly-encoded ``%252e`` stays the literal text
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, unquote_to_bytes
 
 from revbridge_gateway.errors import BadPath
 
 SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
+FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")  # control characters and the backslash
 
 
 def normalise(raw_path: str) -> tuple[str, ...]:
@@ -24,7 +26,7 @@ def normalise(raw_path: str) -> tuple[str, ...]:
         decoded = unquote_to_bytes(raw_path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadPath("path is not valid UTF-8 once decoded") from exc
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in decoded):
+    if FORBIDDEN.search(decoded):
         raise BadPath("path contains control characters or backslashes")
     segments = tuple(s for s in decoded.split("/") if s)
     if any(s in (".", "..") for s in segments):

@@ -57,6 +57,7 @@ class Operation:
 class Route:
     regex: re.Pattern[str]
     operations: dict[str, Operation]
+    literal: str | None = None  # the path itself when the template has no parameters
 
 
 def _template_regex(prefix: str, template: str) -> re.Pattern[str]:
@@ -98,6 +99,7 @@ class RouteTable:
     def __init__(self, routes: list[Route], scopes: set[str]) -> None:
         # literal paths win over templated ones (fewer parameters first)
         self._routes = sorted(routes, key=lambda r: (r.regex.groups, -len(r.regex.pattern)))
+        self._literals = {r.literal: r for r in routes if r.literal is not None}  # one lookup, no scan
         self.scopes_supported = scopes
 
     def match(self, method: str, segments: tuple[str, ...]) -> Operation:
@@ -107,15 +109,21 @@ class RouteTable:
         """The operation and its path parameters; RouteNotFound or MethodNotAllowed otherwise."""
         path = as_path(segments)
         lookup = "GET" if method == "HEAD" else method
+        literal = self._literals.get(path)
+        if literal is not None:
+            return self._pick(literal, method, lookup), {}
         for route in self._routes:
             if found := route.regex.match(path):
-                if lookup in route.operations:
-                    return route.operations[lookup], found.groupdict()
-                raise MethodNotAllowed(
-                    method,
-                    sorted({*route.operations, "HEAD"} if "GET" in route.operations else route.operations),
-                )
+                return self._pick(route, method, lookup), found.groupdict()
         raise RouteNotFound(f"no operation at {path}")
+
+    @staticmethod
+    def _pick(route: Route, method: str, lookup: str) -> Operation:
+        if lookup in route.operations:
+            return route.operations[lookup]
+        raise MethodNotAllowed(
+            method, sorted({*route.operations, "HEAD"} if "GET" in route.operations else route.operations)
+        )
 
     def operations(self) -> Iterable[Operation]:
         for route in self._routes:
@@ -149,6 +157,7 @@ def build_route_table(
                 operation = _operation(api, method, template, op, doc)
                 scopes.update(operation.scopes)
                 regex = _template_regex(f"/{api}", template)
-                route = by_regex.setdefault(regex.pattern, Route(regex, {}))
+                literal = None if regex.groups else (f"/{api}{template}".rstrip("/") or "/")
+                route = by_regex.setdefault(regex.pattern, Route(regex, {}, literal))
                 route.operations[method] = operation
     return RouteTable(list(by_regex.values()), scopes)

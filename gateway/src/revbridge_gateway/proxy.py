@@ -17,13 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
-from fastapi import Request
 from opentelemetry.propagate import inject
 from revbridge_contracts.telemetry import CORRELATION_HEADER, correlation_id
 from yarl import URL
 
 from revbridge_gateway.breaker import CircuitBreaker
-from revbridge_gateway.errors import PayloadTooLarge, UpstreamUnavailable
+from revbridge_gateway.errors import UpstreamUnavailable
 
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
 PASSED_RESPONSE_HEADERS = (
@@ -54,19 +53,6 @@ class Upstream:
     base: str
     timeout: aiohttp.ClientTimeout
     breaker: CircuitBreaker
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes whatever Content-Length claims."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise PayloadTooLarge(f"body larger than {limit} bytes")
-    return bytes(body)
 
 
 class Upstreams:

@@ -11,6 +11,11 @@ Redis unreachable: reads (GET/HEAD) fail open under an in-process sliding window
 (so each replica admits at most ``limit`` per minute on its own); writes fail closed with 503,
 because an unmetered burst of money-moving POSTs is worse than a retry. After a failure the
 gateway skips Redis for ``BACKOFF_SECONDS`` so an outage doesn't add a connect timeout to each call.
+
+``has_headroom`` says whether the last decision this replica saw for a budget left plenty of it
+(at least a tenth, and at least two calls): the pipeline then lets a read go upstream while its
+decision is still on its way (see ``pipeline``). The answer is only a hint; every call still waits
+for its own decision.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from revbridge_gateway.errors import RateLimiterUnavailable
 WINDOW_MS = 60_000
 BACKOFF_SECONDS = 1.0
 FAIL_OPEN_METHODS = frozenset({"GET", "HEAD"})
+HEADROOM_SHARE, HEADROOM_MIN = 10, 2
+REMEMBERED_BUDGETS = 10_000  # bounds the hints kept (external issuers' callers are unbounded)
 
 log = logging.getLogger("revbridge.gateway.ratelimit")
 
@@ -103,9 +110,20 @@ class RateLimiter:
         self._script = redis.register_script(SLIDING_WINDOW)
         self._local = LocalWindow()
         self._skip_redis_until = 0.0
+        self._remaining: dict[str, int] = {}  # last decision's remaining calls, per budget key
 
     def key(self, client_id: str, bucket: str) -> str:
         return f"{self._prefix}gw:rl:{{{client_id}}}:{bucket}"
+
+    def has_headroom(self, client_id: str, bucket: str, limit: int) -> bool:
+        left = self._remaining.get(self.key(client_id, bucket))
+        return left is not None and left >= max(HEADROOM_MIN, limit // HEADROOM_SHARE)
+
+    def _remember(self, key: str, decision: Decision) -> Decision:
+        if len(self._remaining) >= REMEMBERED_BUDGETS and key not in self._remaining:
+            self._remaining.clear()
+        self._remaining[key] = decision.remaining if decision.allowed else 0
+        return decision
 
     async def hit(self, client_id: str, bucket: str, limit: int, method: str) -> Decision:
         key = self.key(client_id, bucket)
@@ -114,9 +132,10 @@ class RateLimiter:
                 allowed, count, reset_ms = await self._script(
                     keys=[key], args=[limit, WINDOW_MS, uuid.uuid4().hex]
                 )
-                return Decision(
+                decision = Decision(
                     bool(allowed), limit, max(0, limit - int(count)), math.ceil(int(reset_ms) / 1000)
                 )
+                return self._remember(key, decision)
             except (RedisError, OSError) as exc:
                 self._skip_redis_until = time.monotonic() + BACKOFF_SECONDS
                 log.warning(
@@ -124,7 +143,7 @@ class RateLimiter:
                     extra={"error": type(exc).__name__, "client_id": client_id},
                 )
         if method in FAIL_OPEN_METHODS:
-            return self._local.hit(key, limit)
+            return self._remember(key, self._local.hit(key, limit))
         raise RateLimiterUnavailable(
             "rate limiter unavailable; retry shortly",
             headers={"Retry-After": str(math.ceil(BACKOFF_SECONDS))},

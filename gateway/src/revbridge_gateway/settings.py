@@ -10,10 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, AnyHttpUrl, Field
+from pydantic import AliasChoices, AnyHttpUrl, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from revbridge_gateway.external import ExternalIssuerConfig
+
+JWKS_MAX_AGE_SECONDS = 300  # Cache-Control of /.well-known/jwks.json (oauth.py)
+MIN_ROTATION_SECONDS = 2 * JWKS_MAX_AGE_SECONDS
 
 
 class Settings(BaseSettings):
@@ -26,8 +29,13 @@ class Settings(BaseSettings):
     issuer: str = "http://127.0.0.1:8000"
     audience: str = "revbridge"
     clients_file: Path = Path("config/gateway-clients.yaml")
+    users_file: Path = Path("config/gateway-users.yaml")  # browser sign-in, sandbox mode only
+    authorization_code_ttl_seconds: int = Field(default=60, gt=0, le=600)
     keys_dir: Path = Path(".tmp/gateway-keys")
     token_ttl_seconds: int = Field(default=300, gt=0, le=3600)
+    # 0: one static key (signing-key.pem); else a new key every period, see keys.py. At least twice
+    # the JWKS max-age, so a cached JWKS always holds the next key before it signs.
+    key_rotation_seconds: int = Field(default=86_400, ge=0)
     leeway_seconds: int = Field(default=30, ge=0, le=60)
     upstream_timeout_seconds: float = 10.0
     experience_timeout_seconds: float | None = None  # per upstream; None: upstream_timeout_seconds
@@ -45,6 +53,13 @@ class Settings(BaseSettings):
     mode: Literal["sandbox", "live"] = Field(
         default="sandbox", validation_alias=AliasChoices("REVBRIDGE_MODE")
     )
+
+    @field_validator("key_rotation_seconds")
+    @classmethod
+    def _rotation_outlives_cached_jwks(cls, value: int) -> int:
+        if 0 < value < MIN_ROTATION_SECONDS:
+            raise ValueError(f"must be 0 (no rotation) or at least {MIN_ROTATION_SECONDS} s")
+        return value
 
     def timeouts(self) -> dict[str, float]:
         """Total time allowed for one upstream call, per API."""

@@ -4,6 +4,8 @@ Verification reads the protected header before any cryptography and accepts only
 ``alg: ES256``, ``typ: at+jwt`` and a ``kid`` the gateway publishes; so ``alg: none``, HS256
 signed with the public key, or a token from another key never reach a signature check. Claims
 must carry the expected ``iss`` and ``aud``; ``exp``/``nbf`` are checked with a small leeway.
+Which keys sign and verify is asked of the key ring at each call (see ``keys``: they rotate), by the
+same injected clock that the claim checks use.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,25 +42,39 @@ class Caller:
 
 
 class TokenService:
-    def __init__(self, keyring: KeyRing, *, issuer: str, audience: str, ttl: int, leeway: int) -> None:
+    def __init__(
+        self,
+        keyring: KeyRing,
+        *,
+        issuer: str,
+        audience: str,
+        ttl: int,
+        leeway: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._keyring = keyring
         self._issuer, self._audience = issuer, audience
         self._ttl, self._leeway = ttl, leeway
-        self._verification_keys = keyring.verification_keys()
+        self._clock = clock
+        self._claims = self._registry()
 
     @property
     def ttl(self) -> int:
         return self._ttl
 
     def jwks(self) -> dict[str, Any]:
-        return self._keyring.jwks()
+        return self._keyring.current(self._clock()).jwks()
 
-    def issue(self, client: Client, scopes: list[str], now: int | None = None) -> str:
-        now = int(time.time()) if now is None else now
-        header = {"alg": ALGORITHM, "typ": "at+jwt", "kid": self._keyring.kid}
+    def issue(
+        self, client: Client, scopes: list[str], now: int | None = None, subject: str | None = None
+    ) -> str:
+        """``subject``: the signed-in user of an authorization-code grant; else the client itself."""
+        keys = self._keyring.current(self._clock())  # ``now`` only dates the claims
+        now = int(self._clock()) if now is None else now
+        header = {"alg": ALGORITHM, "typ": "at+jwt", "kid": keys.kid}
         claims = {
             "iss": self._issuer,
-            "sub": client.client_id,
+            "sub": subject or client.client_id,
             "aud": self._audience,
             "client_id": client.client_id,
             "scope": " ".join(scopes),
@@ -67,7 +84,7 @@ class TokenService:
             "exp": now + self._ttl,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(header, claims, self._keyring.signing, algorithms=[ALGORITHM])
+        return jwt.encode(header, claims, keys.signing, algorithms=[ALGORITHM])
 
     @property
     def issuer(self) -> str:
@@ -79,15 +96,16 @@ class TokenService:
             raise InvalidToken("algorithm not allowed")
         if header.get("typ") not in TOKEN_TYPES:
             raise InvalidToken("not an access token (typ must be at+jwt)")
-        if header.get("kid") not in self._keyring.known_kids():
+        keys = self._keyring.current(self._clock())
+        if header.get("kid") not in keys.kids:
             raise InvalidToken("unknown signing key")
         try:
-            decoded = jwt.decode(token, self._verification_keys, algorithms=[ALGORITHM])
-            self._registry().validate(decoded.claims)
+            decoded = jwt.decode(token, keys.key_set, algorithms=[ALGORITHM])
+            self._claims.validate(decoded.claims)
         except (JoseError, ValueError, TypeError) as exc:
             raise InvalidToken(reason(exc)) from exc
         claims = decoded.claims
-        if claims.get("revbridge_audience") not in AUDIENCES or claims.get("client_id") != claims.get("sub"):
+        if claims.get("revbridge_audience") not in AUDIENCES or not isinstance(claims.get("sub"), str):
             raise InvalidToken("malformed revbridge claims")
         return Caller(
             client_id=str(claims["client_id"]),
@@ -99,6 +117,7 @@ class TokenService:
 
     def _registry(self) -> jwt.JWTClaimsRegistry:
         return jwt.JWTClaimsRegistry(
+            now=lambda: int(self._clock()),
             leeway=self._leeway,
             iss={"essential": True, "value": self._issuer},
             aud={"essential": True, "value": self._audience},

@@ -1,6 +1,7 @@
-"""Real processes for the gateway tests: an experience API (its process API is a closed port, so
-it answers 503 problem) and gateways in front of it, each with its own Redis key prefix; and, where
-a test needs to inject a clock or settings, the gateway app in-process (still real Redis and real
+"""Real processes for the gateway tests: an experience API (reading an empty read model under its
+own key prefix; its process API is a closed port) and gateways in front of it, each with its own Redis
+key prefix; and, where a test needs to inject a clock or settings, the gateway app in-process
+(still real Redis and real
 upstream sockets), which starts in milliseconds instead of seconds."""
 
 from __future__ import annotations
@@ -36,12 +37,22 @@ SECRETS = {
 class Gw:
     base: str
     keys_dir: Path
+    experience: str = ""  # the experience API behind it, to compare with what passes through
+
+    def direct(self, path: str) -> httpx.Response:
+        """The experience API's own answer to ``path`` (without the ``/experience`` prefix)."""
+        return httpx.get(f"{self.experience}{path}", timeout=15)
 
     def token(self, client_id: str, scope: str | None = None) -> str:
         data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
         response = httpx.post(f"{self.base}/oauth/token", data=data, auth=(client_id, SECRETS[client_id]))
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
+
+    def signing_key_pem(self) -> bytes:
+        """The private key the gateway signs with now (keys rotate daily by default, see keys.py)."""
+        keys_dir, period = self.keys_dir, Settings().key_rotation_seconds
+        return (keys_dir / f"rotating-{int(time.time()) // period * period}.pem").read_bytes()
 
     def call(self, method: str, path: str, token: str | None, **kwargs) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}))
@@ -54,9 +65,14 @@ class Gw:
 def experience_api() -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"EXPERIENCE_PORT": str(port), "EXPERIENCE_PROCESS_API_URL": f"http://127.0.0.1:{free_port()}"}
-    with running("experience-api", ["-m", "revbridge_experience.app"], f"{base}/healthz", env=env):
-        yield base
+    with isolated_prefix() as prefix:
+        env = {
+            "EXPERIENCE_PORT": str(port),
+            "EXPERIENCE_PROCESS_API_URL": f"http://127.0.0.1:{free_port()}",
+            "REVBRIDGE_KEY_PREFIX": prefix,
+        }
+        with running("experience-api", ["-m", "revbridge_experience.app"], f"{base}/healthz", env=env):
+            yield base
 
 
 GatewayFactory = Callable[..., AbstractContextManager[Gw]]
@@ -89,7 +105,7 @@ def start_gateway(experience_api: str, tmp_path_factory: pytest.TempPathFactory)
             "REVBRIDGE_MODE": "sandbox",
         }
         with running(f"gateway-{port}", ["-m", "revbridge_gateway"], f"{base}/healthz", env=env):
-            yield Gw(base, keys)
+            yield Gw(base, keys, experience_api)
 
     return start
 

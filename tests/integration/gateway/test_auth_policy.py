@@ -38,7 +38,7 @@ def claims_for(gateway, **overrides):
 
 def signed_by_gateway_key(gateway, claims, **header):
     """Forge with the gateway's real key, so only the claim checks can refuse the token."""
-    key = ECKey.import_key((gateway.keys_dir / "signing-key.pem").read_bytes())
+    key = ECKey.import_key(gateway.signing_key_pem())
     head = {"alg": "ES256", "typ": "at+jwt", "kid": key.thumbprint(), **header}
     return jwt.encode(head, claims, key, algorithms=["ES256"])
 
@@ -66,7 +66,7 @@ def test_alg_none_token_is_401(gateway):
 
 
 def test_hs256_token_signed_with_the_public_key_is_401(gateway):
-    public_pem = ECKey.import_key((gateway.keys_dir / "signing-key.pem").read_bytes()).as_pem(private=False)
+    public_pem = ECKey.import_key(gateway.signing_key_pem()).as_pem(private=False)
     kid = ECKey.import_key(public_pem).thumbprint()
     header = {"alg": "HS256", "typ": "at+jwt", "kid": kid}
     signing_input = (
@@ -91,7 +91,7 @@ def test_wrong_audience_or_issuer_is_401(gateway, claim):
 def test_forged_claims_with_the_right_key_reach_upstream_as_a_control(gateway):
     """Control for the tests above: the forging helper itself produces acceptable tokens."""
     token = signed_by_gateway_key(gateway, claims_for(gateway))
-    assert gateway.call("GET", SUMMARY, token).status_code == 503
+    assert gateway.call("GET", SUMMARY, token).status_code in (200, 503)  # the experience API's answer
 
 
 def test_tampered_payload_is_401(gateway):
@@ -131,10 +131,10 @@ def test_internal_client_reaches_revenue_summary_and_upstream_answer_passes_thro
     response = gateway.call(
         "GET", SUMMARY, gateway.token("revops-dashboard"), headers={"X-Correlation-Id": cid}
     )
-    # the experience API's own answer: its process API is down, so it says 503 problem
-    assert response.status_code == 503
-    assert response.headers["content-type"] == "application/problem+json"
-    assert "process API unreachable" in response.json()["detail"]
+    # the experience API's own answer passes through, whatever it is
+    direct = gateway.direct("/v1/revenue/summary")
+    assert response.status_code == direct.status_code
+    assert response.headers["content-type"] == direct.headers["content-type"]
     assert response.headers["x-correlation-id"] == cid
     assert int(response.headers["ratelimit-limit"]) == 120
     assert response.headers["x-ratelimit-remaining"] == response.headers["ratelimit-remaining"]
@@ -197,7 +197,7 @@ def test_token_signed_by_an_unknown_kid_is_401(gateway):
 
 def test_token_with_the_gateways_kid_but_another_key_is_401(gateway):
     stranger = ECKey.generate_key("P-256", private=True)
-    kid = ECKey.import_key((gateway.keys_dir / "signing-key.pem").read_bytes()).thumbprint()
+    kid = ECKey.import_key(gateway.signing_key_pem()).thumbprint()
     token = jwt.encode({"alg": "ES256", "typ": "at+jwt", "kid": kid}, claims_for(gateway), stranger)
     assert_invalid_token(gateway.call("GET", SUMMARY, token))
 

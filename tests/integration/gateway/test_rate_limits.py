@@ -60,8 +60,7 @@ def gateway_without_redis(start_gateway):
 def test_redis_down_get_fails_open_to_the_upstream(gateway_without_redis):
     gw = gateway_without_redis
     response = gw.call("GET", "/experience/v1/revenue/summary", gw.token("revops-dashboard"))
-    assert response.status_code == 503
-    assert "process API unreachable" in response.json()["detail"]  # the experience API's own answer
+    assert response.status_code == gw.direct("/v1/revenue/summary").status_code  # the upstream's answer
     assert response.headers["ratelimit-limit"] == "120"
 
 

@@ -62,8 +62,12 @@ def test_metadata_names_the_endpoints_and_scopes(gateway):
     assert meta["issuer"] == gateway.base
     assert meta["token_endpoint"] == f"{gateway.base}/oauth/token"
     assert meta["jwks_uri"] == f"{gateway.base}/.well-known/jwks.json"
-    assert meta["grant_types_supported"] == ["client_credentials"]
-    assert set(meta["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post"}
+    assert meta["grant_types_supported"] == ["client_credentials", "authorization_code"]  # code: test_pkce
+    assert set(meta["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic",
+        "client_secret_post",
+        "none",  # the public client of the browser sign-in
+    }
     assert {"reports:read", "onboarding:write"} <= set(meta["scopes_supported"])
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
+from redis.asyncio import Redis
+from revbridge_contracts.facts import Fact, FactKind, fact
+from revbridge_experience.readmodel.fold import Folder
 
 from tests.support.procs import free_port, running
+from tests.support.redis import REDIS_URL, isolated_prefix
 
 from .conftest import in_process_gateway
 
@@ -25,11 +28,12 @@ def test_deprecated_v1_summary_carries_deprecation_sunset_and_successor_headers(
     with in_process_gateway(tmp_path, experience_url=experience_api) as gw:
         response = gw.call("GET", SUMMARY_V1, gw.token("revops-dashboard"))
         current = gw.call("GET", SUMMARY_V2, gw.token("revops-dashboard"))
-    assert response.status_code == 503  # the experience API's own answer (its process API is down)
+    upstream = httpx.get(f"{experience_api}/v1/revenue/summary", timeout=15)
+    assert response.status_code == upstream.status_code  # the experience API's own answer
     assert response.headers["deprecation"] == "@1795651200"  # 2026-11-26, RFC 9745
     assert response.headers["sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"  # RFC 8594 HTTP-date
     assert response.headers["link"] == '</experience/v2/revenue/summary>; rel="successor-version"'
-    assert current.status_code == 503 and "deprecation" not in current.headers
+    assert current.status_code == upstream.status_code and "deprecation" not in current.headers
 
 
 def test_after_the_sunset_the_deprecated_operation_is_410_problem(experience_api, tmp_path):
@@ -40,41 +44,45 @@ def test_after_the_sunset_the_deprecated_operation_is_410_problem(experience_api
     assert gone.headers["content-type"] == "application/problem+json"
     assert gone.json()["type"].endswith("sunset")
     assert gone.headers["link"].startswith("</experience/v2/revenue/summary>")
-    assert v2.status_code == 503  # the successor still reaches its upstream
+    upstream = httpx.get(f"{experience_api}/v2/revenue/summary", timeout=15)
+    assert v2.status_code == upstream.status_code  # the successor still reaches its upstream
 
 
-class Positions(BaseHTTPRequestHandler):
-    """The process API's revenue positions, as the experience API reads them."""
+def facts() -> list[Fact]:
+    """USD billed 90 (posted), collected 50 (not posted), booked 100; EUR billed 10 (posted)."""
+    at = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
+    usd = {"currency": "USD", "entity": "US", "period": "2026-11", "occurred_at": at}
+    eur = {"currency": "EUR", "entity": "IE", "period": "2026-11", "occurred_at": at}
+    return [
+        fact(FactKind.contract_booked, "800000000000001", "800000000000001", amount=100, **usd),
+        fact(FactKind.invoice_billed, "in_1", "in_1", amount=90, **usd),
+        fact(FactKind.invoice_posted, "in_1", "7", amount=90, **usd),
+        fact(FactKind.payment_collected, "py_1", "py_1", amount=50, **usd),
+        fact(FactKind.invoice_billed, "in_2", "in_2", amount=10, **eur),
+        fact(FactKind.invoice_posted, "in_2", "8", amount=10, **eur),
+    ]
 
-    def do_GET(self) -> None:
-        body = {
-            "as_of": "2026-11-26T12:00:00Z",
-            "positions": [
-                {"currency": "USD", "bookings": 100, "billings": 90, "collections": 50, "erp_invoiced": 90},
-                {"currency": "EUR", "billings": 10, "erp_invoiced": 10},
-            ],
-        }
-        payload = json.dumps(body).encode()
-        self.send_response(200 if self.path == "/v1/revenue/positions" else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
-    def log_message(self, *args: object) -> None:
-        pass
+async def _fold(prefix: str) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await Folder(redis, prefix).fold([(f"1-{i}", f.to_fields()) for i, f in enumerate(facts())])
+    finally:
+        await redis.aclose()
 
 
 @pytest.fixture(scope="module")
 def experience_with_positions() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Positions)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = free_port()
-    env = {
-        "EXPERIENCE_PORT": str(port),
-        "EXPERIENCE_PROCESS_API_URL": f"http://127.0.0.1:{server.server_address[1]}",
-    }
-    try:
+    """An experience API whose read model holds the facts above (folded by the real folder)."""
+    with isolated_prefix() as prefix:
+        asyncio.run(_fold(prefix))
+        port = free_port()
+        env = {
+            "EXPERIENCE_PORT": str(port),
+            "EXPERIENCE_PROCESS_API_URL": f"http://127.0.0.1:{free_port()}",
+            "REVBRIDGE_KEY_PREFIX": prefix,
+            "REDIS_URL": REDIS_URL,
+        }
         with running(
             "experience-api-v2",
             ["-m", "revbridge_experience.app"],
@@ -82,9 +90,6 @@ def experience_with_positions() -> Iterator[str]:
             env=env,
         ):
             yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_v2_summary_groups_amounts_per_currency_with_a_reporting_block(experience_with_positions, tmp_path):

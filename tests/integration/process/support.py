@@ -44,8 +44,27 @@ async def redis() -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+class Clock:
+    """An injected wall clock (epoch seconds) that moves only when the test says so."""
+
+    def __init__(self, start: float = 1_900_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def make_consumer(
-    redis: Redis, prefix: str, system: FakeSystem, name: str = "worker-a", max_deliveries: int = 5
+    redis: Redis,
+    prefix: str,
+    system: FakeSystem,
+    name: str = "worker-a",
+    max_deliveries: int = 5,
+    clock: Clock | None = None,
+    **options: Any,
 ) -> tuple[Consumer, RedisStore]:
     config = repo_config()
     store = RedisStore(redis, prefix, config.exceptions)
@@ -59,6 +78,8 @@ def make_consumer(
         policy=RetryPolicy(attempts=2, base_seconds=0.0),
         max_deliveries=max_deliveries,
         sleep=no_sleep,
+        now=clock or Clock(),
+        **options,
     )
     return consumer, store
 

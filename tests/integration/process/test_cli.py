@@ -126,3 +126,17 @@ def test_replay_key_publishes_and_an_unreachable_api_is_exit_3(api: tuple[str, s
     assert cli(base, "replay", "key", "payroll", "x").exit_code == 2
     nobody = cli(f"http://127.0.0.1:{free_port()}", "exceptions", "list")
     assert nobody.exit_code == 3 and "unreachable" in nobody.stderr
+
+
+def test_time_range_and_reconcile_commands_refuse_bad_usage_with_exit_codes(api: tuple[str, str]) -> None:
+    base, _ = api
+    assert cli(base, "replay").exit_code == 2  # neither a range nor a subcommand
+    assert cli(base, "replay", "--since", "yesterday-ish").exit_code == 2
+    backwards = cli(base, "replay", "--since", "2026-05-02T00:00:00Z", "--until", "2026-05-01T00:00:00Z")
+    assert backwards.exit_code == 2 and "--until" in backwards.output
+    assert cli(base, "replay", "--since", "6h", "key", "onboarding", "x").exit_code == 2
+    assert cli(base, "reconcile", "--pair", "everything").exit_code == 2
+    assert cli(base, "reconcile", "--latest").exit_code == 1  # none has run in this deployment
+    # the system API below is not there: the range cannot be read, and the CLI says the API failed
+    down = cli(base, "replay", "--since", "6h", "--source", "billing")
+    assert down.exit_code == 4 and "503" in down.stderr

@@ -15,7 +15,7 @@ from revbridge_process.consumer import Outcome
 from revbridge_process.errors import SystemUnavailable
 from revbridge_process.flows.onboarding import onboard
 
-from tests.integration.process.support import event, make_consumer, pending_count
+from tests.integration.process.support import Clock, event, make_consumer, pending_count
 from tests.unit.process.fakes import FakeStatuses, FakeSystem, account, contract, invoice, mappings
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +48,9 @@ async def test_duplicate_and_reordered_invoice_events_converge_to_one_posting(
     assert await consumer.read_new(block_ms=100) == [Outcome.done] * 4
     assert list(system.erp_invoices) == ["in_1"] and list(system.erp_payments) == ["py_1"]
     distinct = {(method, key, command.model_dump_json()) for method, key, command in system.writes}
-    assert sorted((m, k) for m, k, _ in distinct) == [
+    journals = [k for m, k, _ in distinct if m == "upsert_erp_journal_entry"]  # revenue, once per month
+    assert len(journals) == len(set(journals))
+    assert sorted((m, k) for m, k, _ in distinct if m != "upsert_erp_journal_entry") == [
         ("upsert_erp_invoice", "in_1"),
         ("upsert_erp_payment", "py_1"),
     ]
@@ -59,7 +61,8 @@ async def test_duplicate_and_reordered_invoice_events_converge_to_one_posting(
 async def test_invoice_before_its_erp_customer_waits_pending_then_posts(redis: Redis, prefix: str) -> None:
     system = FakeSystem()
     system.add(contract(CONTRACT), account(), invoice("in_1"))
-    consumer, store = make_consumer(redis, prefix, system)
+    clock = Clock()
+    consumer, store = make_consumer(redis, prefix, system, clock=clock)
     await consumer.ensure_groups()
     await EventBus(redis, prefix).publish(event(EventType.invoice_finalized, "in_1"))
 
@@ -69,6 +72,8 @@ async def test_invoice_before_its_erp_customer_waits_pending_then_posts(redis: R
     assert await pending_count(redis, consumer.streams[1]) == 1
 
     await onboard(CONTRACT, system, mappings(), FakeStatuses())
+    assert await consumer.reclaim(min_idle_ms=0) == []  # its redelivery is not due yet
+    clock.advance(3600)
     assert await consumer.reclaim(min_idle_ms=0) == [Outcome.done]
     assert list(system.erp_invoices) == ["in_1"]
     resolved = await store.get_exception("invoice_posting", "in_1")
@@ -76,11 +81,12 @@ async def test_invoice_before_its_erp_customer_waits_pending_then_posts(redis: R
     assert await pending_count(redis, consumer.streams[1]) == 0
 
 
-async def test_pending_message_is_reclaimed_by_another_consumer(redis: Redis, prefix: str) -> None:
+async def test_pending_message_is_redelivered_to_another_consumer_when_due(redis: Redis, prefix: str) -> None:
     system = await _onboarded()
     system.failures["get_invoice"] += [SystemUnavailable("billing down")] * 2  # both in-process attempts
-    first, _ = make_consumer(redis, prefix, system, name="worker-a")
-    second, _ = make_consumer(redis, prefix, system, name="worker-b")
+    clock = Clock()
+    first, _ = make_consumer(redis, prefix, system, name="worker-a", clock=clock)
+    second, _ = make_consumer(redis, prefix, system, name="worker-b", clock=clock)
     await first.ensure_groups()
     await EventBus(redis, prefix).publish(event(EventType.invoice_paid, "in_1"))
 
@@ -89,7 +95,8 @@ async def test_pending_message_is_reclaimed_by_another_consumer(redis: Redis, pr
     [entry] = await redis.xpending_range(billing, "process", min="-", max="+", count=10)
     assert entry["consumer"] == "worker-a"
 
-    assert await second.reclaim(min_idle_ms=60_000) == []  # not idle long enough: left alone
+    assert await second.reclaim(min_idle_ms=0) == []  # scheduled, not due: not an orphan either
+    clock.advance(3600)
     assert await second.reclaim(min_idle_ms=0) == [Outcome.done]
     assert await pending_count(redis, billing) == 0
     assert list(system.erp_payments) == ["py_1"]
@@ -98,13 +105,15 @@ async def test_pending_message_is_reclaimed_by_another_consumer(redis: Redis, pr
 async def test_poison_message_goes_to_dead_letter_after_max_deliveries(redis: Redis, prefix: str) -> None:
     system = await _onboarded()
     system.failures["get_invoice"] += [KeyError("bug in a mapper")] * 100
-    consumer, store = make_consumer(redis, prefix, system, max_deliveries=5)
+    clock = Clock()
+    consumer, store = make_consumer(redis, prefix, system, max_deliveries=5, clock=clock)
     await consumer.ensure_groups()
     await EventBus(redis, prefix).publish(event(EventType.invoice_paid, "in_1", correlation_id="c-poison"))
     outcomes = await consumer.read_new(block_ms=100)
 
     deadline = time.monotonic() + 10
     while Outcome.dead_lettered not in outcomes and time.monotonic() < deadline:
+        clock.advance(86_400)
         outcomes += await consumer.reclaim(min_idle_ms=0)
     assert outcomes == [Outcome.pending] * 5 + [Outcome.dead_lettered]
 

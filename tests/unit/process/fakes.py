@@ -19,22 +19,29 @@ from revbridge_contracts.models import (
     ContractLine,
     ContractPage,
     ContractStatus,
+    CreditNote,
     Customer,
+    DunningStatus,
+    ErpCreditMemoUpsert,
     ErpCustomerUpsert,
     ErpInvoiceUpsert,
+    ErpJournalEntryUpsert,
     ErpPaymentUpsert,
     ErpRef,
+    ErpRefundUpsert,
     ErpTransaction,
     ErpTransactionPage,
     Invoice,
     InvoiceLine,
     InvoicePage,
     Payment,
+    Refund,
+    RefundPage,
     Subscription,
     SubscriptionUpsert,
 )
 from revbridge_contracts.process import ErrorClass, ExceptionRecord, OnboardingStatus
-from revbridge_process.config import LegalEntity, Mappings, ProductMapping
+from revbridge_process.config import LegalEntity, Mappings, ProductMapping, TaxMappings, TaxRule
 from revbridge_process.errors import SystemConflict, SystemNotFound
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -52,6 +59,13 @@ def mappings() -> Mappings:
             ),
             "GB": LegalEntity(name="Revbridge Ltd", subsidiary_id="2", currency="GBP", billing_account="uk"),
         },
+        tax=TaxMappings(
+            countries={
+                "US": TaxRule(tax_code="US-SALES"),
+                "GB": TaxRule(tax_code="GB-VAT-20", tax_id_required=True),
+            },
+            exempt_tax_code="EXEMPT",
+        ),
     )
 
 
@@ -150,6 +164,13 @@ class FakeSystem:
         self.writes: list[tuple[str, str, Any]] = []
         self.failures: dict[str, list[Exception]] = defaultdict(list)
         """Method name → errors to raise on its next calls, in order (a fault injector)."""
+        self.dunning: list[tuple[str, DunningStatus]] = []
+        self.credit_notes: dict[str, CreditNote] = {}
+        self.refunds: dict[str, list[Refund]] = {}
+        self.erp_credit_memos: dict[str, ErpCreditMemoUpsert] = {}
+        self.erp_refunds: dict[str, ErpRefundUpsert] = {}
+        self.erp_journals: dict[str, ErpJournalEntryUpsert] = {}
+        self.deleted: list[str] = []
 
     def add(self, *records: Contract | Customer | Invoice, billing_account: str = "default") -> None:
         for record in records:
@@ -292,10 +313,94 @@ class FakeSystem:
         return ErpRef(record_type="payment", internal_id=f"T-{external_id}", external_id=external_id)
 
     async def list_erp_transactions(self, record_type: str, cursor: str | None = None) -> ErpTransactionPage:
+        if record_type == "journal_entry":
+            journals = [await self.get_erp_journal_entry(key) for key in self.erp_journals]
+            page, after = self._page(journals, cursor)
+            return ErpTransactionPage(items=page, next_cursor=after)
         source = self.erp_invoices if record_type == "invoice" else self.erp_payments
         txs = [self._erp_tx(record_type, ext, cmd) for ext, cmd in source.items()]  # type: ignore[arg-type]
         items, next_cursor = self._page(txs, cursor)
         return ErpTransactionPage(items=items, next_cursor=next_cursor)
+
+    # --- dunning, write-offs, credits, refunds, revenue (issue 4) ---------------------------
+
+    async def put_dunning_status(self, contract_id: str, status: DunningStatus) -> Contract:
+        self._fault("put_dunning_status")
+        self.dunning.append((contract_id, status))
+        self.writes.append(("put_dunning_status", contract_id, status))
+        past_due = status.billing_status == "past_due"
+        updated = self.contracts[contract_id].model_copy(
+            update={
+                "billing_status": status.billing_status,
+                "dunning_invoice_id": status.invoice_id if past_due else None,
+            }
+        )
+        self.contracts[contract_id] = updated
+        return updated
+
+    async def get_credit_note(self, account: str, credit_note_id: str) -> CreditNote:
+        if credit_note_id not in self.credit_notes:
+            raise SystemNotFound(f"credit note {credit_note_id} not found")
+        return self.credit_notes[credit_note_id]
+
+    async def list_charge_refunds(self, account: str, charge_id: str) -> RefundPage:
+        return RefundPage(items=self.refunds.get(charge_id, []))
+
+    def _tx(self, record_type: str, external_id: str, total: int, currency: str) -> ErpTransaction:
+        return ErpTransaction(
+            record_type=record_type,
+            internal_id=f"T-{external_id}",
+            external_id=external_id,
+            currency=currency,
+            total=total,
+        )
+
+    async def get_erp_credit_memo(self, external_id: str) -> ErpTransaction:
+        memo = self.erp_credit_memos.get(external_id)
+        if memo is None:
+            raise SystemNotFound(f"ERP credit memo {external_id} not found")
+        return self._tx("creditMemo", external_id, sum(li.amount for li in memo.lines), memo.currency)
+
+    async def upsert_erp_credit_memo(self, external_id: str, command: ErpCreditMemoUpsert) -> ErpRef:
+        self._fault("upsert_erp_credit_memo")
+        if command.customer_external_id not in self.erp_customers:
+            raise SystemConflict(f"ERP customer {command.customer_external_id} does not exist")
+        for application in command.apply:
+            if application.invoice_external_id not in self.erp_invoices:
+                raise SystemConflict(f"invoice not in ERP: {application.invoice_external_id}")
+        self.erp_credit_memos.setdefault(external_id, command)
+        self.writes.append(("upsert_erp_credit_memo", external_id, command))
+        return ErpRef(record_type="creditMemo", internal_id=f"T-{external_id}", external_id=external_id)
+
+    async def delete_erp_credit_memo(self, external_id: str) -> None:
+        self.erp_credit_memos.pop(external_id, None)
+        self.deleted.append(external_id)
+
+    async def get_erp_refund(self, external_id: str) -> ErpTransaction:
+        refund = self.erp_refunds.get(external_id)
+        if refund is None:
+            raise SystemNotFound(f"ERP refund {external_id} not found")
+        return self._tx("customerRefund", external_id, refund.amount, refund.currency)
+
+    async def upsert_erp_refund(self, external_id: str, command: ErpRefundUpsert) -> ErpRef:
+        self._fault("upsert_erp_refund")
+        if command.credit_memo_external_id not in self.erp_credit_memos:
+            raise SystemConflict(f"credit memo not in ERP: {command.credit_memo_external_id}")
+        self.erp_refunds.setdefault(external_id, command)
+        self.writes.append(("upsert_erp_refund", external_id, command))
+        return ErpRef(record_type="customerRefund", internal_id=f"T-{external_id}", external_id=external_id)
+
+    async def get_erp_journal_entry(self, external_id: str) -> ErpTransaction:
+        journal = self.erp_journals.get(external_id)
+        if journal is None:
+            raise SystemNotFound(f"ERP journal entry {external_id} not found")
+        return self._tx("journalEntry", external_id, sum(li.debit for li in journal.lines), journal.currency)
+
+    async def upsert_erp_journal_entry(self, external_id: str, command: ErpJournalEntryUpsert) -> ErpRef:
+        self._fault("upsert_erp_journal_entry")
+        self.erp_journals.setdefault(external_id, command)
+        self.writes.append(("upsert_erp_journal_entry", external_id, command))
+        return ErpRef(record_type="journalEntry", internal_id=f"T-{external_id}", external_id=external_id)
 
 
 class FakeStatuses:

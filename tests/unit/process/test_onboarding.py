@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from revbridge_contracts.models import ContractLine, SubscriptionItem
 from revbridge_contracts.process import ErrorClass, FlowState
-from revbridge_process.errors import FlowFailure, SystemUnavailable
+from revbridge_process.errors import FlowFailure, SystemConflict, SystemUnavailable
 from revbridge_process.flows.onboarding import onboard, preflight
 
 from tests.unit.process.fakes import NOW, FakeStatuses, FakeSystem, account, contract, mappings
@@ -67,12 +67,16 @@ def test_missing_mappings_are_named() -> None:
     assert failure.reason == "no product mapping for GADGET, WIDGET"
 
 
-def test_parent_must_be_onboarded_first() -> None:
+def test_child_waits_for_its_parent_then_passes_and_a_self_parent_is_refused() -> None:
     child = account("001B", parent_crm_account_id="001A")
-    failure = _gate_failure(contract=contract(), account=child, parent=account(), mappings=mappings())
-    assert failure.error_class == ErrorClass.validation and "001A" in failure.reason
+    with pytest.raises(SystemConflict) as waiting:  # deferred and redelivered, not failed
+        preflight(contract(), child, account(), mappings())
+    assert "001A" in str(waiting.value)
     plan = preflight(contract(), child, account(billing_customer_id="cus_001A"), mappings())
     assert plan.erp_customer.crm_account_id == "001B"
+    own = account("001B", parent_crm_account_id="001B")
+    failure = _gate_failure(contract=contract(), account=own, parent=own, mappings=mappings())
+    assert failure.error_class == ErrorClass.validation and "own parent" in failure.reason
 
 
 async def test_activated_contract_is_onboarded_in_order_and_written_back() -> None:

@@ -5,9 +5,10 @@ Only tests and demos call these; they take no auth and are not part of Stripe's 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from .. import faults
 from ..faults import FaultPlan
@@ -43,6 +44,25 @@ async def requests(request: Request, limit: int = 100) -> dict[str, Any]:
 @router.get("/webhooks/deliveries")
 async def deliveries(request: Request) -> dict[str, Any]:
     return {"data": [d.model_dump() for d in _state(request).webhooks.deliveries]}
+
+
+@router.post("/webhooks/hold")
+async def hold_webhooks(request: Request) -> dict[str, str]:
+    """Hold every webhook delivery from now on, so a test can release them in the order it chooses."""
+    _state(request).webhooks.hold()
+    return {"status": "holding"}
+
+
+class Release(BaseModel):
+    event_ids: list[str] | None = None
+    order: Literal["forward", "reverse"] = "forward"
+
+
+@router.post("/webhooks/release")
+async def release_webhooks(request: Request, body: Release) -> dict[str, Any]:
+    """Send held deliveries (all, or ``event_ids``) one by one, in the order held or reversed."""
+    sent = await _state(request).webhooks.release(body.event_ids, reverse=body.order == "reverse")
+    return {"sent": sent}
 
 
 def _plan(request: Request) -> FaultPlan:

@@ -1,6 +1,8 @@
 """Settings of the Stripe sandbox, read from ``STRIPE_SANDBOX_*`` environment variables.
 
-One secret key is one emulated account; the webhook URL (optional) gets an endpoint in every account.
+One secret key is one emulated account; the webhook URL (optional) gets an endpoint in every account,
+unless ``STRIPE_SANDBOX_WEBHOOK_URLS`` (a JSON map secret key -> URL) names one for that account, as a
+real deployment registers one endpoint per Stripe account.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_KEY = "sk_test_revbridge_demo"  # demo value, only ever valid against this sandbox
+DEMO_UK_SECRET_KEY = "sk_test_revbridge_demo_uk"  # demo value: a second account (a second legal entity)
 DEMO_WEBHOOK_SECRET = "whsec_revbridge_demo"  # demo value, only ever valid against this sandbox
 PINNED_API_VERSION = "2026-10-28.endive"
 
@@ -18,14 +21,19 @@ class StripeSandboxSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="STRIPE_SANDBOX_", extra="ignore")
 
-    secret_keys: str = DEMO_SECRET_KEY
+    secret_keys: str = f"{DEMO_SECRET_KEY},{DEMO_UK_SECRET_KEY}"
     webhook_url: str | None = None
+    webhook_urls: dict[str, str] = {}
+    """Per secret key, the endpoint its account's events go to (JSON); ``webhook_url`` for the rest."""
     webhook_secret: SecretStr = SecretStr(DEMO_WEBHOOK_SECRET)
     webhook_max_attempts: int = 5
     webhook_retry_base_seconds: float = 0.5
     webhook_timeout_seconds: float = 5.0
     api_version: str = PINNED_API_VERSION
     request_log_size: int = 1000
+
+    def webhook_url_for(self, secret_key: str) -> str | None:
+        return self.webhook_urls.get(secret_key, self.webhook_url)
 
     def secret_key_list(self) -> list[str]:
         """The configured secret keys, in order, without blanks or duplicates."""

@@ -141,8 +141,9 @@ class SandboxState:
         for key in self.settings.secret_key_list():
             account = Account(secret_key=key, account_id=new_id("acct", 16))
             self.accounts[key] = account
-            if self.settings.webhook_url:
-                self.add_configured_endpoint(account, self.settings.webhook_url)
+            url = self.settings.webhook_url_for(key)
+            if url:
+                self.add_configured_endpoint(account, url)
 
     def add_configured_endpoint(self, account: Account, url: str) -> None:
         endpoint = webhook_endpoint_object(url, ["*"], self.settings.api_version)

@@ -1,5 +1,8 @@
 """Webhook delivery: sign each event exactly as ``stripe.Webhook.construct_event`` verifies, POST it
 in a background task (never inside the API call), retry non-2xx with exponential backoff.
+
+Stripe guarantees neither order nor single delivery; to let tests choose an order, deliveries can
+be held (``hold``) and then released one by one or all at once, in order or reversed (``release``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class Delivery(BaseModel):
     endpoint_id: str
     endpoint_url: str
     attempts: int = 0
-    status: Literal["pending", "delivered", "failed"] = "pending"
+    status: Literal["pending", "held", "delivered", "failed"] = "pending"
     last_status_code: int | None = None
     last_error: str | None = None
 
@@ -55,6 +58,8 @@ class WebhookDispatcher:
         self.deliveries: list[Delivery] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
+        self.holding = False
+        self._held: list[tuple[Delivery, str, str, dict[str, Any]]] = []
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.timeout)
@@ -68,6 +73,27 @@ class WebhookDispatcher:
 
     def reset(self) -> None:
         self.deliveries.clear()
+        self._held.clear()
+        self.holding = False
+
+    def hold(self) -> None:
+        """Keep every delivery scheduled from now on until ``release``."""
+        self.holding = True
+
+    async def release(self, event_ids: list[str] | None = None, reverse: bool = False) -> list[str]:
+        """Send held deliveries (only ``event_ids`` when given) one after another, in the order they
+        were held or reversed; each is sent (with its retries) before the next. Holding stops once
+        nothing is held any more. Returns the event ids sent, in the order sent."""
+        chosen = [h for h in self._held if event_ids is None or h[0].event_id in event_ids]
+        self._held = [h for h in self._held if h not in chosen]
+        if not self._held and event_ids is None:
+            self.holding = False
+        sent = []
+        for delivery, payload, secret, event in reversed(chosen) if reverse else chosen:
+            delivery.status = "pending"
+            await self._deliver(delivery, payload, secret, event)
+            sent.append(delivery.event_id)
+        return sent
 
     def schedule(self, event: dict[str, Any], payload: str, endpoint: dict[str, Any], secret: str) -> None:
         """Record a pending delivery and start sending it in the background."""
@@ -75,6 +101,10 @@ class WebhookDispatcher:
             event_id=event["id"], type=event["type"], endpoint_id=endpoint["id"], endpoint_url=endpoint["url"]
         )
         self.deliveries.append(delivery)
+        if self.holding:
+            delivery.status = "held"
+            self._held.append((delivery, payload, secret, event))
+            return
         task = asyncio.get_running_loop().create_task(self._deliver(delivery, payload, secret, event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -1,46 +1,79 @@
-"""The experience API: revenue summary and lineage for internal apps (reached via the gateway).
+"""The experience API: revenue summary, drill-down, lineage, operations metrics and the exception
+view for internal apps (reached via the gateway).
 
-It serves every major version its contracts ship (``experience-v1.yaml``, ``experience-v2.yaml``)
-side by side; v1's summary is deprecated, and the gateway adds the Deprecation/Sunset headers and
-answers 410 after the sunset date, so this app only declares ``deprecated`` in its OpenAPI.
+Reports read the read model (``readmodel``), which the projector (``python -m
+revbridge_experience.projector``) keeps current from the ledger facts the process flows publish, so
+no report reads the platforms on a request. The exception view and the operations counts the
+process API owns go through the process API. It serves every major version its contracts ship
+(``experience-v1.yaml``, ``experience-v2.yaml``) side by side; v1's summary is deprecated, and the
+gateway adds the Deprecation/Sunset headers and answers 410 after the sunset date.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from pathlib import Path
 
 import httpx
-from fastapi import Depends, FastAPI, Path, Request
-from revbridge_contracts.experience import ApiVersions, LineageView, RevenueSummary, RevenueSummaryV2
+from fastapi import FastAPI
+from prometheus_client import Gauge
+from redis.asyncio import Redis
+from revbridge_contracts.experience import ApiVersions
+from revbridge_contracts.metrics import Metrics, install_metrics
 from revbridge_contracts.problems import install_problem_handlers
 from revbridge_contracts.telemetry import instrument_app, traced
+from starlette.staticfiles import StaticFiles
 
-from revbridge_experience import reports
+from revbridge_experience.api import exceptions, lineage, operations, revenue
+from revbridge_experience.fx import FxConfigError, FxRates, load_fx
 from revbridge_experience.process_client import ProcessApi
+from revbridge_experience.readmodel.queries import ReadModel
 from revbridge_experience.settings import Settings
 from revbridge_experience.versions import api_versions
 
 
-def _process_api(request: Request) -> ProcessApi:
-    return request.app.state.process_api
+def read_model_gauges(metrics: Metrics, app: FastAPI) -> None:
+    """Business gauges, read from the read model at each scrape: facts folded, lag, freshness."""
+    facts = Gauge(
+        "revbridge_readmodel_facts", "Facts folded, by outcome", ["outcome"], registry=metrics.registry
+    )
+    lag = Gauge(
+        "revbridge_readmodel_lag_facts", "Facts on the stream not yet folded", registry=metrics.registry
+    )
+    age = Gauge("revbridge_readmodel_age_seconds", "Seconds since the last fold", registry=metrics.registry)
+
+    async def refresh() -> None:
+        rm: ReadModel = app.state.read_model
+        stats = await rm.stats()
+        for outcome in ("applied", "replaced", "duplicate", "stale", "bad"):
+            facts.labels(outcome=outcome).set(int(stats.get(outcome, 0)))
+        pending, behind = await rm.projector_lag()
+        lag.set((pending or 0) + (behind or 0))
+        if stats.get("folded_at_ms"):
+            age.set(max(0.0, dt.datetime.now(dt.UTC).timestamp() - int(stats["folded_at_ms"]) / 1000))
+
+    metrics.on_scrape(refresh)
 
 
-Process = Annotated[ProcessApi, Depends(_process_api)]
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, fx: FxRates | None = None) -> FastAPI:
     settings = settings or Settings()
     versions = api_versions()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with traced(
-            httpx.AsyncClient(base_url=str(settings.process_api_url), timeout=settings.timeout_seconds)
-        ) as http:
-            app.state.process_api = ProcessApi(http)
-            yield
+        app.state.fx = fx or load_fx(settings.config_dir)
+        redis = Redis.from_url(settings.redis_url)
+        app.state.read_model = ReadModel(redis, settings.key_prefix, settings.consumer_group)
+        try:
+            async with traced(
+                httpx.AsyncClient(base_url=str(settings.process_api_url), timeout=settings.timeout_seconds)
+            ) as http:
+                app.state.process_api = ProcessApi(http)
+                yield
+        finally:
+            await redis.aclose()
 
     app = FastAPI(
         title="revbridge experience API",
@@ -50,60 +83,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     instrument_app(app, "experience-api")
+    read_model_gauges(install_metrics(app, "experience-api"), app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get(
-        "/v1/revenue/summary",
-        operation_id="getRevenueSummary",
-        response_model=RevenueSummary,
-        deprecated=True,
-    )
-    async def revenue_summary(process: Process) -> RevenueSummary:
-        return reports.revenue_summary(await process.revenue_positions())
-
-    @app.get(
-        "/v1/lineage/contracts/{contract_id}",
-        operation_id="getContractLineageView",
-        response_model=LineageView,
-    )
-    async def contract_lineage(contract_id: str, process: Process) -> LineageView:
-        return reports.lineage_view(await process.contract_lineage(contract_id))
-
-    @app.get("/v2/revenue/summary", operation_id="getRevenueSummaryV2", response_model=RevenueSummaryV2)
-    async def revenue_summary_v2(process: Process) -> RevenueSummaryV2:
-        return reports.revenue_summary_v2(await process.revenue_positions())
-
     @app.get("/v2/versions", operation_id="getApiVersions", response_model=ApiVersions)
     async def served_versions() -> ApiVersions:
         return versions
 
-    @app.get(
-        "/v2/lineage/contracts/{contract_id}",
-        operation_id="getContractLineageViewV2",
-        response_model=LineageView,
-    )
-    async def contract_lineage_v2(
-        contract_id: Annotated[str, Path(min_length=1, max_length=64)], process: Process
-    ) -> LineageView:
-        return reports.lineage_view(await process.contract_lineage(contract_id))
-
+    for module in (revenue, lineage, operations, exceptions):
+        app.include_router(module.router)
+    # the dashboard page: static files (no data in them), reached as /dashboard/ through the gateway
+    static = StaticFiles(directory=Path(__file__).parent / "static", html=True)
+    app.mount("/dashboard", static, name="dashboard")
     return app
 
 
 def main() -> None:
-    import os
-
     import uvicorn
 
-    uvicorn.run(
-        create_app(),
-        host=os.environ.get("EXPERIENCE_HOST", "127.0.0.1"),
-        port=int(os.environ.get("EXPERIENCE_PORT", "8003")),
-        log_level="warning",
-    )
+    settings = Settings()
+    try:
+        fx = load_fx(settings.config_dir)
+    except FxConfigError as exc:
+        raise SystemExit(f"experience API: invalid configuration: {exc}") from exc
+    uvicorn.run(create_app(settings, fx), host=settings.host, port=settings.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
-"""Client of the process API, the one layer the experience API may call."""
+"""Client of the process API, the one layer the experience API may call: the exception queue, its
+operations counts and the latest reconciliation (reports themselves come from the read model)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import httpx
-from revbridge_contracts.problems import NotFound, ServiceError, UpstreamUnavailable
-from revbridge_contracts.process import ContractLineage, RevenuePositions
+from revbridge_contracts.problems import Conflict, NotFound, ServiceError, UpstreamUnavailable
+from revbridge_contracts.process import ExceptionPage, ExceptionRecord, OperationsStats
+
+CLIENT_ID_HEADER = "X-Revbridge-Client-Id"
 
 
 class InvalidRequest(ServiceError):
@@ -20,23 +24,64 @@ class ProcessApi:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self._http = http
 
-    async def _get(self, path: str) -> httpx.Response:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        actor: str | None = None,
+    ) -> httpx.Response:
+        headers = {CLIENT_ID_HEADER: actor} if actor else None
         try:
-            response = await self._http.get(path)
+            response = await self._http.request(method, path, params=params, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise UpstreamUnavailable(f"process API unreachable: {type(exc).__name__}") from exc
+        if response.status_code < 400:
+            return response
+        problem = _problem(response)
+        detail = problem.get("detail") or problem.get("title")
         if response.status_code == 404:
-            raise NotFound(response.json().get("detail") or "not found")
-        if response.status_code == 422:
-            problem = response.json()
-            raise InvalidRequest(problem.get("detail"), invalid_params=problem.get("invalid_params"))
-        if response.status_code >= 400:
-            raise UpstreamUnavailable(f"process API answered {response.status_code}")
-        return response
+            raise NotFound(detail or "not found")
+        if response.status_code == 409:
+            raise Conflict(detail or "conflict")
+        if response.status_code in (400, 422):
+            raise InvalidRequest(detail, invalid_params=problem.get("invalid_params"))
+        raise UpstreamUnavailable(f"process API answered {response.status_code}")
 
-    async def revenue_positions(self) -> RevenuePositions:
-        return RevenuePositions.model_validate_json((await self._get("/v1/revenue/positions")).content)
+    async def list_exceptions(self, params: dict[str, Any]) -> ExceptionPage:
+        query = {k: v for k, v in params.items() if v is not None and v is not False}
+        response = await self._call("GET", "/v1/exceptions", params=query)
+        return ExceptionPage.model_validate_json(response.content)
 
-    async def contract_lineage(self, contract_id: str) -> ContractLineage:
-        response = await self._get(f"/v1/lineage/contracts/{quote(contract_id, safe='')}")
-        return ContractLineage.model_validate_json(response.content)
+    async def get_exception(self, record_id: str) -> ExceptionRecord:
+        response = await self._call("GET", f"/v1/exceptions/{quote(record_id, safe='')}")
+        return ExceptionRecord.model_validate_json(response.content)
+
+    async def act_on_exception(
+        self, record_id: str, action: str, body: dict[str, Any] | None, actor: str | None
+    ) -> ExceptionRecord:
+        path = f"/v1/exceptions/{quote(record_id, safe='')}/{action}"
+        response = await self._call("POST", path, body=body, actor=actor)
+        return ExceptionRecord.model_validate_json(response.content)
+
+    async def operations_stats(self) -> OperationsStats:
+        return OperationsStats.model_validate_json((await self._call("GET", "/v1/operations/stats")).content)
+
+    async def latest_reconciliation(self) -> dict[str, Any] | None:
+        """The latest report as JSON, or None when there is none (or the operation does not exist yet)."""
+        try:
+            response = await self._call("GET", "/v1/reconciliations/latest")
+        except NotFound:
+            return None
+        body = response.json()
+        return body if isinstance(body, dict) else None
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

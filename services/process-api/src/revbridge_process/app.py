@@ -12,13 +12,24 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from revbridge_contracts.metrics import install_metrics
 from revbridge_contracts.problems import install_problem_handlers
 from revbridge_contracts.telemetry import instrument_app, traced
 
-from revbridge_process.api import exceptions, onboardings, replays, reports
+from revbridge_process.api import (
+    exceptions,
+    onboardings,
+    operations,
+    reconciliations,
+    replays,
+    reports,
+    revenue,
+)
 from revbridge_process.bus import EventBus
 from revbridge_process.config import Config, ConfigError, load_config
+from revbridge_process.facts import RedisFacts
 from revbridge_process.replay import Replayer
+from revbridge_process.scheduling import Reconciliations
 from revbridge_process.settings import Settings
 from revbridge_process.store import build_store
 from revbridge_process.system_client import SystemApi
@@ -43,10 +54,17 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
                 app.state.system = SystemApi(http)
                 app.state.store = build_store(redis, settings, app.state.config)
                 app.state.bus = EventBus(redis, settings.key_prefix, settings.stream_maxlen)
+                app.state.facts = RedisFacts(redis, settings.key_prefix, settings.facts_maxlen)
                 app.state.replayer = Replayer(
                     redis, settings.key_prefix, app.state.bus, settings.stream_maxlen
                 )
-                yield
+                app.state.reconciliations = Reconciliations(
+                    redis, settings, app.state.config, app.state.system, app.state.store
+                )
+                try:
+                    yield
+                finally:
+                    await app.state.reconciliations.aclose()
         finally:
             await redis.aclose()
 
@@ -59,12 +77,13 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
     )
     install_problem_handlers(app)
     instrument_app(app, "process-api")
+    operations.operations_gauges(app, install_metrics(app, "process-api"))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (onboardings, exceptions, replays, reports):
+    for module in (onboardings, exceptions, replays, reports, revenue, reconciliations, operations):
         app.include_router(module.router)
     return app
 

@@ -1,44 +1,30 @@
-"""``revbridge``: the operator CLI for the exception queue and replays, over the process API's HTTP.
+"""``revbridge``: the operator CLI for the exception queue, replays and reconciliation, over the
+process API's HTTP.
 
-Exit codes: 0 ok, 1 not found / nothing to do, 2 usage, 3 API unreachable, 4 API error. Tables and
-progress go to the terminal; ``--json`` prints the API's answer as JSON on stdout for scripts.
+Exit codes: 0 ok, 1 not found / nothing to do, 2 usage, 3 API unreachable, 4 API error (or a
+failed run), 5 a reconciliation found differences. Tables and progress go to the terminal;
+``--json`` prints the API's answer as JSON on stdout for scripts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from revbridge_process import cli_runs
 from revbridge_process.cli_client import DEFAULT_API, CliFailure, Exit, ProcessApi
+from revbridge_process.cli_runs import emit_json as _emit_json
+from revbridge_process.cli_runs import err, out
+from revbridge_process.cli_runs import run as _run
 
 REPLAY_CHUNK = 50
 STATUSES = ("open", "retrying", "resolved")
 COLUMNS = ("id", "flow", "business_key", "error_class", "owner", "status", "attempts", "sla_due", "last_seen")
-out, err = Console(), Console(stderr=True, soft_wrap=True)
-
-
-def _run(ctx: click.Context, action: Callable[[ProcessApi], Any]) -> None:
-    """Run ``action`` against the API and turn its ``CliFailure`` into the exit code."""
-    settings = ctx.ensure_object(dict)
-    api = ProcessApi(settings["api"], settings["token"])
-    try:
-        action(api)
-    except CliFailure as failure:
-        err.print(f"[red]error:[/red] {failure.message}", highlight=False)
-        ctx.exit(int(failure.code))
-    finally:
-        api.close()
-
-
-def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+PAIRS = ("contract_subscription", "invoice", "payment", "credit_note")
 
 
 @click.group()
@@ -166,9 +152,47 @@ def reassign(ctx: click.Context, record_id: str, owner: str, note: str | None, a
     _run(ctx, lambda api: _show(api.call("POST", _path(record_id, "reassign"), json=body), as_json))
 
 
-@main.group()
-def replay() -> None:
-    """Put work back on the bus (the flows converge, so a replay never duplicates)."""
+_RANGE_OPTIONS = (
+    click.option("--since", type=cli_runs.Instant(), help="from (RFC 3339, or 6h / 7d ago)"),
+    click.option("--until", type=cli_runs.Instant(), help="to (default: now)"),
+    click.option("--source", "sources", multiple=True, type=click.Choice(("billing", "crm"))),
+    click.option("--account", "accounts", multiple=True, help="billing account (default: all)"),
+    click.option("--max-events", default=500, show_default=True, type=click.IntRange(1, 5000)),
+    click.option("--json", "as_json", is_flag=True),
+)
+
+
+def _range_options(fn: Any) -> Any:
+    for option in reversed(_RANGE_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@main.group(invoke_without_command=True)
+@_range_options
+@click.pass_context
+def replay(ctx: click.Context, since: dt.datetime | None, **options: Any) -> None:
+    """Put work back on the bus (the flows converge, so a replay never duplicates).
+
+    With --since (and --until), re-publish what Stripe's events API and the CRM recorded in that
+    time range, beyond the bus's retention (same as `replay time-range`)."""
+    if ctx.invoked_subcommand is not None:
+        if since is not None or options["until"] is not None:
+            raise click.UsageError("--since/--until go with `replay` alone, or `replay time-range`")
+        return
+    if since is None:
+        raise click.UsageError("give --since (and --until) for a time range, or a subcommand")
+    cli_runs.replay_time_range(ctx, since, **options)
+
+
+@replay.command("time-range")
+@_range_options
+@click.pass_context
+def replay_time_range(ctx: click.Context, since: dt.datetime | None, **options: Any) -> None:
+    """Re-publish what the platforms recorded between --since and --until (progress bar)."""
+    if since is None:
+        raise click.UsageError("--since is required")
+    cli_runs.replay_time_range(ctx, since, **options)
 
 
 @replay.command("dead-letter")
@@ -238,6 +262,25 @@ def replay_key(ctx: click.Context, flow: str, business_key: str, account: str | 
             )
 
     _run(ctx, action)
+
+
+@main.command()
+@click.option("--grace-seconds", type=click.FloatRange(0), help="skip records newer than this (in flight)")
+@click.option("--pair", "pairs", multiple=True, type=click.Choice(PAIRS), help="default: every pair")
+@click.option("--latest", is_flag=True, help="show the latest report instead of running one")
+@click.option("--timeout", default=3600.0, show_default=True, help="seconds to wait for the run")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def reconcile(
+    ctx: click.Context,
+    grace_seconds: float | None,
+    pairs: tuple[str, ...],
+    latest: bool,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Reconcile CRM, billing and ERP now (progress bar); exit 5 when differences were found."""
+    cli_runs.reconcile(ctx, grace_seconds, pairs, latest, as_json, timeout)
 
 
 if __name__ == "__main__":

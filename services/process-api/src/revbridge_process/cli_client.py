@@ -23,6 +23,8 @@ class Exit(IntEnum):
     usage = 2
     unreachable = 3
     api_error = 4
+    differences = 5
+    """A reconciliation found differences (each is in the exception queue)."""
 
 
 class CliFailure(Exception):

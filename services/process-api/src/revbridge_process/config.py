@@ -1,4 +1,5 @@
-"""Loads and validates ``config/mappings.yaml``, ``exceptions.yaml`` and ``retry-policies.yaml`` at start-up.
+"""Loads and validates ``config/mappings.yaml``, ``exceptions.yaml``, ``retry-policies.yaml`` and
+``flows.yaml`` at start-up.
 
 A wrong mapping would bill or post the wrong thing, so an invalid file stops start-up with a
 message naming the file, the entry and the problem, instead of failing later on one contract.
@@ -21,7 +22,16 @@ from revbridge_process.retry import RetryPolicy
 MAPPINGS_FILE = "mappings.yaml"
 EXCEPTIONS_FILE = "exceptions.yaml"
 RETRIES_FILE = "retry-policies.yaml"
-Step = Literal["onboarding", "crm_writeback", "invoice_posting", "invoice_dunning", "invoice_voiding"]
+FLOWS_FILE = "flows.yaml"
+Step = Literal[
+    "onboarding",
+    "crm_writeback",
+    "invoice_posting",
+    "invoice_dunning",
+    "invoice_voiding",
+    "credit_posting",
+    "refund_posting",
+]
 """Flow steps a retry policy can name: the worker's flows, plus onboarding's CRM write-back."""
 RETRYABLE = frozenset({ErrorClass.upstream_unavailable, ErrorClass.rate_limited, ErrorClass.conflict})
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -38,7 +48,14 @@ class _Strict(BaseModel):
 class ProductMapping(_Strict):
     name: str | None = None
     billing_price_ref: str = Field(min_length=1, description="Stripe price lookup_key")
+    billing_price_refs: dict[Currency, str] = Field(
+        default_factory=dict, description="lookup_key per currency, where it differs from billing_price_ref"
+    )
     erp_item_id: str = Field(min_length=1, description="NetSuite item internal id")
+
+    def price_ref(self, currency: str) -> str:
+        """The Stripe price that bills this product in ``currency``."""
+        return self.billing_price_refs.get(currency, self.billing_price_ref)
 
 
 class LegalEntity(_Strict):
@@ -48,12 +65,68 @@ class LegalEntity(_Strict):
     billing_account: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
 
 
+class TaxRule(_Strict):
+    """How one billing country is taxed: the ERP tax code, and whether a tax id is required."""
+
+    tax_code: str = Field(min_length=1, max_length=60)
+    tax_id_required: bool = Field(
+        default=False, description="B2B VAT countries: a tax id (or an exemption) must be on the account"
+    )
+
+
+class TaxMappings(_Strict):
+    countries: dict[CountryCode, TaxRule] = Field(default_factory=dict)
+    exempt_tax_code: str | None = Field(
+        default=None, min_length=1, max_length=60, description="for accounts marked tax exempt"
+    )
+
+
+class Ledger(_Strict):
+    """GL accounts (NetSuite internal ids) the revenue journal entries move amounts between."""
+
+    deferred_revenue_account: str = Field(default="3", min_length=1)
+    revenue_account: str = Field(default="4", min_length=1)
+
+
 class Mappings(_Strict):
     products: dict[str, ProductMapping] = Field(min_length=1)
+    tax: TaxMappings = Field(default_factory=TaxMappings)
+    ledger: Ledger = Field(default_factory=Ledger)
     legal_entities: dict[CountryCode, LegalEntity] = Field(min_length=1)
 
     def billing_accounts(self) -> list[str]:
         return sorted({entity.billing_account for entity in self.legal_entities.values()})
+
+    def entity_of_account(self, billing_account: str) -> tuple[str, LegalEntity] | None:
+        """The legal entity (code, entity) a billing account bills; None for an unknown account."""
+        for code, entity in self.legal_entities.items():
+            if entity.billing_account == billing_account:
+                return code, entity
+        return None
+
+
+class DunningPolicy(_Strict):
+    exception_after_attempts: int = Field(
+        default=3, ge=1, le=100, description="failed attempts on one invoice that page its owner"
+    )
+
+
+class RevenuePolicy(_Strict):
+    recognize_on_posting: bool = Field(
+        default=True, description="post the periods already due when an invoice is posted"
+    )
+
+
+class AmendmentPolicy(_Strict):
+    proration_behavior: Literal["create_prorations", "none", "always_invoice"] = "create_prorations"
+
+
+class FlowPolicies(_Strict):
+    """``config/flows.yaml``: business thresholds and choices of the flows (all optional)."""
+
+    dunning: DunningPolicy = Field(default_factory=DunningPolicy)
+    revenue: RevenuePolicy = Field(default_factory=RevenuePolicy)
+    amendments: AmendmentPolicy = Field(default_factory=AmendmentPolicy)
 
 
 class ExceptionPolicy(_Strict):
@@ -78,6 +151,20 @@ class Jitter(StrEnum):
     none = "none"
 
 
+class Redelivery(_Strict):
+    """Gaps between redeliveries of a pending entry: ``base * 2**(n-1)`` capped at ``max``, jittered."""
+
+    base_seconds: float = Field(ge=0, le=86_400)
+    max_seconds: float = Field(ge=0, le=86_400)
+    jitter: Jitter = Jitter.equal
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Redelivery:
+        if self.max_seconds < self.base_seconds:
+            raise ValueError("max_seconds is below base_seconds")
+        return self
+
+
 class StepRetry(_Strict):
     """How hard one flow step tries before the failure waits for a person."""
 
@@ -89,6 +176,8 @@ class StepRetry(_Strict):
     on_exhausted: Literal["redeliver", "give_up"] = "redeliver"
     max_deliveries: int | None = Field(default=None, ge=1, le=1000)
     sla_hours: float | None = Field(default=None, gt=0, description="a shorter SLA pages the owner early")
+    redelivery: Redelivery | None = Field(default=None, description="gaps between redeliveries")
+    concurrency: int | None = Field(default=None, ge=1, le=256, description="entries in hand per worker")
 
     @field_validator("retryable")
     @classmethod
@@ -114,6 +203,20 @@ class StepRetry(_Strict):
             retryable=self.retryable,
             give_up=self.on_exhausted == "give_up",
             max_deliveries=self.max_deliveries,
+            concurrency=self.concurrency,
+            **(
+                {
+                    "redeliver_base_seconds": self.redelivery.base_seconds,
+                    "redeliver_max_seconds": self.redelivery.max_seconds,
+                    "redeliver_jitter": self.redelivery.jitter.value,
+                }
+                if self.redelivery
+                else {
+                    "redeliver_base_seconds": default.redeliver_base_seconds,
+                    "redeliver_max_seconds": default.redeliver_max_seconds,
+                    "redeliver_jitter": default.redeliver_jitter,
+                }
+            ),
         )
 
 
@@ -136,6 +239,7 @@ class Config(_Strict):
     mappings: Mappings
     exceptions: ExceptionPolicies
     retries: RetryPolicies = Field(default_factory=RetryPolicies)
+    flows: FlowPolicies = Field(default_factory=FlowPolicies)
 
     def owners(self) -> set[str]:
         """The owner teams an exception can be assigned to."""
@@ -172,6 +276,30 @@ def _check_mappings(path: Path, mappings: Mappings) -> None:
                 f"billing account {entity.billing_account!r} already bills subsidiary {first[1]} "
                 f"(legal_entities.{first[0]}); one billing account never spans two subsidiaries"
             )
+    _check_currencies(path, mappings)
+
+
+def _check_currencies(path: Path, mappings: Mappings) -> None:
+    """A billing account bills one currency; a per-currency price names a currency some entity bills;
+    a tax rule names a country some entity bills (a typo there would silently never apply)."""
+    currencies: dict[str, tuple[str, str]] = {}
+    for country, entity in mappings.legal_entities.items():
+        first = currencies.setdefault(entity.billing_account, (country, entity.currency))
+        if first[1] != entity.currency:
+            raise ConfigError(
+                f"{path}: legal_entities.{country}.currency: billing account {entity.billing_account!r} "
+                f"already bills {first[1]} (legal_entities.{first[0]}); one Stripe account bills one currency"
+            )
+    billed = {entity.currency for entity in mappings.legal_entities.values()}
+    for code, product in mappings.products.items():
+        for currency in product.billing_price_refs:
+            if currency not in billed:
+                raise ConfigError(
+                    f"{path}: products.{code}.billing_price_refs.{currency}: no legal entity bills {currency}"
+                )
+    for country in mappings.tax.countries:
+        if country not in mappings.legal_entities:
+            raise ConfigError(f"{path}: tax.countries.{country}: no legal entity bills {country}")
 
 
 def _check_exceptions(path: Path, policies: ExceptionPolicies) -> None:
@@ -180,7 +308,10 @@ def _check_exceptions(path: Path, policies: ExceptionPolicies) -> None:
 
 
 def load_config(config_dir: Path) -> Config:
-    """Read and validate the three files; raise ``ConfigError`` on the first problem found."""
+    """Read and validate the files; raise ``ConfigError`` on the first problem found.
+
+    ``flows.yaml`` is optional (its defaults apply when it is absent); the others are required.
+    """
     mappings_path, exceptions_path = config_dir / MAPPINGS_FILE, config_dir / EXCEPTIONS_FILE
     retries_path = config_dir / RETRIES_FILE
     mappings = _validate(Mappings, mappings_path, _read(mappings_path))
@@ -188,4 +319,6 @@ def load_config(config_dir: Path) -> Config:
     policies = _validate(ExceptionPolicies, exceptions_path, _read(exceptions_path))
     _check_exceptions(exceptions_path, policies)
     retries = _validate(RetryPolicies, retries_path, _read(retries_path))
-    return Config(mappings=mappings, exceptions=policies, retries=retries)
+    flows_path = config_dir / FLOWS_FILE
+    flows = _validate(FlowPolicies, flows_path, _read(flows_path) or {}) if flows_path.exists() else None
+    return Config(mappings=mappings, exceptions=policies, retries=retries, flows=flows or FlowPolicies())

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from revbridge_process.bus import EventBus
 from revbridge_process.config import Config
 from revbridge_process.errors import InvalidField
-from revbridge_process.ports import SystemPort
+from revbridge_process.ports import FactSink, SystemPort
 from revbridge_process.replay import Replayer
 from revbridge_process.store import RedisStore
 
@@ -31,6 +31,10 @@ def _bus(request: Request) -> EventBus:
 
 def _config(request: Request) -> Config:
     return request.app.state.config
+
+
+def _facts(request: Request) -> FactSink:
+    return request.app.state.facts
 
 
 def _replayer(request: Request) -> Replayer:
@@ -56,4 +60,5 @@ Store = Annotated[RedisStore, Depends(_store)]
 Bus = Annotated[EventBus, Depends(_bus)]
 AppConfig = Annotated[Config, Depends(_config)]
 ReplayService = Annotated[Replayer, Depends(_replayer)]
+Facts = Annotated[FactSink, Depends(_facts)]
 Actor = Annotated[str, Depends(_actor)]

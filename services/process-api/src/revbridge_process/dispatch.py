@@ -1,17 +1,25 @@
 """Routes an event envelope to its flow. The worker decides what to do with failures; this module
-only knows which flow owns which event type and runs it."""
+only knows which flow owns which event type and runs it.
+
+Every event gets a fresh ``reads.read_once`` view of the system API, so steps of one event that
+read the same invoice or contract (posting, then revenue recognition) read it once.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
 from revbridge_contracts.events import EventEnvelope, EventType
 
 from revbridge_process.config import Config
+from revbridge_process.errors import SystemRejected
 from revbridge_process.facts import NoFacts
-from revbridge_process.flows import invoice_posting, onboarding
-from revbridge_process.ports import FactSink, StatusStore, SystemPort
+from revbridge_process.flows import credits, dunning, invoice_posting, onboarding, refunds, revenue, writeoff
+from revbridge_process.flows.billing_context import invoice_context
+from revbridge_process.flows.reads import read_once
+from revbridge_process.ports import ExceptionSink, FactSink, StatusStore, SystemPort
 
 DEFAULT_BILLING_ACCOUNT = "default"
 log = logging.getLogger(__name__)
@@ -26,37 +34,98 @@ class FlowDeps:
     """Runs onboarding's CRM write-back under its own retry policy (``retry.step_runner``)."""
     facts: FactSink = field(default_factory=NoFacts)
     """Where the flows publish ledger facts for the experience API's read models."""
+    exceptions: ExceptionSink | None = None
+    """Lets a flow resolve its own exceptions (dunning, once the invoice is settled); when None, the
+    status store is used if it is also the exception queue (as ``store.RedisStore`` is)."""
+
+    def exception_sink(self) -> ExceptionSink | None:
+        if self.exceptions is not None:
+            return self.exceptions
+        return self.statuses if isinstance(self.statuses, ExceptionSink) else None
 
 
 FLOW_OF: dict[EventType, str] = {
     EventType.contract_activated: onboarding.FLOW,
     EventType.invoice_finalized: invoice_posting.FLOW,
     EventType.invoice_paid: invoice_posting.FLOW,
-    EventType.invoice_payment_failed: "invoice_dunning",
-    EventType.invoice_voided: "invoice_voiding",
-    EventType.invoice_marked_uncollectible: "invoice_voiding",
+    EventType.invoice_payment_failed: dunning.FLOW,
+    EventType.invoice_voided: writeoff.FLOW,
+    EventType.invoice_marked_uncollectible: writeoff.FLOW,
+    EventType.credit_note_created: credits.FLOW,
+    EventType.charge_refunded: refunds.FLOW,
 }
 
 EVENT_FOR_FLOW: dict[str, EventType] = {
     onboarding.FLOW: EventType.contract_activated,
     invoice_posting.FLOW: EventType.invoice_finalized,  # the converging handler also posts payments
+    dunning.FLOW: EventType.invoice_payment_failed,  # converges to the invoice, paid or not
+    writeoff.FLOW: EventType.invoice_voided,  # converges to void and uncollectible alike
+    credits.FLOW: EventType.credit_note_created,
+    refunds.FLOW: EventType.charge_refunded,
 }
 """The business event that re-runs a flow for one key (retry from the exception queue, replay)."""
 
 
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
 async def dispatch(envelope: EventEnvelope, deps: FlowDeps) -> None:
     """Run the flow for one event; raises the flow's errors unchanged."""
-    mappings = deps.config.mappings
-    if envelope.type == EventType.contract_activated:
+    config, mappings = deps.config, deps.config.mappings
+    system = read_once(deps.system)
+    account = envelope.account or DEFAULT_BILLING_ACCOUNT
+    subject = envelope.subject
+    kind = envelope.type
+    if kind == EventType.contract_activated:
         await onboarding.onboard(
-            envelope.subject, deps.system, mappings, deps.statuses, writeback=deps.crm_writeback
+            subject,
+            system,
+            mappings,
+            deps.statuses,
+            writeback=deps.crm_writeback,
+            proration=config.flows.amendments.proration_behavior,
+            facts=deps.facts,
         )
-    elif envelope.type in (EventType.invoice_finalized, EventType.invoice_paid):
-        account = envelope.account or DEFAULT_BILLING_ACCOUNT
-        await invoice_posting.post_invoice(envelope.subject, account, deps.system, mappings)
-    else:
-        # payment failed, voided, uncollectible: recorded and acknowledged until their flows exist (issue 4)
+    elif kind == EventType.invoice_finalized:
+        posted = await invoice_posting.post_invoice(subject, account, system, mappings, deps.facts)
+        if posted is not None and config.flows.revenue.recognize_on_posting:
+            await _recognize(subject, account, system, deps)
+    elif kind == EventType.invoice_paid:
+        await _post_paid(subject, account, system, deps)
+    elif kind == EventType.invoice_payment_failed:
+        await dunning.on_payment_failed(subject, account, system, mappings, config.flows.dunning, deps.facts)
+    elif kind in (EventType.invoice_voided, EventType.invoice_marked_uncollectible):
+        ctx = await writeoff.write_off(subject, account, system, mappings, deps.facts)
+        await dunning.settle(ctx, system, deps.exception_sink())
+    elif kind == EventType.credit_note_created:
+        await credits.post_credit_note(subject, account, system, mappings, deps.facts)
+    elif kind == EventType.charge_refunded:
+        await refunds.post_refunds(subject, account, system, mappings, deps.facts)
+    else:  # an event type added to the contract before its flow: recorded and acknowledged
         log.info(
-            "event.recorded",
-            extra={"event_type": envelope.type.value, "subject": envelope.subject, "event_id": envelope.id},
+            "event.recorded", extra={"event_type": kind.value, "subject": subject, "event_id": envelope.id}
         )
+
+
+async def _post_paid(invoice_id: str, account: str, system: SystemPort, deps: FlowDeps) -> None:
+    """Post the invoice and its payment; an uncollectible invoice paid after all gets its write-off
+    removed first (the write-off closed it, so the payment could not be applied); then clear dunning."""
+    mappings = deps.config.mappings
+    try:
+        posted = await invoice_posting.post_invoice(invoice_id, account, system, mappings, deps.facts)
+    except SystemRejected:
+        if not await writeoff.release(invoice_id, system):
+            raise
+        posted = await invoice_posting.post_invoice(invoice_id, account, system, mappings, deps.facts)
+    if posted is None:
+        return
+    ctx = await invoice_context(system, mappings, account, invoice_id)
+    await dunning.settle(ctx, system, deps.exception_sink())
+
+
+async def _recognize(invoice_id: str, account: str, system: SystemPort, deps: FlowDeps) -> None:
+    ctx = await invoice_context(system, deps.config.mappings, account, invoice_id)
+    await revenue.recognize_invoice(
+        ctx.invoice, account, system, deps.config.mappings, deps.facts, _today(), contract=ctx.contract
+    )

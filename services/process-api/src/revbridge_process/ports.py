@@ -6,26 +6,36 @@ implementations; unit tests hand the flows small fakes that implement the same p
 
 from __future__ import annotations
 
-from typing import Protocol
+import datetime as dt
+from typing import Protocol, runtime_checkable
 
 from revbridge_contracts.facts import Fact
 from revbridge_contracts.models import (
     BillingCustomer,
     BillingCustomerUpsert,
+    BillingEventPage,
     BillingLink,
     Contract,
     ContractPage,
     ContractStatus,
+    CreditNote,
+    CreditNotePage,
     Customer,
+    DunningStatus,
+    ErpCreditMemoUpsert,
     ErpCustomerUpsert,
     ErpInvoiceUpsert,
+    ErpJournalEntryUpsert,
     ErpPaymentUpsert,
     ErpRef,
+    ErpRefundUpsert,
     ErpTransaction,
     ErpTransactionPage,
     Invoice,
     InvoicePage,
+    RefundPage,
     Subscription,
+    SubscriptionPage,
     SubscriptionUpsert,
 )
 from revbridge_contracts.process import ErrorClass, ExceptionRecord, OnboardingStatus
@@ -72,6 +82,60 @@ class SystemPort(Protocol):
         self, record_type: str, cursor: str | None = None
     ) -> ErpTransactionPage: ...
 
+    # --- dunning, voids, credits, refunds and revenue (issue 4) ---------------------------
+
+    async def put_dunning_status(self, contract_id: str, status: DunningStatus) -> Contract: ...
+
+    async def get_credit_note(self, account: str, credit_note_id: str) -> CreditNote: ...
+
+    async def list_charge_refunds(self, account: str, charge_id: str) -> RefundPage: ...
+
+    async def get_erp_credit_memo(self, external_id: str) -> ErpTransaction: ...
+
+    async def upsert_erp_credit_memo(self, external_id: str, command: ErpCreditMemoUpsert) -> ErpRef: ...
+
+    async def delete_erp_credit_memo(self, external_id: str) -> None: ...
+
+    async def get_erp_refund(self, external_id: str) -> ErpTransaction: ...
+
+    async def upsert_erp_refund(self, external_id: str, command: ErpRefundUpsert) -> ErpRef: ...
+
+    async def get_erp_journal_entry(self, external_id: str) -> ErpTransaction: ...
+
+    async def upsert_erp_journal_entry(self, external_id: str, command: ErpJournalEntryUpsert) -> ErpRef: ...
+
+
+class ListingPort(Protocol):
+    """The system API's paged listings that replay by time range and reconciliation read."""
+
+    async def list_billing_events(
+        self,
+        account: str,
+        since: dt.datetime,
+        until: dt.datetime,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> BillingEventPage: ...
+
+    async def list_contracts_in_range(
+        self,
+        status: ContractStatus | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        cursor: str | None = None,
+        limit: int = 2000,
+    ) -> ContractPage: ...
+
+    async def list_subscriptions(self, account: str, cursor: str | None = None) -> SubscriptionPage: ...
+
+    async def list_invoice_summaries(self, account: str, cursor: str | None = None) -> InvoicePage: ...
+
+    async def list_credit_notes(self, account: str, cursor: str | None = None) -> CreditNotePage: ...
+
+    async def list_erp_transactions(
+        self, record_type: str, cursor: str | None = None
+    ) -> ErpTransactionPage: ...
+
 
 class StatusStore(Protocol):
     """Where each contract's onboarding stands (a working set, never the system of record)."""
@@ -81,6 +145,7 @@ class StatusStore(Protocol):
     async def put_status(self, status: OnboardingStatus) -> None: ...
 
 
+@runtime_checkable
 class ExceptionSink(Protocol):
     """The exception queue: one record per (flow, business key), repeats counted, not duplicated."""
 

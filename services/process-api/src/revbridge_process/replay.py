@@ -69,6 +69,10 @@ class Replayer:
         items = [_dead_letter(_text(i), f) for i, f in rows[:limit]]
         return DeadLetterPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
 
+    async def dead_letter_depth(self) -> int:
+        """Entries waiting on the dead-letter stream (the operations dashboard shows it)."""
+        return int(await self._redis.xlen(self.dead_letter))
+
     async def replay_dead_letters(self, ids: Iterable[str] | None) -> ReplayResult:
         """Replay the given dead-letter ids, or every entry when ``ids`` is None."""
         replayed: list[ReplayedEntry] = []

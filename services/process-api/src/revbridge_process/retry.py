@@ -1,9 +1,10 @@
-"""In-process retries of transient failures: exponential backoff with jitter, honouring Retry-After.
+"""Retries of transient failures: exponential backoff with jitter, honouring Retry-After.
 
 A ``RetryPolicy`` is data (``config/retry-policies.yaml`` per flow step, the ``PROCESS_RETRY_*``
-settings otherwise). After the last attempt the error propagates: the message stays pending, so the
-bus (XAUTOCLAIM, then the dead-letter stream) takes over, unless the policy gives up sooner, which
-turns the failure into an owned exception (``step_runner``)."""
+settings otherwise) with two levels: short in-process attempts (``delay``), then redeliveries of
+the pending stream entry with gaps that grow with its delivery count (``redelivery_delay``; the
+consumer schedules them, see ``consumer``), until the dead-letter stream. A policy may give up
+sooner, which turns the failure into an owned exception (``step_runner``)."""
 
 from __future__ import annotations
 
@@ -39,16 +40,47 @@ class RetryPolicy:
     """After the last attempt: record and acknowledge (True) or leave pending for redelivery (False)."""
     max_deliveries: int | None = None
     """Redeliveries before the dead-letter stream; ``None`` means ``PROCESS_MAX_DELIVERIES``."""
+    redeliver_base_seconds: float = 30.0
+    redeliver_max_seconds: float = 900.0
+    redeliver_jitter: str = "equal"
+    """Gap before redelivery ``n``: ``base * 2**(n-1)`` capped at ``max``, jittered; Retry-After wins."""
+    concurrency: int | None = None
+    """Entries of this flow one worker handles at once; ``None`` means ``PROCESS_FLOW_CONCURRENCY``."""
 
     def delay(
         self, attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random
     ) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based)."""
-        cap = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        backoff = {"none": cap, "equal": cap / 2 + rand() * cap / 2}.get(self.jitter, rand() * cap)
+        backoff = _jittered(self.jitter, _capped(self.base_seconds, self.max_seconds, attempt), rand)
         if retry_after is not None:
             return max(backoff, min(retry_after, self.max_retry_after_seconds))
         return backoff
+
+    def redelivery_delay(
+        self, deliveries: int, retry_after: float | None, rand: Callable[[], float] = random.random
+    ) -> float:
+        """Seconds before a pending entry delivered ``deliveries`` times is delivered again.
+
+        Retry-After from the last failure wins when longer (up to a day: a platform that says
+        "come back in an hour" means it, and the entry waits without holding a worker)."""
+        cap = _capped(self.redeliver_base_seconds, self.redeliver_max_seconds, deliveries)
+        backoff = _jittered(self.redeliver_jitter, cap, rand)
+        if retry_after is not None:
+            return max(backoff, min(retry_after, MAX_REDELIVERY_RETRY_AFTER))
+        return backoff
+
+
+MAX_REDELIVERY_RETRY_AFTER = 86_400.0
+
+
+def _capped(base: float, cap: float, n: int) -> float:
+    """``base * 2**(n-1)`` capped at ``cap`` (the exponent is bounded so a high count never overflows)."""
+    return min(cap, base * 2 ** min(max(n - 1, 0), 62))
+
+
+def _jittered(jitter: str, cap: float, rand: Callable[[], float]) -> float:
+    """``full``: 0..cap; ``equal``: cap/2..cap; ``none``: cap."""
+    return {"none": cap, "equal": cap / 2 + rand() * cap / 2}.get(jitter, rand() * cap)
 
 
 async def with_retries(

@@ -27,10 +27,24 @@ class Settings(BaseSettings):
     block_ms: int = Field(default=2000, ge=1, le=2000)
     batch_size: int = Field(default=16, ge=1)
     reclaim_idle_ms: int = Field(default=30_000, ge=0)
+    """An entry pending this long with no redelivery scheduled belongs to a dead consumer: reclaimed."""
+    reclaim_every_seconds: float = Field(default=1.0, gt=0, le=60)
     max_deliveries: int = Field(default=5, ge=1)
     retry_attempts: int = Field(default=3, ge=1)
     retry_base_seconds: float = Field(default=0.5, ge=0)
     retry_max_seconds: float = Field(default=10.0, ge=0)
+    redelivery_base_seconds: float = Field(default=5.0, ge=0)
+    redelivery_max_seconds: float = Field(default=900.0, ge=0)
+    flow_concurrency: int = Field(default=8, ge=1, le=256)
+    max_in_flight: int = Field(default=32, ge=1, le=1024)
+    consumer_reap_idle_ms: int = Field(default=3_600_000, ge=60_000)
+    """Group members idle this long with nothing pending (workers restarted under a new name) are removed."""
+
+    # reconciliation: scheduled in the workers (one at a time, under a Redis lock) and on demand
+    reconcile_interval_seconds: float = Field(default=3600.0, ge=0, description="0 turns the schedule off")
+    reconcile_grace_seconds: float = Field(default=300.0, ge=0)
+    reconcile_max_differences: int = Field(default=5000, ge=1)
+    reconcile_reports_kept: int = Field(default=20, ge=1, le=1000)
 
     # bounded memory: approximate stream lengths, exception records kept after resolution
     stream_maxlen: int = Field(default=100_000, ge=1000)

@@ -6,6 +6,7 @@ at one edge (``_translate``): 404, 409, 422, 429 and 503 each mean something dif
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import time
 from typing import TypeVar
@@ -16,20 +17,29 @@ from pydantic import BaseModel
 from revbridge_contracts.models import (
     BillingCustomer,
     BillingCustomerUpsert,
+    BillingEventPage,
     BillingLink,
     Contract,
     ContractPage,
     ContractStatus,
+    CreditNote,
+    CreditNotePage,
     Customer,
+    DunningStatus,
+    ErpCreditMemoUpsert,
     ErpCustomerUpsert,
     ErpInvoiceUpsert,
+    ErpJournalEntryUpsert,
     ErpPaymentUpsert,
     ErpRef,
+    ErpRefundUpsert,
     ErpTransaction,
     ErpTransactionPage,
     Invoice,
     InvoicePage,
+    RefundPage,
     Subscription,
+    SubscriptionPage,
     SubscriptionUpsert,
 )
 
@@ -165,6 +175,92 @@ class SystemApi:
     async def upsert_erp_payment(self, external_id: str, command: ErpPaymentUpsert) -> ErpRef:
         return await self._call(ErpRef, "PUT", f"/v1/erp/payments/{_p(external_id)}", body=command)
 
+    async def put_dunning_status(self, contract_id: str, status: DunningStatus) -> Contract:
+        path = f"/v1/crm/contracts/{_p(contract_id)}/dunning-status"
+        return await self._call(Contract, "PUT", path, body=status)
+
+    async def get_credit_note(self, account: str, credit_note_id: str) -> CreditNote:
+        path = f"/v1/billing/{_p(account)}/credit-notes/{_p(credit_note_id)}"
+        return await self._call(CreditNote, "GET", path)
+
+    async def list_charge_refunds(self, account: str, charge_id: str) -> RefundPage:
+        path = f"/v1/billing/{_p(account)}/charges/{_p(charge_id)}/refunds"
+        return await self._call(RefundPage, "GET", path)
+
+    async def get_erp_credit_memo(self, external_id: str) -> ErpTransaction:
+        return await self._call(ErpTransaction, "GET", f"/v1/erp/credit-memos/{_p(external_id)}")
+
+    async def upsert_erp_credit_memo(self, external_id: str, command: ErpCreditMemoUpsert) -> ErpRef:
+        return await self._call(ErpRef, "PUT", f"/v1/erp/credit-memos/{_p(external_id)}", body=command)
+
+    async def delete_erp_credit_memo(self, external_id: str) -> None:
+        path = f"/v1/erp/credit-memos/{_p(external_id)}"
+        try:
+            response = await self._http.request("DELETE", path)
+        except httpx.TransportError as exc:
+            raise SystemUnavailable(f"system API unreachable: {type(exc).__name__}") from exc
+        _translate(response)
+
+    async def get_erp_refund(self, external_id: str) -> ErpTransaction:
+        return await self._call(ErpTransaction, "GET", f"/v1/erp/refunds/{_p(external_id)}")
+
+    async def upsert_erp_refund(self, external_id: str, command: ErpRefundUpsert) -> ErpRef:
+        return await self._call(ErpRef, "PUT", f"/v1/erp/refunds/{_p(external_id)}", body=command)
+
+    async def get_erp_journal_entry(self, external_id: str) -> ErpTransaction:
+        return await self._call(ErpTransaction, "GET", f"/v1/erp/journal-entries/{_p(external_id)}")
+
+    async def upsert_erp_journal_entry(self, external_id: str, command: ErpJournalEntryUpsert) -> ErpRef:
+        path = f"/v1/erp/journal-entries/{_p(external_id)}"
+        return await self._call(ErpRef, "PUT", path, body=command)
+
     async def list_erp_transactions(self, record_type: str, cursor: str | None = None) -> ErpTransactionPage:
         params = {"record_type": record_type, "limit": "1000"} | ({"cursor": cursor} if cursor else {})
         return await self._call(ErpTransactionPage, "GET", "/v1/erp/transactions", params=params)
+
+    # --- listings for replay by time range and reconciliation ------------------------------
+
+    async def list_billing_events(
+        self,
+        account: str,
+        since: dt.datetime,
+        until: dt.datetime,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> BillingEventPage:
+        params = {"since": since.isoformat(), "until": until.isoformat(), "limit": str(limit)}
+        if cursor:
+            params["cursor"] = cursor
+        path = f"/v1/billing/{_p(account)}/events"
+        return await self._call(BillingEventPage, "GET", path, params=params)
+
+    async def list_contracts_in_range(
+        self,
+        status: ContractStatus | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        cursor: str | None = None,
+        limit: int = 2000,
+    ) -> ContractPage:
+        params = {"limit": str(limit)} | ({"status": status.value} if status else {})
+        if since is not None:
+            params["modified_after"] = since.isoformat()
+        if until is not None:
+            params["modified_before"] = until.isoformat()
+        if cursor:
+            params["cursor"] = cursor
+        return await self._call(ContractPage, "GET", "/v1/crm/contracts", params=params)
+
+    async def list_subscriptions(self, account: str, cursor: str | None = None) -> SubscriptionPage:
+        params = {"limit": "100"} | ({"cursor": cursor} if cursor else {})
+        path = f"/v1/billing/{_p(account)}/subscriptions"
+        return await self._call(SubscriptionPage, "GET", path, params=params)
+
+    async def list_invoice_summaries(self, account: str, cursor: str | None = None) -> InvoicePage:
+        params = {"limit": "100", "lines": "false"} | ({"cursor": cursor} if cursor else {})
+        return await self._call(InvoicePage, "GET", f"/v1/billing/{_p(account)}/invoices", params=params)
+
+    async def list_credit_notes(self, account: str, cursor: str | None = None) -> CreditNotePage:
+        params = {"limit": "100"} | ({"cursor": cursor} if cursor else {})
+        path = f"/v1/billing/{_p(account)}/credit-notes"
+        return await self._call(CreditNotePage, "GET", path, params=params)

@@ -13,9 +13,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from revbridge_contracts.metrics import install_metrics
 from revbridge_contracts.problems import install_problem_handlers
 from revbridge_contracts.telemetry import instrument_app
 
+from revbridge_system.adapters.netsuite.budget import NetSuiteBudget
 from revbridge_system.adapters.netsuite.client import NetSuiteErp
 from revbridge_system.adapters.salesforce.client import SalesforceCrm
 from revbridge_system.adapters.stripe.client import StripeBilling
@@ -31,6 +33,21 @@ DESCRIPTION = (
 )
 
 
+def netsuite_budget(redis: Redis, settings: Settings) -> NetSuiteBudget | None:
+    """The account-wide NetSuite concurrency budget every replica shares (None when turned off)."""
+    ns = settings.netsuite
+    if not ns.concurrency_budget:
+        return None
+    return NetSuiteBudget(
+        redis,
+        settings.key_prefix,
+        limit=ns.concurrency_budget,
+        lease_seconds=ns.timeout_seconds + 5,
+        max_wait_seconds=ns.budget_max_wait_seconds,
+        cooldown_default_seconds=ns.budget_cooldown_default_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -41,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.bus = EventBus(redis, settings.key_prefix, settings.stream_maxlen)
         app.state.billing = StripeBilling(settings.stripe)
         app.state.crm = SalesforceCrm(settings.salesforce)
-        app.state.erp = NetSuiteErp(settings.netsuite)
+        app.state.erp = NetSuiteErp(settings.netsuite, budget=netsuite_budget(redis, settings))
         try:
             yield
         finally:
@@ -60,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_error_handlers(app)
     instrument_app(app, SERVICE_NAME)
+    install_metrics(app, SERVICE_NAME)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -18,6 +18,7 @@ import logging
 import uuid
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from revbridge_contracts.tracing import current_trace_fields
 
 from revbridge_system.adapters.salesforce import mappers
@@ -112,6 +113,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 log.warning(
                     "salesforce.poll.failed", extra={"error": type(exc).__name__, "status": exc.status}
                 )
+            except (RedisError, OSError) as exc:  # Redis restarting: keep polling once it is back
+                log.warning("salesforce.poll.redis_unavailable", extra={"error": type(exc).__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
     finally:

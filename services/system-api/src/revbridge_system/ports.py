@@ -14,20 +14,29 @@ from revbridge_contracts.events import EventEnvelope
 from revbridge_contracts.models import (
     BillingCustomer,
     BillingCustomerUpsert,
+    BillingEventPage,
     BillingLink,
     Contract,
     ContractPage,
     ContractStatus,
+    CreditNote,
+    CreditNotePage,
     Customer,
+    DunningStatus,
+    ErpCreditMemoUpsert,
     ErpCustomerUpsert,
     ErpInvoiceUpsert,
+    ErpJournalEntryUpsert,
     ErpPaymentUpsert,
     ErpRef,
+    ErpRefundUpsert,
     ErpTransaction,
     ErpTransactionPage,
     Invoice,
     InvoicePage,
+    RefundPage,
     Subscription,
+    SubscriptionPage,
     SubscriptionUpsert,
 )
 
@@ -45,6 +54,19 @@ class BillingPort(Protocol):
     ) -> Subscription: ...
     async def get_invoice(self, account: str, invoice_id: str) -> Invoice: ...
     async def list_invoices(self, account: str, limit: int, cursor: str | None) -> InvoicePage: ...
+    async def get_credit_note(self, account: str, credit_note_id: str) -> CreditNote: ...
+    async def list_charge_refunds(self, account: str, charge_id: str) -> RefundPage: ...
+    async def list_events(
+        self,
+        account: str,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> BillingEventPage: ...
+    async def list_subscriptions(self, account: str, limit: int, cursor: str | None) -> SubscriptionPage: ...
+    async def list_invoice_summaries(self, account: str, limit: int, cursor: str | None) -> InvoicePage: ...
+    async def list_credit_notes(self, account: str, limit: int, cursor: str | None) -> CreditNotePage: ...
 
 
 class CrmPort(Protocol):
@@ -56,9 +78,11 @@ class CrmPort(Protocol):
         modified_after: dt.datetime | None,
         limit: int,
         cursor: str | None,
+        modified_before: dt.datetime | None = None,
     ) -> ContractPage: ...
     async def get_account(self, account_id: str) -> Customer: ...
     async def put_billing_link(self, contract_id: str, link: BillingLink) -> Contract: ...
+    async def put_dunning_status(self, contract_id: str, status: DunningStatus) -> Contract: ...
 
 
 class ErpPort(Protocol):
@@ -68,3 +92,7 @@ class ErpPort(Protocol):
     async def upsert_payment(self, external_id: str, cmd: ErpPaymentUpsert) -> ErpRef: ...
     async def get_transaction(self, record_type: str, external_id: str) -> ErpTransaction: ...
     async def list_transactions(self, kind: str, limit: int, offset: int) -> ErpTransactionPage: ...
+    async def upsert_credit_memo(self, external_id: str, cmd: ErpCreditMemoUpsert) -> ErpRef: ...
+    async def delete_credit_memo(self, external_id: str) -> None: ...
+    async def upsert_refund(self, external_id: str, cmd: ErpRefundUpsert) -> ErpRef: ...
+    async def upsert_journal_entry(self, external_id: str, cmd: ErpJournalEntryUpsert) -> ErpRef: ...

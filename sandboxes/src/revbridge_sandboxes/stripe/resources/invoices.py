@@ -115,6 +115,14 @@ async def list_invoice_payments(ctx: ApiCtx) -> Response:
     if invoice_id:
         items = [i for i in items if i["invoice"] == invoice_id]
         url = f"/v1/invoice_payments?invoice={invoice_id}"
+    payment = ctx.params.get("payment")
+    if isinstance(payment, dict) and payment.get("payment_intent"):
+        # payment[type]=payment_intent&payment[payment_intent]=pi_...: which invoice a payment paid
+        intent = str(payment["payment_intent"])
+        items = [i for i in items if (i.get("payment") or {}).get("payment_intent") == intent]
+    status = forms.as_str(ctx.params, "status")
+    if status:
+        items = [i for i in items if i["status"] == status]
     return ctx.render(paginate(items, ctx.params, url))
 
 

@@ -22,7 +22,9 @@ from revbridge_contracts.process import ErrorClass
 
 from revbridge_process.config import Mappings
 from revbridge_process.errors import FlowFailure
-from revbridge_process.ports import SystemPort
+from revbridge_process.facts import NoFacts
+from revbridge_process.flows import ledger
+from revbridge_process.ports import FactSink, SystemPort
 
 FLOW = "invoice_posting"
 POSTED_PAYMENT_STATUSES = frozenset({"succeeded", "paid"})
@@ -90,9 +92,17 @@ def posting_plan(invoice: Invoice, customer_external_id: str, mappings: Mappings
 
 
 async def post_invoice(
-    invoice_id: str, billing_account: str, system: SystemPort, mappings: Mappings
+    invoice_id: str,
+    billing_account: str,
+    system: SystemPort,
+    mappings: Mappings,
+    facts: FactSink | None = None,
 ) -> PostingPlan | None:
-    """Converge the ERP to the invoice as it is now; ``None`` when there is nothing to post yet."""
+    """Converge the ERP to the invoice as it is now; ``None`` when there is nothing to post yet.
+
+    Facts: what billing says (billed, collected) before the ERP writes, each posting after its write.
+    """
+    facts = facts or NoFacts()
     invoice = await system.get_invoice(billing_account, invoice_id)
     if invoice.status in NOT_POSTED:
         log.info(
@@ -103,11 +113,15 @@ async def post_invoice(
     if not invoice.crm_contract_id:
         raise FlowFailure(ErrorClass.validation, f"invoice {invoice_id} names no CRM contract")
     contract = await system.get_contract(invoice.crm_contract_id)
+    entity = ledger.entity_of_account(billing_account, mappings)
+    await facts.publish(*ledger.billed(invoice, contract, entity))
     plan = posting_plan(invoice, contract.account_id, mappings)
-    await system.upsert_erp_invoice(
+    ref = await system.upsert_erp_invoice(
         plan.invoice_external_id, plan.invoice
     )  # 409 while the customer is missing
+    await facts.publish(ledger.invoice_posted(invoice, contract, entity, plan.invoice, ref))
     for payment_id, command in plan.payments.items():
-        await system.upsert_erp_payment(payment_id, command)
+        paid = await system.upsert_erp_payment(payment_id, command)
+        await facts.publish(ledger.payment_posted(invoice, contract, entity, payment_id, command, paid))
     log.info("invoice_posting.posted", extra={"invoice_id": invoice_id, "payments": len(plan.payments)})
     return plan

@@ -3,6 +3,7 @@ ERP customer in the right subsidiary, and a write-back of those ids to the CRM.
 
 The pre-flight gate (``preflight``) runs before anything is created anywhere, so a contract with
 a missing mapping or the wrong legal entity waits as an exception instead of half-onboarding.
+An amended or renewed contract runs the same converging flow (``amendments``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from revbridge_contracts.models import (
     ContractStatus,
     Customer,
     ErpCustomerUpsert,
+    ProrationBehavior,
     SubscriptionItem,
     SubscriptionUpsert,
 )
@@ -27,9 +29,14 @@ from revbridge_contracts.process import ErrorClass, FlowState, OnboardingStatus
 
 from revbridge_process.config import LegalEntity, Mappings
 from revbridge_process.errors import BUSINESS, FlowFailure
-from revbridge_process.ports import StatusStore, SystemPort
+from revbridge_process.facts import NoFacts
+from revbridge_process.flows import ledger
+from revbridge_process.flows.amendments import contract_revision, term_end
+from revbridge_process.flows.gate import hierarchy_gate, tax_gate
+from revbridge_process.ports import FactSink, StatusStore, SystemPort
 
 FLOW = "onboarding"
+PAST_DUE = "past_due"
 StepRun = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 log = logging.getLogger(__name__)
 
@@ -46,9 +53,21 @@ class OnboardingPlan:
     customer: BillingCustomerUpsert
     items: list[SubscriptionItem]
     erp_customer: ErpCustomerUpsert
+    revision: str | None = None
+    term_end: dt.date | None = None
 
-    def subscription(self, customer_id: str) -> SubscriptionUpsert:
-        return SubscriptionUpsert(customer_id=customer_id, currency=self.entity.currency, items=self.items)
+    def subscription(
+        self, customer_id: str, proration: ProrationBehavior = "create_prorations"
+    ) -> SubscriptionUpsert:
+        """Create, or converge an amended/renewed contract's subscription (prorated as ``proration``)."""
+        return SubscriptionUpsert(
+            customer_id=customer_id,
+            currency=self.entity.currency,
+            items=self.items,
+            revision=self.revision,
+            term_end=self.term_end,
+            proration_behavior=proration,
+        )
 
 
 def _entity(contract: Contract, account: Customer, mappings: Mappings) -> LegalEntity:
@@ -69,7 +88,7 @@ def _entity(contract: Contract, account: Customer, mappings: Mappings) -> LegalE
     return entity
 
 
-def _items(contract: Contract, mappings: Mappings) -> list[SubscriptionItem]:
+def _items(contract: Contract, mappings: Mappings, currency: str) -> list[SubscriptionItem]:
     missing = sorted(
         {
             line.product_code or f"(line {line.id} has no product code)"
@@ -83,7 +102,7 @@ def _items(contract: Contract, mappings: Mappings) -> list[SubscriptionItem]:
         raise FlowFailure(ErrorClass.validation, f"contract {contract.id} has no lines")
     quantities: dict[str, int] = {}
     for line in contract.lines:
-        ref = mappings.products[str(line.product_code)].billing_price_ref
+        ref = mappings.products[str(line.product_code)].price_ref(currency)
         quantities[ref] = quantities.get(ref, 0) + line.quantity  # one subscription item per price
     if any(q < 1 for q in quantities.values()):
         raise FlowFailure(ErrorClass.validation, f"contract {contract.id} has a line with quantity below 1")
@@ -93,13 +112,15 @@ def _items(contract: Contract, mappings: Mappings) -> list[SubscriptionItem]:
 def preflight(
     contract: Contract, account: Customer, parent: Customer | None, mappings: Mappings
 ) -> OnboardingPlan:
-    """The gate: legal entity and currency, product mappings, hierarchy. Raises ``FlowFailure``."""
+    """The gate: legal entity and currency, tax attributes, product mappings, hierarchy.
+
+    Raises ``FlowFailure`` (a person has to act), or ``SystemConflict`` while the parent account is
+    not onboarded yet (``gate.hierarchy_gate``: the contract waits and is redelivered).
+    """
     entity = _entity(contract, account, mappings)
-    items = _items(contract, mappings)
-    if account.parent_crm_account_id and (parent is None or not parent.billing_customer_id):
-        raise FlowFailure(
-            ErrorClass.validation, f"parent account {account.parent_crm_account_id} not onboarded"
-        )
+    tax = tax_gate(account, mappings)
+    items = _items(contract, mappings, entity.currency)
+    hierarchy_gate(account, parent)
     return OnboardingPlan(
         entity=entity,
         customer=BillingCustomerUpsert(name=account.name, country=account.country, currency=entity.currency),
@@ -109,7 +130,11 @@ def preflight(
             subsidiary_id=entity.subsidiary_id,
             currency=entity.currency,
             crm_account_id=account.crm_account_id,
+            tax_code=tax.tax_code,
+            tax_id=tax.tax_id,
         ),
+        revision=contract_revision(contract),
+        term_end=term_end(contract),
     )
 
 
@@ -123,7 +148,10 @@ async def _converge(
     mappings: Mappings,
     now: Callable[[], dt.datetime],
     writeback: StepRun = _direct,
+    proration: ProrationBehavior = "create_prorations",
+    facts: FactSink | None = None,
 ) -> OnboardingStatus:
+    facts = facts or NoFacts()
     contract = await system.get_contract(contract_id)
     if contract.status != ContractStatus.activated:
         log.info(
@@ -136,6 +164,7 @@ async def _converge(
             error=f"contract is {contract.status.value}, not activated",
         )
     account = await system.get_account(contract.account_id)
+    await facts.publish(ledger.booked(contract, account, mappings))  # booked, whether the gate passes or not
     parent = (
         await system.get_account(account.parent_crm_account_id) if account.parent_crm_account_id else None
     )
@@ -143,17 +172,19 @@ async def _converge(
     billing_account = plan.entity.billing_account
     customer = await system.upsert_billing_customer(billing_account, account.crm_account_id, plan.customer)
     subscription = await system.upsert_subscription(
-        billing_account, contract.id, plan.subscription(customer.id)
+        billing_account, contract.id, plan.subscription(customer.id, proration)
     )
     erp_customer = await system.upsert_erp_customer(account.crm_account_id, plan.erp_customer)
     link = BillingLink(
         billing_customer_id=customer.id,
         billing_subscription_id=subscription.id,
         erp_customer_id=erp_customer.internal_id,
-        billing_status="active",
+        billing_status=PAST_DUE if contract.billing_status == PAST_DUE else "active",  # dunning's to clear
         synced_at=now(),
     )
     await writeback(lambda: system.put_billing_link(contract.id, link))
+    entity = ledger.entity_of_country(account.country, mappings)
+    await facts.publish(*ledger.linked(contract, customer, subscription, erp_customer, entity))
     log.info(
         "onboarding.done",
         extra={
@@ -179,6 +210,8 @@ async def onboard(
     statuses: StatusStore,
     now: Callable[[], dt.datetime] = utcnow,
     writeback: StepRun | None = None,
+    proration: ProrationBehavior = "create_prorations",
+    facts: FactSink | None = None,
 ) -> OnboardingStatus:
     """Converge one contract; keep its status current. Failures propagate to the caller after the
     status says so: business failures as ``failed``, anything else as ``queued`` (it will be retried)."""
@@ -186,7 +219,7 @@ async def onboard(
     base = previous or OnboardingStatus(contract_id=contract_id, state=FlowState.queued, updated_at=now())
     await statuses.put_status(base.model_copy(update={"state": FlowState.running, "updated_at": now()}))
     try:
-        status = await _converge(contract_id, system, mappings, now, writeback or _direct)
+        status = await _converge(contract_id, system, mappings, now, writeback or _direct, proration, facts)
     except BUSINESS as exc:
         await statuses.put_status(
             base.model_copy(update={"state": FlowState.failed, "error": str(exc), "updated_at": now()})

@@ -7,9 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
-from revbridge_contracts.models import BillingLink, Contract, ContractPage, ContractStatus, Customer
+from revbridge_contracts.models import (
+    BillingLink,
+    Contract,
+    ContractPage,
+    ContractStatus,
+    Customer,
+    DunningStatus,
+)
 
 from revbridge_system.deps import Crm
+from revbridge_system.errors import BadRequest, field_error
 
 router = APIRouter(prefix="/v1/crm")
 
@@ -36,8 +44,11 @@ async def list_contracts(
     modified_after: ModifiedAfter = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
     cursor: str | None = None,
+    modified_before: ModifiedAfter = None,
 ) -> ContractPage:
-    return await crm.list_contracts(status, modified_after, limit, cursor)
+    if modified_after is not None and modified_before is not None and modified_before < modified_after:
+        raise field_error(BadRequest, "modified_before", "before modified_after")
+    return await crm.list_contracts(status, modified_after, limit, cursor, modified_before)
 
 
 @router.get("/contracts/{contract_id}", operation_id="getCrmContract", response_model=Contract)
@@ -53,6 +64,16 @@ async def get_contract(contract_id: str, crm: Crm) -> Contract:
 )
 async def put_billing_link(contract_id: str, link: BillingLink, crm: Crm) -> Contract:
     return await crm.put_billing_link(contract_id, link)
+
+
+@router.put(
+    "/contracts/{contract_id}/dunning-status",
+    operation_id="putCrmDunningStatus",
+    response_model=Contract,
+    summary="Write an invoice's collection status (past due, attempts, next retry) to contract and account",
+)
+async def put_dunning_status(contract_id: str, status: DunningStatus, crm: Crm) -> Contract:
+    return await crm.put_dunning_status(contract_id, status)
 
 
 @router.get("/accounts/{account_id}", operation_id="getCrmAccount", response_model=Customer)

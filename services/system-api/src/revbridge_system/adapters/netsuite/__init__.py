@@ -1,1 +1,2 @@
-"""NetSuite adapter: customers, invoices and payments over SuiteTalk REST with token-based auth."""
+"""NetSuite adapter: customers, invoices, payments, credit memos, refunds and journal entries over
+SuiteTalk REST with token-based auth."""

@@ -1,7 +1,8 @@
 """NetSuite adapter facade: SuiteTalk REST with token-based auth (OAuth 1.0a, HMAC-SHA256).
 
-Writes are upserts by external id (``PUT .../<type>/eid:<id>``). For money (invoices and
-payments) the record is read by external id before any write: if it exists with the same amount
+Writes are upserts by external id (``PUT .../<type>/eid:<id>``). For money (invoices, payments,
+credit memos, customer refunds and journal entries) the record is read by external id before any
+write: if it exists with the same amount
 it is returned untouched; after an ambiguous failure (timeout, dropped connection, 5xx) it is
 looked up again before anything would be written twice.
 """
@@ -21,16 +22,20 @@ from authlib.integrations.httpx_client import OAuth1Auth
 from authlib.oauth1.rfc5849.signature import generate_signature_base_string
 from authlib.oauth1.rfc5849.util import escape
 from revbridge_contracts.models import (
+    ErpCreditMemoUpsert,
     ErpCustomerUpsert,
     ErpInvoiceUpsert,
+    ErpJournalEntryUpsert,
     ErpPaymentUpsert,
     ErpRef,
+    ErpRefundUpsert,
     ErpTransaction,
     ErpTransactionPage,
 )
 from revbridge_contracts.telemetry import traced
 
 from revbridge_system.adapters.netsuite import mappers
+from revbridge_system.adapters.netsuite.budget import BudgetTransport, NetSuiteBudget
 from revbridge_system.adapters.netsuite.errors import is_ambiguous, netsuite_errors
 from revbridge_system.adapters.netsuite.settings import NetSuiteSettings
 from revbridge_system.adapters.netsuite.types import NsCollection, NsRecord, NsSuiteQlRow
@@ -57,7 +62,7 @@ class TokenAuth(OAuth1Auth):
 class NetSuiteErp:
     """The ERP port over SuiteTalk REST."""
 
-    def __init__(self, settings: NetSuiteSettings) -> None:
+    def __init__(self, settings: NetSuiteSettings, budget: NetSuiteBudget | None = None) -> None:
         auth = TokenAuth(
             client_id=settings.consumer_key.get_secret_value(),
             client_secret=settings.consumer_secret.get_secret_value(),
@@ -73,6 +78,7 @@ class NetSuiteErp:
                 auth=auth,
                 timeout=settings.timeout_seconds,
                 headers={"X-NetSuite-PropertyNameValidation": "error"},
+                transport=BudgetTransport(budget) if budget else None,  # the account-wide budget
             )
         )
         self._currency_ids: dict[str, str] = {}  # ISO -> internal id
@@ -227,6 +233,57 @@ class NetSuiteErp:
             )
         body = mappers.payment_body(cmd, customer, await self.currency_id(cmd.currency), str(invoice["id"]))
         return await self._write_money("customerpayment", external_id, body, cmd.amount, cmd.currency)
+
+    async def _internal_id(self, record_type: str, external_id: str, field: str, label: str) -> str:
+        """The internal id of a record another write refers to; 409 (retry later) while it is missing."""
+        record = await self._get_eid(record_type, external_id)
+        if record is None:
+            raise Conflict(
+                f"{label} not in ERP: {external_id}",
+                invalid_params=[{"name": field, "reason": f"no ERP {label} with this external id"}],
+            )
+        return str(record["id"])
+
+    async def upsert_credit_memo(self, external_id: str, cmd: ErpCreditMemoUpsert) -> ErpRef:
+        customer = await self._customer_internal_id(cmd.customer_external_id)
+        invoices = [
+            await self._internal_id(
+                "invoice", a.invoice_external_id, f"apply[{i}].invoice_external_id", "invoice"
+            )
+            for i, a in enumerate(cmd.apply)
+        ]
+        body = mappers.credit_memo_body(cmd, customer, await self.currency_id(cmd.currency), invoices)
+        total = mappers.credit_memo_total(cmd)
+        return await self._write_money("creditMemo", external_id, body, total, cmd.currency)
+
+    async def delete_credit_memo(self, external_id: str) -> None:
+        """Delete by external id; a memo already gone is success (the delete is idempotent)."""
+        record = await self._get_eid("creditMemo", external_id)
+        if record is None:
+            return
+        with netsuite_errors("delete creditMemo"):
+            response = await self._http.delete(f"{RECORD}/creditMemo/{record['id']}")
+            if response.status_code != 404:
+                response.raise_for_status()
+        log.info("netsuite.credit_memo.deleted", extra={"external_id": external_id})
+
+    async def upsert_refund(self, external_id: str, cmd: ErpRefundUpsert) -> ErpRef:
+        customer = await self._customer_internal_id(cmd.customer_external_id)
+        memo = await self._internal_id(
+            "creditMemo", cmd.credit_memo_external_id, "credit_memo_external_id", "credit memo"
+        )
+        body = mappers.refund_body(cmd, customer, await self.currency_id(cmd.currency), memo)
+        return await self._write_money("customerRefund", external_id, body, cmd.amount, cmd.currency)
+
+    async def upsert_journal_entry(self, external_id: str, cmd: ErpJournalEntryUpsert) -> ErpRef:
+        customers = {
+            ext: await self._customer_internal_id(ext)
+            for ext in dict.fromkeys(line.customer_external_id for line in cmd.lines)
+            if ext
+        }
+        body = mappers.journal_body(cmd, await self.currency_id(cmd.currency), customers)
+        total = mappers.journal_total(cmd)
+        return await self._write_money("journalEntry", external_id, body, total, cmd.currency)
 
     # --- reads ----------------------------------------------------------------------------
 

@@ -12,19 +12,39 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from revbridge_contracts.models import (
+    ErpCreditLine,
+    ErpCreditMemoUpsert,
     ErpCustomerUpsert,
     ErpInvoiceLine,
     ErpInvoiceUpsert,
+    ErpJournalEntryUpsert,
     ErpPaymentUpsert,
     ErpRef,
+    ErpRefundUpsert,
     ErpTransaction,
 )
 
 from revbridge_system.adapters.netsuite.types import NsLine, NsRecord, NsSuiteQlRow
 from revbridge_system.money import exponent, to_major, to_minor
 
-SUITEQL_TYPES = {"invoice": "CustInvc", "payment": "CustPymt"}
-RECORD_TYPES = {"invoice": "invoice", "payment": "customerpayment"}
+SUITEQL_TYPES = {
+    "invoice": "CustInvc",
+    "payment": "CustPymt",
+    "credit_memo": "CustCred",
+    "refund": "CustRfnd",
+    "journal_entry": "Journal",
+}
+RECORD_TYPES = {
+    "invoice": "invoice",
+    "payment": "customerpayment",
+    "credit_memo": "creditMemo",
+    "refund": "customerRefund",
+    "journal_entry": "journalEntry",
+}
+CUSTOMER_FIELD = {"customerpayment": "customer", "customerRefund": "customer", "journalEntry": ""}
+"""Where a transaction names its customer (``entity`` unless listed; journal entries: on lines)."""
+TAX_CODE_FIELD = "custentity_revbridge_tax_code"
+TAX_ID_FIELD = "custentity_revbridge_tax_id"
 
 
 def _major(amount: int, currency: str) -> float:
@@ -39,6 +59,10 @@ def customer_body(cmd: ErpCustomerUpsert, currency_id: str) -> dict[str, Any]:
     }
     if cmd.email:
         body["email"] = cmd.email
+    if cmd.tax_code:
+        body[TAX_CODE_FIELD] = cmd.tax_code
+    if cmd.tax_id:
+        body[TAX_ID_FIELD] = cmd.tax_id
     return body
 
 
@@ -89,8 +113,95 @@ def payment_body(
     }
 
 
+def credit_line(line: ErpCreditLine, currency: str) -> NsLine:
+    amount = to_major(line.amount, currency)
+    quantum = Decimal(1).scaleb(-exponent(currency))
+    rate = (amount / line.quantity if line.quantity else amount).quantize(quantum, rounding=ROUND_HALF_UP)
+    out: NsLine = {
+        "item": {"id": line.item_id},
+        "quantity": line.quantity,
+        "rate": float(rate),
+        "amount": float(amount),
+    }
+    if line.description:
+        out["description"] = line.description
+    if line.period_start and line.period_end:
+        out["custcol_service_start"] = line.period_start.isoformat()
+        out["custcol_service_end"] = line.period_end.isoformat()
+    return out
+
+
+def credit_memo_body(
+    cmd: ErpCreditMemoUpsert, customer_id: str, currency_id: str, invoice_ids: list[str]
+) -> dict[str, Any]:
+    """``invoice_ids[i]`` is the internal id of ``cmd.apply[i]``'s invoice."""
+    body: dict[str, Any] = {
+        "entity": {"id": customer_id},
+        "currency": {"id": currency_id},
+        "tranDate": cmd.tran_date.isoformat(),
+        "item": {"items": [credit_line(line, cmd.currency) for line in cmd.lines]},
+        "apply": {
+            "items": [
+                {"doc": {"id": doc}, "apply": True, "amount": _major(a.amount, cmd.currency)}
+                for a, doc in zip(cmd.apply, invoice_ids, strict=True)
+            ]
+        },
+    }
+    if cmd.memo:
+        body["memo"] = cmd.memo
+    return body
+
+
+def credit_memo_total(cmd: ErpCreditMemoUpsert) -> int:
+    return sum(line.amount for line in cmd.lines)
+
+
+def refund_body(
+    cmd: ErpRefundUpsert, customer_id: str, currency_id: str, credit_memo_id: str
+) -> dict[str, Any]:
+    amount = _major(cmd.amount, cmd.currency)
+    body: dict[str, Any] = {
+        "customer": {"id": customer_id},
+        "currency": {"id": currency_id},
+        "tranDate": cmd.tran_date.isoformat(),
+        "apply": {"items": [{"doc": {"id": credit_memo_id}, "apply": True, "amount": amount}]},
+    }
+    if cmd.memo:
+        body["memo"] = cmd.memo
+    return body
+
+
+def journal_body(cmd: ErpJournalEntryUpsert, currency_id: str, customers: dict[str, str]) -> dict[str, Any]:
+    """``customers`` maps each line's customer external id to its internal id."""
+    lines = []
+    for line in cmd.lines:
+        out: dict[str, Any] = {"account": {"id": line.account_id}}
+        if line.debit:
+            out["debit"] = _major(line.debit, cmd.currency)
+        if line.credit:
+            out["credit"] = _major(line.credit, cmd.currency)
+        if line.memo:
+            out["memo"] = line.memo
+        if line.customer_external_id:
+            out["entity"] = {"id": customers[line.customer_external_id]}
+        lines.append(out)
+    body: dict[str, Any] = {
+        "subsidiary": {"id": cmd.subsidiary_id},
+        "currency": {"id": currency_id},
+        "tranDate": cmd.tran_date.isoformat(),
+        "line": {"items": lines},
+    }
+    if cmd.memo:
+        body["memo"] = cmd.memo
+    return body
+
+
+def journal_total(cmd: ErpJournalEntryUpsert) -> int:
+    return sum(line.debit for line in cmd.lines)
+
+
 def record_amount(record: NsRecord, record_type: str, currency: str) -> int:
-    """The money a stored invoice (``total``) or payment (``payment``) carries, in minor units."""
+    """The money a stored transaction carries, in minor units: a payment's ``payment``, else ``total``."""
     value = record.get("payment") if record_type == "customerpayment" else record.get("total")
     return to_minor(value, currency)
 
@@ -125,8 +236,9 @@ def to_transaction(record: NsRecord, record_type: str, currencies: dict[str, str
     """A record GET (invoice or customerpayment) as a canonical transaction; ``currencies`` maps id -> ISO."""
     currency = currencies.get(_ref_id(record.get("currency")) or "")
     code = currency or "USD"
-    is_payment = record_type == "customerpayment"
-    customer = record.get("customer") if is_payment else record.get("entity")
+    field = CUSTOMER_FIELD.get(record_type, "entity")
+    customer = record.get(field) if field else None  # type: ignore[misc]
+    paid = record.get("applied") if record_type == "creditMemo" else record.get("amountPaid")
     return ErpTransaction(
         record_type=record_type,
         internal_id=str(record["id"]),
@@ -136,15 +248,15 @@ def to_transaction(record: NsRecord, record_type: str, currencies: dict[str, str
         status=_status(record.get("status")),
         currency=currency,
         total=record_amount(record, record_type, code),
-        amount_paid=0 if is_payment else to_minor(record.get("amountPaid"), code),
+        amount_paid=to_minor(paid, code) if record_type in ("invoice", "creditMemo") else 0,
         tran_date=parse_date(record.get("tranDate")),
     )
 
 
 def suiteql_transactions_query(kind: str) -> str:
     return (
-        "SELECT id, tranid, externalid, entity, status, foreigntotal, foreignamountpaid, currency, trandate "
-        f"FROM transaction WHERE type = '{SUITEQL_TYPES[kind]}' ORDER BY id"
+        "SELECT id, tranid, externalid, entity, status, foreigntotal, foreignamountpaid, currency, trandate, "
+        f"memo FROM transaction WHERE type = '{SUITEQL_TYPES[kind]}' ORDER BY id"
     )
 
 
@@ -162,4 +274,5 @@ def row_to_transaction(row: NsSuiteQlRow, kind: str, currencies: dict[str, str])
         total=to_minor(row.get("foreigntotal"), code),
         amount_paid=to_minor(row.get("foreignamountpaid"), code),
         tran_date=parse_date(row.get("trandate")),
+        memo=row.get("memo"),
     )

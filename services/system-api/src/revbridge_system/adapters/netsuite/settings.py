@@ -6,7 +6,7 @@ with demo credentials that protect nothing.
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,10 @@ class NetSuiteSettings(BaseSettings):
     token_id: SecretStr = SecretStr("revbridge-demo-token-id")  # demo placeholder
     token_secret: SecretStr = SecretStr("revbridge-demo-token-secret")  # demo placeholder
     timeout_seconds: float = 30.0
+    # The account's concurrency limit, shared by every replica in Redis (``budget``); 0 turns it off.
+    concurrency_budget: int = Field(default=15, ge=0, le=1000)
+    budget_max_wait_seconds: float = Field(default=10.0, ge=0)
+    budget_cooldown_default_seconds: float = Field(default=1.0, ge=0)
 
     def secrets(self) -> dict[str, SecretStr]:
         return {

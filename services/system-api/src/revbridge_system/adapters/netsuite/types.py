@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
-RecordType = Literal["customer", "invoice", "customerpayment"]
+RecordType = Literal["customer", "invoice", "customerpayment", "creditMemo", "customerRefund", "journalEntry"]
 
 
 class NsRef(TypedDict, total=False):
@@ -26,6 +26,7 @@ class NsRecord(TypedDict, total=False):
     status: str | dict[str, Any] | None
     total: float
     amountPaid: float
+    applied: float
     payment: float
     tranDate: str | None
     companyName: str
@@ -51,6 +52,7 @@ class NsSuiteQlRow(TypedDict, total=False):
     foreignamountpaid: str | float | None
     currency: str | int | None
     trandate: str | None
+    memo: str | None
 
 
 class NsCollection(TypedDict, total=False):

@@ -16,7 +16,14 @@ import time
 from typing import Any, cast
 
 import httpx
-from revbridge_contracts.models import BillingLink, Contract, ContractPage, ContractStatus, Customer
+from revbridge_contracts.models import (
+    BillingLink,
+    Contract,
+    ContractPage,
+    ContractStatus,
+    Customer,
+    DunningStatus,
+)
 from revbridge_contracts.telemetry import traced
 
 from revbridge_system.adapters.salesforce import mappers
@@ -154,15 +161,19 @@ class SalesforceCrm:
         modified_after: dt.datetime | None,
         limit: int,
         cursor: str | None,
+        modified_before: dt.datetime | None = None,
     ) -> ContractPage:
         try:
             after = mappers.decode_cursor(cursor) if cursor else None
         except ValueError as exc:
             raise field_error(BadRequest, "cursor", "not a cursor this API issued") from exc
         rows = await self.query(
-            mappers.list_contracts_query(status, modified_after, after, limit), "query contracts"
+            mappers.list_contracts_query(status, modified_after, after, limit, until=modified_before),
+            "query contracts",
         )
         fresh = [r for r in rows if modified_after is None or mappers.position(r)[0] > modified_after]
+        if modified_before is not None:
+            fresh = [r for r in fresh if mappers.position(r)[0] <= modified_before]
         lines = await self._lines_by_contract([r["Id"] for r in fresh])
         items = [mappers.to_contract(cast(SfContract, r), lines[r["Id"]]) for r in fresh]
         next_cursor = mappers.encode_cursor(mappers.position(rows[-1])) if len(rows) == limit else None
@@ -180,6 +191,9 @@ class SalesforceCrm:
         rows = await self.query(mappers.contract_query(contract_id), "query contract")
         if not rows:
             raise NotFound(f"no contract {contract_id}")
+        if mappers.link_unchanged(cast(SfContract, rows[0]), link):
+            log.info("salesforce.billing_link.unchanged", extra={"contract_id": contract_id})
+            return await self.get_contract(contract_id)
         account_id = rows[0]["AccountId"]
         await self._request(
             "PATCH",
@@ -196,6 +210,36 @@ class SalesforceCrm:
         log.info(
             "salesforce.billing_link.written",
             extra={"contract_id": contract_id, "billing_status": link.billing_status},
+        )
+        return await self.get_contract(contract_id)
+
+    async def put_dunning_status(self, contract_id: str, status: DunningStatus) -> Contract:
+        """Write the collection status to the contract and its account.
+
+        Converges rather than appends: a settled invoice (``billing_status`` other than past due)
+        clears the fields only if the contract's dunning is about that invoice, so a late
+        notification about an old invoice never hides a newer one that is still past due.
+        """
+        check_id(contract_id, "contract_id")
+        rows = await self.query(mappers.contract_query(contract_id), "query contract")
+        if not rows:
+            raise NotFound(f"no contract {contract_id}")
+        raw = cast(SfContract, rows[0])
+        clear = status.billing_status != mappers.PAST_DUE
+        current = raw.get("Dunning_Invoice_Id__c")
+        if clear and current not in (None, "", status.invoice_id):
+            return await self.get_contract(contract_id)
+        patch = mappers.dunning_patch(status, clear=clear)
+        for sobject, record_id in (("Contract", contract_id), ("Account", raw["AccountId"])):
+            await self._request(
+                "PATCH",
+                f"{self._data}/sobjects/{sobject}/{record_id}",
+                f"update {sobject.lower()}",
+                json=patch,
+            )
+        log.info(
+            "salesforce.dunning_status.written",
+            extra={"contract_id": contract_id, "billing_status": status.billing_status},
         )
         return await self.get_contract(contract_id)
 

@@ -14,27 +14,35 @@ import re
 from typing import Any
 
 from revbridge_contracts.events import EventEnvelope, EventType
-from revbridge_contracts.models import BillingLink, Contract, ContractLine, ContractStatus, Customer
+from revbridge_contracts.models import (
+    BillingLink,
+    Contract,
+    ContractLine,
+    ContractStatus,
+    Customer,
+    DunningStatus,
+)
 
 from revbridge_system.adapters.salesforce.types import SfAccount, SfContract, SfLineItem
-from revbridge_system.money import to_minor
+from revbridge_system.money import to_major, to_minor
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 CONTRACT_FIELDS = (
     "Id, ContractNumber, AccountId, Status, StartDate, ContractTerm, CurrencyIsoCode, ActivatedDate, "
     "SystemModstamp, Billing_Customer_Id__c, Billing_Subscription_Id__c, ERP_Customer_Id__c, "
-    "Billing_Status__c"
+    "Billing_Status__c, Dunning_Invoice_Id__c"
 )
 LINE_FIELDS = (
     "Id, Quantity, UnitPrice, TotalPrice, Product2.ProductCode, Product2.Name, Opportunity.ContractId"
 )
 ACCOUNT_FIELDS = (
-    "Id, Name, ParentId, BillingCountry, CurrencyIsoCode, Tax_Id__c, Billing_Customer_Id__c, "
-    "ERP_Customer_Id__c"
+    "Id, Name, ParentId, BillingCountry, CurrencyIsoCode, Tax_Id__c, Tax_Exempt__c, "
+    "Billing_Customer_Id__c, ERP_Customer_Id__c"
 )
 STATUS_FROM_SF = {"Activated": ContractStatus.activated, "Draft": ContractStatus.draft}
 STATUS_TO_SF = {ContractStatus.activated: "Activated", ContractStatus.draft: "Draft"}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+PAST_DUE = "past_due"
 _ESCAPES = {
     "\\": "\\\\",
     "'": "\\'",
@@ -104,8 +112,10 @@ def list_contracts_query(
     since: dt.datetime | None,
     after: tuple[dt.datetime, str] | None,
     limit: int,
+    until: dt.datetime | None = None,
 ) -> str:
-    """Contracts modified at or after ``since`` and strictly past the ``after`` keyset, oldest first."""
+    """Contracts modified at or after ``since`` (and at or before ``until``) and strictly past the
+    ``after`` keyset, oldest first."""
     where = []
     if status is ContractStatus.other:
         where.append("Status NOT IN ('Activated', 'Draft')")
@@ -113,6 +123,8 @@ def list_contracts_query(
         where.append(f"Status = {soql_string(STATUS_TO_SF[status])}")
     if since is not None:
         where.append(f"SystemModstamp >= {soql_datetime(since)}")
+    if until is not None:
+        where.append(f"SystemModstamp <= {soql_datetime_ms(until)}")
     if after is not None:
         stamp = soql_datetime_ms(after[0])
         where.append(
@@ -171,6 +183,7 @@ def to_contract(raw: SfContract, lines: list[SfLineItem]) -> Contract:
         billing_subscription_id=raw.get("Billing_Subscription_Id__c"),
         erp_customer_id=raw.get("ERP_Customer_Id__c"),
         billing_status=raw.get("Billing_Status__c"),
+        dunning_invoice_id=raw.get("Dunning_Invoice_Id__c"),
     )
 
 
@@ -184,6 +197,7 @@ def to_customer(raw: SfAccount) -> Customer:
         country=country.upper() if country and len(country) == 2 else None,
         currency=currency.upper() if currency else None,
         tax_id=raw.get("Tax_Id__c"),
+        tax_exempt=bool(raw.get("Tax_Exempt__c")),
         billing_customer_id=raw.get("Billing_Customer_Id__c"),
         erp_customer_id=raw.get("ERP_Customer_Id__c"),
     )
@@ -206,6 +220,31 @@ def contract_patch(link: BillingLink) -> dict[str, Any]:
         if value is not None:
             body[field] = value
     return body
+
+
+def link_unchanged(raw: SfContract, link: BillingLink) -> bool:
+    """True when the contract already holds every field ``link`` sets: the write-back is skipped, so a
+    re-run flow never bumps SystemModstamp (which the poller would read as a new change)."""
+    wanted = contract_patch(link)
+    wanted.pop("Last_Sync__c", None)
+    return all(raw.get(field) == value for field, value in wanted.items())  # type: ignore[misc]
+
+
+def dunning_patch(status: DunningStatus, *, clear: bool) -> dict[str, Any]:
+    """Collection status fields on the Contract (and Account): attempts, next retry, amount past due.
+
+    ``clear`` (the invoice was settled) empties the per-invoice fields."""
+    past_due = not clear
+    return {
+        "Billing_Status__c": status.billing_status,
+        "Dunning_Invoice_Id__c": status.invoice_id if past_due else None,
+        "Payment_Attempts__c": status.attempt_count if past_due else 0,
+        "Next_Payment_Attempt__c": format_datetime(status.next_attempt_at)
+        if past_due and status.next_attempt_at
+        else None,
+        "Amount_Past_Due__c": float(to_major(status.amount_due, status.currency)) if past_due else 0,
+        "Last_Sync__c": format_datetime(status.synced_at),
+    }
 
 
 def account_patch(link: BillingLink) -> dict[str, Any]:

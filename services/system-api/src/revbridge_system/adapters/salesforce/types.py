@@ -30,6 +30,7 @@ class SfContract(TypedDict, total=False):
     Billing_Subscription_Id__c: str | None
     ERP_Customer_Id__c: str | None
     Billing_Status__c: str | None
+    Dunning_Invoice_Id__c: str | None
 
 
 class SfLineItem(TypedDict, total=False):
@@ -50,6 +51,7 @@ class SfAccount(TypedDict, total=False):
     BillingCountry: str | None
     CurrencyIsoCode: str | None
     Tax_Id__c: str | None
+    Tax_Exempt__c: bool | None
     Billing_Customer_Id__c: str | None
     ERP_Customer_Id__c: str | None
 

@@ -1,1 +1,2 @@
-"""Stripe adapter: billing customers, subscriptions, invoices and signed webhooks (official SDK)."""
+"""Stripe adapter: billing customers, subscriptions, invoices, credit notes, refunds and signed
+webhooks (official SDK), one client per Stripe account."""

@@ -8,6 +8,7 @@ The SDK is used through its per-instance client (never global ``stripe.api_key``
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any, cast
 
@@ -16,9 +17,14 @@ from revbridge_contracts.events import EventEnvelope
 from revbridge_contracts.models import (
     BillingCustomer,
     BillingCustomerUpsert,
+    BillingEventPage,
+    CreditNote,
+    CreditNotePage,
     Invoice,
     InvoicePage,
+    RefundPage,
     Subscription,
+    SubscriptionPage,
     SubscriptionUpsert,
 )
 
@@ -26,9 +32,11 @@ from revbridge_system.adapters.stripe import mappers
 from revbridge_system.adapters.stripe.errors import stripe_errors
 from revbridge_system.adapters.stripe.settings import StripeAccount, StripeSettings
 from revbridge_system.adapters.stripe.types import (
+    StripeCreditNote,
     StripeCustomer,
     StripeEvent,
     StripeInvoice,
+    StripeRefund,
     StripeSubscription,
 )
 from revbridge_system.errors import BadRequest, NotFound, Unprocessable, field_error
@@ -160,13 +168,22 @@ class StripeBilling:
             params["starting_after"] = page.data[-1].id
         return None
 
-    async def _resolve_prices(self, client: stripe.StripeClient, cmd: SubscriptionUpsert) -> list[str]:
-        refs = list(dict.fromkeys(item.billing_price_ref for item in cmd.items))
+    async def _resolve_prices(
+        self, client: stripe.StripeClient, cmd: SubscriptionUpsert, only: set[str] | None = None
+    ) -> dict[str, str]:
+        """Price id per lookup key of ``cmd.items`` (only the keys in ``only``, when given); a 422
+        naming the item when a key has no price or a price in another currency."""
+        wanted = [
+            (i, item) for i, item in enumerate(cmd.items) if only is None or item.billing_price_ref in only
+        ]
+        refs = list(dict.fromkeys(item.billing_price_ref for _, item in wanted))
+        if not refs:
+            return {}
         with stripe_errors("list prices"):
             page = await client.v1.prices.list_async(params={"lookup_keys": refs, "limit": 100})
         prices = {p.lookup_key: p for p in page.data if p.lookup_key}
-        ids = []
-        for i, item in enumerate(cmd.items):
+        ids: dict[str, str] = {}
+        for i, item in wanted:
             price = prices.get(item.billing_price_ref)
             name = f"items[{i}].billing_price_ref"
             if price is None:
@@ -177,7 +194,7 @@ class StripeBilling:
                 raise field_error(
                     Unprocessable, name, f"price is in {price.currency.upper()}, not {cmd.currency}"
                 )
-            ids.append(price.id)
+            ids[item.billing_price_ref] = price.id
         return ids
 
     async def upsert_subscription(
@@ -186,8 +203,9 @@ class StripeBilling:
         client = self._client(account)
         existing = await self._find_subscription(client, cmd.customer_id, crm_contract_id)
         if existing is not None:
-            return mappers.to_subscription(existing, created=False)
-        price_ids = await self._resolve_prices(client, cmd)
+            return await self._converge_subscription(client, account, crm_contract_id, existing, cmd)
+        by_ref = await self._resolve_prices(client, cmd)
+        price_ids = [by_ref[item.billing_price_ref] for item in cmd.items]
         with stripe_errors("create subscription"):
             created = await client.v1.subscriptions.create_async(
                 params=cast(Any, mappers.subscription_create_params(crm_contract_id, cmd, price_ids)),
@@ -198,6 +216,46 @@ class StripeBilling:
             extra={"account": account, "crm_contract_id": crm_contract_id, "subscription_id": created.id},
         )
         return mappers.to_subscription(cast(StripeSubscription, _plain(created)), created=True)
+
+    async def _converge_subscription(
+        self,
+        client: stripe.StripeClient,
+        account: str,
+        crm_contract_id: str,
+        existing: StripeSubscription,
+        cmd: SubscriptionUpsert,
+    ) -> Subscription:
+        """Amendment or renewal: update items and version metadata, prorated, once per contract version.
+
+        ``existing`` was just read, so a retry after an update whose answer was lost finds nothing
+        left to change; the idempotency key (per contract version) covers two racing retries.
+        """
+        if existing.get("status") in ("canceled", "incomplete_expired"):
+            return mappers.to_subscription(existing, created=False)
+        new_ids = await self._resolve_prices(client, cmd, set(mappers.missing_price_refs(existing, cmd)))
+        params = mappers.subscription_update_params(existing, cmd, new_ids)
+        if params is None:
+            return mappers.to_subscription(existing, created=False)
+        with stripe_errors("update subscription"):
+            updated = await client.v1.subscriptions.update_async(
+                existing["id"],
+                params=cast(Any, params),
+                options={
+                    "idempotency_key": mappers.subscription_update_idempotency_key(
+                        account, crm_contract_id, cmd
+                    )
+                },
+            )
+        log.info(
+            "stripe.subscription.updated",
+            extra={
+                "account": account,
+                "crm_contract_id": crm_contract_id,
+                "subscription_id": existing["id"],
+                "revision": cmd.revision,
+            },
+        )
+        return mappers.to_subscription(cast(StripeSubscription, _plain(updated)), created=False, updated=True)
 
     # --- invoices -------------------------------------------------------------------------
 
@@ -238,3 +296,111 @@ class StripeBilling:
             page = await client.v1.invoices.list_async(params=cast(Any, params))
         items = [await self._full_invoice(client, cast(StripeInvoice, _plain(x))) for x in page.data]
         return InvoicePage(items=items, next_cursor=items[-1].id if page.has_more and items else None)
+
+    # --- credit notes and refunds ---------------------------------------------------------
+
+    async def get_credit_note(self, account: str, credit_note_id: str) -> CreditNote:
+        client = self._client(account)
+        with stripe_errors("retrieve credit note"):
+            found = await client.v1.credit_notes.retrieve_async(credit_note_id)
+        raw = cast(StripeCreditNote, _plain(found))
+        lines = raw.get("lines") or {"data": [], "has_more": False}
+        while lines.get("has_more") and lines.get("data"):
+            with stripe_errors("list credit note lines"):
+                page = await client.v1.credit_notes.line_items.list_async(
+                    credit_note_id, params={"limit": 100, "starting_after": lines["data"][-1]["id"]}
+                )
+            lines = {"data": [*lines["data"], *(_plain(x) for x in page.data)], "has_more": page.has_more}
+        raw["lines"] = cast(Any, lines)
+        return mappers.to_credit_note(raw)
+
+    async def _invoice_of_payment(self, client: stripe.StripeClient, payment_intent: str) -> str | None:
+        with stripe_errors("list invoice payments"):
+            page = await client.v1.invoice_payments.list_async(
+                params={"payment": {"type": "payment_intent", "payment_intent": payment_intent}, "limit": 10}
+            )
+        for item in page.data:
+            invoice = _plain(item).get("invoice")
+            if invoice:
+                return str(invoice if isinstance(invoice, str) else invoice["id"])
+        return None
+
+    async def list_charge_refunds(self, account: str, charge_id: str) -> RefundPage:
+        """Every refund of a charge, each with the invoice it pays back and its credit note (if any)."""
+        client = self._client(account)
+        with stripe_errors("retrieve charge"):
+            charge = _plain(await client.v1.charges.retrieve_async(charge_id))
+        raws: list[StripeRefund] = []
+        params: dict[str, Any] = {"charge": charge_id, "limit": 100}
+        for _ in range(MAX_LIST_PAGES):
+            with stripe_errors("list refunds"):
+                page = await client.v1.refunds.list_async(params=cast(Any, params))
+            raws += [cast(StripeRefund, _plain(x)) for x in page.data]
+            if not page.has_more or not page.data:
+                break
+            params["starting_after"] = page.data[-1].id
+        intent = charge.get("payment_intent")
+        intent_id = intent if isinstance(intent, str) else (intent or {}).get("id")
+        invoice_id = await self._invoice_of_payment(client, intent_id) if intent_id and raws else None
+        notes: list[StripeCreditNote] = []
+        if invoice_id:
+            with stripe_errors("list credit notes"):
+                found = await client.v1.credit_notes.list_async(params={"invoice": invoice_id, "limit": 100})
+            notes = [cast(StripeCreditNote, _plain(x)) for x in found.data]
+        by_note = mappers.refunded_by_note(notes)
+        return RefundPage(items=[mappers.to_refund(r, invoice_id, by_note.get(r["id"])) for r in raws])
+
+    # --- listings for replay and reconciliation -------------------------------------------
+
+    async def list_events(
+        self,
+        account: str,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> BillingEventPage:
+        """Events of the types revbridge handles created in [since, until], newest first (Stripe's
+        order); the catch-up path beyond the bus's retention (Stripe keeps events 30 days)."""
+        client = self._client(account)
+        params = mappers.event_list_params(since, until, limit, cursor)
+        with stripe_errors("list events"):
+            page = await client.v1.events.list_async(params=cast(Any, params))
+        raws = [cast(StripeEvent, _plain(x)) for x in page.data]
+        items = [e for e in (mappers.to_billing_event(r, account) for r in raws) if e is not None]
+        return BillingEventPage(items=items, next_cursor=raws[-1]["id"] if page.has_more and raws else None)
+
+    async def list_subscriptions(self, account: str, limit: int, cursor: str | None) -> SubscriptionPage:
+        """Every subscription of the account (any status), newest first."""
+        client = self._client(account)
+        params: dict[str, Any] = {"status": "all", "limit": limit}
+        if cursor:
+            params["starting_after"] = cursor
+        with stripe_errors("list subscriptions"):
+            page = await client.v1.subscriptions.list_async(params=cast(Any, params))
+        raws = [cast(StripeSubscription, _plain(x)) for x in page.data]
+        items = [mappers.to_subscription(raw, created=False) for raw in raws]
+        return SubscriptionPage(items=items, next_cursor=items[-1].id if page.has_more and items else None)
+
+    async def list_invoice_summaries(self, account: str, limit: int, cursor: str | None) -> InvoicePage:
+        """Invoices with their payments but without lines: what a reconciliation compares, without
+        a product look-up per invoice (thousands of invoices in a few dozen calls)."""
+        client = self._client(account)
+        params: dict[str, Any] = {"limit": limit, "expand": ["data.payments"]}
+        if cursor:
+            params["starting_after"] = cursor
+        with stripe_errors("list invoices"):
+            page = await client.v1.invoices.list_async(params=cast(Any, params))
+        raws = [cast(StripeInvoice, _plain(x)) for x in page.data]
+        items = [mappers.to_invoice({**raw, "lines": {"data": [], "has_more": False}}) for raw in raws]
+        return InvoicePage(items=items, next_cursor=items[-1].id if page.has_more and items else None)
+
+    async def list_credit_notes(self, account: str, limit: int, cursor: str | None) -> CreditNotePage:
+        client = self._client(account)
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["starting_after"] = cursor
+        with stripe_errors("list credit notes"):
+            page = await client.v1.credit_notes.list_async(params=cast(Any, params))
+        items = [mappers.to_credit_note(cast(StripeCreditNote, _plain(x))) for x in page.data]
+        return CreditNotePage(items=items, next_cursor=items[-1].id if page.has_more and items else None)

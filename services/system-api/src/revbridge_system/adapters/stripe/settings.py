@@ -1,8 +1,9 @@
 """Stripe settings: the API base and the configured accounts (one per legal entity).
 
 ``STRIPE_ACCOUNTS`` is a JSON map ``{"<account>": {"secret_key": ..., "webhook_secret": ...}}``;
-the account name is what appears in the system API's paths. The defaults are demo values that
-only the local sandbox accepts.
+the account name is what appears in the system API's paths (``/v1/billing/<account>/...``) and in
+the webhook endpoint (``/v1/webhooks/stripe/<account>``). The defaults are demo values that only
+the local sandbox accepts: ``default`` and ``uk``, two secret keys of the same sandbox.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_KEY = "sk_test_revbridge_demo"  # demo placeholder, valid only against the sandbox
+DEMO_UK_SECRET_KEY = "sk_test_revbridge_demo_uk"  # demo placeholder: the sandbox's second account
 DEMO_WEBHOOK_SECRET = "whsec_revbridge_demo"  # demo placeholder, valid only against the sandbox
 
 
@@ -20,10 +22,10 @@ class StripeAccount(BaseModel):
 
 
 def _demo_accounts() -> dict[str, StripeAccount]:
+    """The sandbox's two demo accounts: ``default`` bills Revbridge Inc. (USD), ``uk`` Revbridge Ltd (GBP)."""
     return {
-        "default": StripeAccount(
-            secret_key=SecretStr(DEMO_SECRET_KEY), webhook_secret=SecretStr(DEMO_WEBHOOK_SECRET)
-        )
+        name: StripeAccount(secret_key=SecretStr(key), webhook_secret=SecretStr(DEMO_WEBHOOK_SECRET))
+        for name, key in (("default", DEMO_SECRET_KEY), ("uk", DEMO_UK_SECRET_KEY))
     }
 
 

@@ -12,6 +12,8 @@ METADATA_CRM_ACCOUNT = "revbridge_crm_account_id"
 METADATA_CRM_CONTRACT = "revbridge_crm_contract_id"
 METADATA_CURRENCY = "revbridge_currency"
 METADATA_PRODUCT_CODE = "revbridge_product_code"
+METADATA_REVISION = "revbridge_contract_revision"
+METADATA_TERM_END = "revbridge_term_end"
 
 
 class StripeCustomer(TypedDict, total=False):
@@ -29,6 +31,8 @@ class StripeSubscription(TypedDict, total=False):
     status: str
     metadata: dict[str, str]
     latest_invoice: str | dict[str, Any] | None
+    items: StripeList
+    currency: str | None
 
 
 class StripePeriod(TypedDict):
@@ -81,9 +85,40 @@ class StripeInvoice(TypedDict, total=False):
     parent: dict[str, Any] | None
     lines: StripeList
     payments: StripeList
+    amount_remaining: int
+    attempt_count: int
+    next_payment_attempt: int | None
+
+
+class StripeCreditNote(TypedDict, total=False):
+    id: str
+    number: str | None
+    invoice: str | dict[str, Any]
+    customer: str | dict[str, Any]
+    status: str
+    currency: str
+    total: int
+    pre_payment_amount: int
+    post_payment_amount: int
+    refunds: list[dict[str, Any]]
+    effective_at: int | None
+    created: int
+    memo: str | None
+    lines: StripeList
+
+
+class StripeRefund(TypedDict, total=False):
+    id: str
+    amount: int
+    charge: str | dict[str, Any] | None
+    payment_intent: str | dict[str, Any] | None
+    currency: str
+    status: str
+    created: int
 
 
 class StripeEvent(TypedDict, total=False):
     id: str
     type: str
+    created: int
     data: dict[str, Any]

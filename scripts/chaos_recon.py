@@ -1,0 +1,171 @@
+"""Stripe invoices and payments against NetSuite's, read from the platforms themselves.
+
+This is the harness's own count, independent of revbridge: every finalized Stripe invoice should
+have exactly one NetSuite invoice with the same amount, currency and status, and every successful
+Stripe payment exactly one NetSuite customer payment. A NetSuite record names its Stripe invoice by
+``externalId`` (revbridge's key) or, when it has none, by ``memo`` (what a point-to-point copier
+writes); a record that names no Stripe invoice is ``unexpected_in_target``. The same count is used
+for revbridge's NetSuite and for the naive copier's, so the two columns of the table compare alike.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+from scripts.chaos_http import call
+
+POSTED = ("open", "paid", "uncollectible")
+"""Finalized and not voided: what must be in the ledger."""
+ERP_STATUS = {"paid": "Paid In Full", "open": "Open", "uncollectible": "Open"}
+
+
+@dataclass
+class Counts:
+    matched: int = 0
+    missing_in_target: int = 0
+    duplicated: int = 0
+    amount_mismatch: int = 0
+    currency_mismatch: int = 0
+    status_mismatch: int = 0
+    unexpected_in_target: int = 0
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, what: str, key: str) -> None:
+        setattr(self, what, getattr(self, what) + 1)
+        if len(self.examples.setdefault(what, [])) < 5:
+            self.examples[what].append(key)
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.missing_in_target
+            or self.duplicated
+            or self.amount_mismatch
+            or self.currency_mismatch
+            or self.status_mismatch
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    source_invoices: int
+    source_payments: int
+    target_invoices: int
+    target_payments: int
+    invoices: Counts
+    payments: Counts
+
+    @property
+    def clean(self) -> bool:
+        return self.invoices.clean and self.payments.clean
+
+
+async def stripe_invoices(clients: list[httpx.AsyncClient]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for client in clients:
+        params: dict[str, Any] = {"limit": 100, "expand[]": "data.payments"}
+        while True:
+            page = (await call(client, "GET", "/v1/invoices", params=params)).json()
+            out += page["data"]
+            if not page["has_more"]:
+                break
+            params["starting_after"] = page["data"][-1]["id"]
+    return [inv for inv in out if inv["status"] in POSTED]
+
+
+def paid_payments(invoice: dict[str, Any]) -> dict[str, int]:
+    """Successful payments of a Stripe invoice by payment intent id (revbridge's payment key)."""
+    out = {}
+    for payment in (invoice.get("payments") or {}).get("data", []):
+        if payment.get("status") == "paid":
+            inner = payment.get("payment") or {}
+            out[str(inner.get("payment_intent") or payment["id"])] = int(payment.get("amount_paid") or 0)
+    return out
+
+
+async def netsuite_records(admin: httpx.AsyncClient, base: str, record_type: str) -> list[dict[str, Any]]:
+    body = (await call(admin, "GET", f"{base}/__sandbox/records/{record_type}")).json()
+    return list(body)
+
+
+def _minor(amount: float) -> int:
+    return round(float(amount) * 100)
+
+
+def compare(
+    invoices: list[dict[str, Any]],
+    ns_invoices: list[dict[str, Any]],
+    ns_payments: list[dict[str, Any]],
+    currency_codes: dict[str, str],
+) -> Report:
+    by_id = {inv["id"]: inv for inv in invoices}
+    by_number = {inv["number"]: inv for inv in invoices if inv.get("number")}
+    inv_counts, pay_counts = Counts(), Counts()
+    posted: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    stripe_of_internal: dict[str, str] = {}
+    for record in ns_invoices:
+        named = record.get("externalId") or record.get("memo") or ""
+        source = by_id.get(named) or by_number.get(named)
+        if source is None:
+            inv_counts.note("unexpected_in_target", f"netsuite invoice {record['id']} ({named or 'no key'})")
+            continue
+        posted[source["id"]].append(record)
+        stripe_of_internal[str(record["id"])] = source["id"]
+    for inv in invoices:
+        records = posted.get(inv["id"], [])
+        if not records:
+            inv_counts.note("missing_in_target", inv["id"])
+            continue
+        if len(records) > 1:
+            inv_counts.note("duplicated", f"{inv['id']} x{len(records)}")
+        record = records[0]
+        if _minor(record["total"]) != int(inv["total"]):
+            inv_counts.note("amount_mismatch", f"{inv['id']}: {inv['total']} vs {_minor(record['total'])}")
+        elif currency_codes.get(str(record["currency"]), "?") != inv["currency"].upper():
+            inv_counts.note("currency_mismatch", inv["id"])
+        elif record.get("status") != ERP_STATUS[inv["status"]]:
+            inv_counts.note("status_mismatch", f"{inv['id']}: {inv['status']} vs {record.get('status')}")
+        elif len(records) == 1:
+            inv_counts.matched += 1
+    received: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for payment in ns_payments:
+        docs = {stripe_of_internal.get(str(line["doc"])) for line in payment.get("apply", [])} - {None}
+        if not docs:
+            pay_counts.note("unexpected_in_target", f"netsuite payment {payment['id']}")
+        for doc in docs:
+            received[str(doc)].append(payment)
+    expected = 0
+    for inv in invoices:
+        wanted = paid_payments(inv)
+        expected += len(wanted)
+        got = received.get(inv["id"], [])
+        if len(got) < len(wanted):
+            pay_counts.note("missing_in_target", inv["id"])
+        elif len(got) > len(wanted):
+            pay_counts.note("duplicated", f"{inv['id']} x{len(got)}")
+        elif sum(_minor(p["payment"]) for p in got) != sum(wanted.values()):
+            pay_counts.note("amount_mismatch", inv["id"])
+        else:
+            pay_counts.matched += len(got)
+    return Report(len(invoices), expected, len(ns_invoices), len(ns_payments), inv_counts, pay_counts)
+
+
+async def reconcile_platforms(
+    stripe_clients: list[httpx.AsyncClient], admin: httpx.AsyncClient, netsuite_base: str
+) -> Report:
+    invoices = await stripe_invoices(stripe_clients)
+    currencies = await netsuite_records(admin, netsuite_base, "currency")
+    codes = {str(c["id"]): str(c["symbol"]).upper() for c in currencies}
+    return compare(
+        invoices,
+        await netsuite_records(admin, netsuite_base, "invoice"),
+        await netsuite_records(admin, netsuite_base, "customerpayment"),
+        codes,
+    )

@@ -1,0 +1,169 @@
+"""The processes a chaos run (or the pipeline bench) owns: its own Redis and a stack with N workers.
+
+``RedisServer`` runs ``redis-server`` in the foreground on its own port and directory under
+``.tmp`` with AOF on, so the run can kill or restart it without touching anyone else's Redis.
+``ChaosStack`` is ``scripts.stack.Stack`` with ``process-worker-1..N`` instead of one worker, and
+the operations a chaos run needs: SIGKILL one process, start it again, read each process's peak
+memory (``VmHWM``, kept across restarts of the same name).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scripts.stack import ROOT, Stack
+
+WORKER = "process-worker"
+
+
+def _pong(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class RedisServer:
+    """A project-local Redis with AOF (``appendfsync everysec``), restartable on the same dir/port."""
+
+    port: int
+    directory: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 15.0) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit(
+                "redis-server not found: sudo apt-get install -y redis-server (or brew install redis)"
+            )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
+        args += ["--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no"]
+        args += ["--logfile", str(self.directory / "redis.log")]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not _pong(self.port):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}; see {self.directory}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"redis-server did not answer on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self, hard: bool = False) -> None:
+        """SIGTERM is Redis's SHUTDOWN (AOF flushed); ``hard`` is SIGKILL (up to 1 s of writes lost)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self, hard: bool = False) -> float:
+        """Stop and start again on the same port and directory; the seconds nothing answered."""
+        started = time.monotonic()
+        self.stop(hard)
+        self.start()
+        return time.monotonic() - started
+
+
+@dataclass
+class ChaosStack(Stack):
+    workers: int = 2
+    peaks_kb: dict[str, int] = field(default_factory=dict)
+
+    def processes(self) -> list[tuple[str, list[str], str | None]]:
+        out: list[tuple[str, list[str], str | None]] = []
+        for name, args, health in super().processes():
+            if name == WORKER:
+                out += [(f"{WORKER}-{i}", args, None) for i in range(1, self.workers + 1)]
+            else:
+                out.append((name, args, health))
+        return out
+
+    def worker_names(self) -> list[str]:
+        return [f"{WORKER}-{i}" for i in range(1, self.workers + 1)]
+
+    def spawn(self, name: str) -> None:
+        """Start process ``name`` (after a kill) with the stack's environment."""
+        args = next(a for n, a, _ in self.processes() if n == name)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, *args],
+            env={**os.environ, **self.env()},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no clean-up, no acknowledgement of the entry in hand."""
+        proc = self.procs[name]
+        self.sample_memory()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def sample_memory(self) -> dict[str, int]:
+        """Peak resident memory (kB) of every live process, kept as the max per name."""
+        for name, proc in self.procs.items():
+            if proc.poll() is None:
+                peak = vm_hwm_kb(proc.pid)
+                if peak:
+                    self.peaks_kb[name] = max(self.peaks_kb.get(name, 0), peak)
+        return dict(self.peaks_kb)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by every live process."""
+        return {name: cpu_seconds(proc.pid) for name, proc in self.procs.items() if proc.poll() is None}
+
+    def stop(self) -> None:
+        self.sample_memory()
+        super().stop()
+
+
+WEBHOOK_DELIVERY = {
+    "STRIPE_SANDBOX_WEBHOOK_MAX_ATTEMPTS": "10",
+    "STRIPE_SANDBOX_WEBHOOK_RETRY_BASE_SECONDS": "0.5",
+    "STRIPE_SANDBOX_WEBHOOK_TIMEOUT_SECONDS": "20",
+}
+"""The Stripe sandbox's webhook retries, closer to Stripe's (which retries for three days): 10
+attempts over about four minutes, 20 s each. With the sandbox defaults (5 attempts in 7.5 s, 5 s
+including the wait for a connection from its pool) a month's burst of renewal webhooks on a busy
+machine loses deliveries to ``PoolTimeout`` — lost events that no integration could have seen."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a Linux process has used so far; 0 where /proc is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def vm_hwm_kb(pid: int) -> int:
+    """``VmHWM`` (peak resident set) of a Linux process in kB; 0 where /proc is not available."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

@@ -1,0 +1,1 @@
+"""The experience API's routers, one module per view."""

@@ -1,0 +1,77 @@
+"""Where the read model lives in Redis, and what each fact kind contributes to it.
+
+Every key is ``<prefix>{xp}:...``: the experience API's own key space, under one hash tag so the
+fold script (one per fact) touches a single Redis Cluster slot. The layout:
+
+- ``facts`` hash: ``kind|key`` → the fact's newest version (JSON, with its fold bookkeeping);
+- ``agg:<period>|<entity>|<currency>`` hash: a sum and a count (``n:<measure>``) per measure;
+  ``cells`` set: every such cell, so a summary reads a few dozen hashes whatever the volume;
+- ``dd:<measure>:<cell>`` sorted set (score: occurred ms): the records behind each figure;
+- ``um:<pair>:<cell>`` sorted set: records whose counterpart on the other side is missing;
+- ``lc:<contract>``, ``lu:<customer>``, ``li:<invoice>`` sets: lineage indexes;
+- ``sync`` hash ``<entity>|<pair>|src|ok``: sources seen and pairs completed, per legal entity;
+- ``lat:<YYYY-MM>`` sorted sets: invoice latency (ms) per month of posting, expiring;
+- ``firstbill`` hash and ``cycle`` sorted set: contract-to-first-bill cycle time (ms);
+- ``stats`` hash (applied, replaced, duplicate, stale, bad, last entry), ``bad`` list (capped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from revbridge_contracts.facts import FactKind
+
+TAG = "{xp}:"
+NONE = "-"
+"""Stands in for a missing period, entity or currency in a cell id."""
+
+
+def base(prefix: str) -> str:
+    return f"{prefix}{TAG}"
+
+
+@dataclass(frozen=True)
+class Role:
+    measure: str
+    """Aggregate the amount goes into ('' = none: a link, only indexed for lineage)."""
+    pair: str = ""
+    side: str = "-"
+    """'s' for the source (billing, CRM) of a pair, 't' for its target (the ERP)."""
+    other: FactKind | None = None
+
+
+ROLES: dict[FactKind, Role] = {
+    FactKind.contract_booked: Role("bookings", "onboarding", "s", FactKind.subscription_linked),
+    FactKind.subscription_linked: Role("", "onboarding", "t", FactKind.contract_booked),
+    FactKind.customer_linked: Role(""),
+    FactKind.erp_customer_linked: Role(""),
+    FactKind.invoice_billed: Role("billings", "invoice_posting", "s", FactKind.invoice_posted),
+    FactKind.invoice_posted: Role("posted_invoices", "invoice_posting", "t", FactKind.invoice_billed),
+    FactKind.payment_collected: Role("collections", "payment_posting", "s", FactKind.payment_posted),
+    FactKind.payment_posted: Role("posted_payments", "payment_posting", "t", FactKind.payment_collected),
+    FactKind.payment_failed: Role("failed_payments"),
+    FactKind.invoice_voided: Role("voids", "void_posting", "s", FactKind.invoice_void_posted),
+    FactKind.invoice_void_posted: Role("posted_voids", "void_posting", "t", FactKind.invoice_voided),
+    FactKind.credit_issued: Role("credits", "credit_posting", "s", FactKind.credit_posted),
+    FactKind.credit_posted: Role("posted_credits", "credit_posting", "t", FactKind.credit_issued),
+    FactKind.refund_issued: Role("refunds", "refund_posting", "s", FactKind.refund_posted),
+    FactKind.refund_posted: Role("posted_refunds", "refund_posting", "t", FactKind.refund_issued),
+    FactKind.revenue_recognized: Role("recognized"),
+}
+
+MEASURES = tuple(dict.fromkeys(r.measure for r in ROLES.values() if r.measure))
+PAIRS = tuple(dict.fromkeys(r.pair for r in ROLES.values() if r.pair))
+SOURCE_OF_PAIR = {r.pair: k for k, r in ROLES.items() if r.side == "s"}
+
+
+def fact_id(kind: str, key: str) -> str:
+    return f"{kind}|{key}"
+
+
+def cell_id(period: str | None, entity: str | None, currency: str | None) -> str:
+    return f"{period or NONE}|{entity or NONE}|{currency or NONE}"
+
+
+def split_cell(cell: str) -> tuple[str, str, str]:
+    period, entity, currency = cell.split("|", 2)
+    return period, entity, currency

@@ -1,0 +1,346 @@
+"""A reconciliation run: read both sides through the system API's paged listings, compare
+(``reconcile``), turn every difference into an exception, keep the report.
+
+Listings run concurrently (every billing account, the CRM, the ERP) and hold compact records
+only, so ~10,000 invoices take a few dozen pages per side. A difference the responsible flow
+already holds an open exception for (an invoice waiting on an unmapped product, say) is counted
+as ``known_exception`` rather than raised twice: it is owned, not lost. Each difference becomes
+one exception of flow ``reconciliation`` keyed ``<pair>:<key>`` (several categories of one record
+share it); a reconciliation exception whose record now matches is resolved by the run.
+
+Reports live in Redis (the newest ``PROCESS_RECONCILE_REPORTS_KEPT``, 30 days at most); while a
+run goes on its report shows the phase and progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from revbridge_contracts.models import ContractStatus, InvoiceStatus
+from revbridge_contracts.process import (
+    ErrorClass,
+    ExceptionAction,
+    ExceptionStatus,
+    ReconciliationCategory,
+    ReconciliationCounts,
+    ReconciliationDifference,
+    ReconciliationPair,
+    ReconciliationReport,
+    ReconciliationStatus,
+)
+
+from revbridge_process import reconcile
+from revbridge_process.config import Config
+from revbridge_process.exception_queue import Filters, TransitionRefused
+from revbridge_process.ports import ListingPort
+from revbridge_process.reconcile import Finding, PairResult, Rec
+from revbridge_process.store import RedisStore, utcnow
+
+FLOW = "reconciliation"
+REPORT_TTL_SECONDS = 30 * 86_400
+Category = ReconciliationCategory
+ERROR_CLASS = {
+    Category.missing_in_target: ErrorClass.conflict,
+    Category.duplicated: ErrorClass.conflict,
+    Category.amount_mismatch: ErrorClass.conflict,
+    Category.currency_mismatch: ErrorClass.entity_mismatch,
+    Category.status_mismatch: ErrorClass.conflict,
+    Category.unexpected_in_target: ErrorClass.conflict,
+}
+"""The exception class (hence owner and SLA, ``config/exceptions.yaml``) of each kind of difference."""
+OWNED = frozenset({Category.missing_in_target, Category.status_mismatch})
+"""Kinds a flow's own open exception explains (it has not got there yet); a duplicate never is."""
+LIVE = frozenset({ExceptionStatus.open.value, ExceptionStatus.retrying.value})
+PAGE = TypeVar("PAGE")
+log = logging.getLogger(__name__)
+
+
+class ReportStore:
+    """Reports as JSON, with an index of the newest ``kept`` ids."""
+
+    def __init__(self, redis: Redis, prefix: str, kept: int = 20) -> None:
+        self._redis, self._prefix, self._kept = redis, prefix, kept
+        self.index = f"{prefix}process:reconciliations"
+
+    def key(self, report_id: str) -> str:
+        return f"{self._prefix}process:reconciliation:{report_id}"
+
+    async def add(self, report: ReconciliationReport) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.key(report.id), report.model_dump_json(), ex=REPORT_TTL_SECONDS)
+            pipe.lpush(self.index, report.id)
+            pipe.ltrim(self.index, 0, self._kept - 1)
+            pipe.expire(self.index, REPORT_TTL_SECONDS)
+            await pipe.execute()
+
+    async def save(self, report: ReconciliationReport) -> None:
+        await self._redis.set(self.key(report.id), report.model_dump_json(), ex=REPORT_TTL_SECONDS)
+
+    async def get(self, report_id: str) -> ReconciliationReport | None:
+        raw = await self._redis.get(self.key(report_id))
+        return ReconciliationReport.model_validate_json(raw) if raw else None
+
+    async def latest(self) -> ReconciliationReport | None:
+        for report_id in await self._redis.lrange(self.index, 0, -1):  # type: ignore[misc]
+            report = await self.get(report_id.decode() if isinstance(report_id, bytes) else report_id)
+            if report is not None:
+                return report
+        return None
+
+
+@dataclass
+class _Listing:
+    """What was read, as compact records."""
+
+    contracts: list[Rec] = field(default_factory=list)
+    subscriptions: list[Rec] = field(default_factory=list)
+    invoices: list[Rec] = field(default_factory=list)
+    payments: list[Rec] = field(default_factory=list)
+    credit_notes: list[Rec] = field(default_factory=list)
+    erp: dict[str, list[Rec]] = field(default_factory=dict)
+
+
+async def _pages(fetch: Callable[[str | None], Awaitable[Any]]) -> AsyncIterator[Any]:
+    cursor: str | None = None
+    while True:
+        page = await fetch(cursor)
+        yield page
+        cursor = page.next_cursor
+        if not cursor:
+            return
+
+
+class Reconciler:
+    """One run over the pairs asked for (see the module docstring)."""
+
+    def __init__(
+        self,
+        system: ListingPort,
+        store: RedisStore,
+        config: Config,
+        reports: ReportStore,
+        max_differences: int = 5000,
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._system, self._store, self._config, self._reports = system, store, config, reports
+        self._max_differences, self._now = max_differences, now
+
+    async def run(self, report: ReconciliationReport) -> ReconciliationReport:
+        try:
+            listing = await self._read(report)
+            results = await asyncio.to_thread(self._compare, report, listing)  # the API keeps answering
+            await self._phase(report, "recording differences", 0.85)
+            await self._conclude(report, results)
+            report.status = ReconciliationStatus.completed
+        except Exception as exc:  # a failed run is a report that says so, never a crash
+            report.status, report.error = ReconciliationStatus.failed, f"{type(exc).__name__}: {exc}"
+            log.exception("reconciliation.failed", extra={"report_id": report.id})
+        report.finished_at, report.phase = self._now(), None
+        if report.status == ReconciliationStatus.completed:
+            report.progress = 1.0
+        await self._reports.save(report)
+        log.info(
+            "reconciliation.finished",
+            extra={
+                "report_id": report.id,
+                "status": report.status.value,
+                "differences": report.differences_total,
+            },
+        )
+        return report
+
+    async def _phase(self, report: ReconciliationReport, phase: str, progress: float) -> None:
+        report.phase, report.progress = phase, max(report.progress, min(progress, 0.99))
+        await self._reports.save(report)
+
+    # --- reading ------------------------------------------------------------------------
+
+    async def _read(self, report: ReconciliationReport) -> _Listing:
+        pairs, listing = set(report.pairs), _Listing()
+        accounts = self._config.mappings.billing_accounts()
+        jobs: list[tuple[str, Awaitable[None]]] = []
+        if ReconciliationPair.contract_subscription in pairs:
+            jobs.append(("contracts", self._contracts(listing)))
+            jobs += [(f"subscriptions {a}", self._subscriptions(listing, a)) for a in accounts]
+        if pairs & {ReconciliationPair.invoice, ReconciliationPair.payment}:
+            jobs += [(f"invoices {a}", self._invoices(listing, a)) for a in accounts]
+        if ReconciliationPair.credit_note in pairs:
+            jobs += [(f"credit notes {a}", self._credit_notes(listing, a)) for a in accounts]
+        erp_kinds = {
+            ReconciliationPair.invoice: ("invoice", "invoice"),
+            ReconciliationPair.payment: ("payment", "customerpayment"),
+            ReconciliationPair.credit_note: ("credit_memo", "creditMemo"),
+        }
+        jobs += [
+            (f"ERP {kind}s", self._erp(listing, kind)) for p, (kind, _) in erp_kinds.items() if p in pairs
+        ]
+        done = 0
+        await self._phase(report, f"reading {len(jobs)} listings", 0.01)
+
+        async def tracked(name: str, job: Awaitable[None]) -> None:
+            nonlocal done
+            await job
+            done += 1
+            await self._phase(
+                report, f"read {done} of {len(jobs)} listings ({name} done)", 0.8 * done / len(jobs)
+            )
+
+        try:
+            async with asyncio.TaskGroup() as group:  # one listing failing stops the others
+                for name, job in jobs:
+                    group.create_task(tracked(name, job))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from failed
+        return listing
+
+    async def _contracts(self, listing: _Listing) -> None:
+        mappings = self._config.mappings
+        fetch = lambda c: self._system.list_contracts_in_range(ContractStatus.activated, None, None, c)  # noqa: E731
+        async for page in _pages(fetch):
+            listing.contracts += [reconcile.contract_rec(c, mappings) for c in page.items]
+
+    async def _subscriptions(self, listing: _Listing, account: str) -> None:
+        async for page in _pages(lambda c: self._system.list_subscriptions(account, c)):
+            listing.subscriptions += [
+                reconcile.subscription_rec(s, account) for s in page.items if s.crm_contract_id
+            ]
+
+    async def _invoices(self, listing: _Listing, account: str) -> None:
+        async for page in _pages(lambda c: self._system.list_invoice_summaries(account, c)):
+            for invoice in page.items:
+                if invoice.status == InvoiceStatus.draft:
+                    continue  # not an invoice yet: nothing is posted for it
+                listing.invoices.append(reconcile.invoice_rec(invoice, account))
+                listing.payments += reconcile.payment_recs(invoice, account)
+
+    async def _credit_notes(self, listing: _Listing, account: str) -> None:
+        async for page in _pages(lambda c: self._system.list_credit_notes(account, c)):
+            listing.credit_notes += [reconcile.credit_note_rec(n, account) for n in page.items]
+
+    async def _erp(self, listing: _Listing, kind: str) -> None:
+        found: list[Rec] = []
+        async for page in _pages(lambda c: self._system.list_erp_transactions(kind, c)):
+            found += [reconcile.erp_rec(tx) for tx in page.items]
+        listing.erp[kind] = found
+
+    # --- comparing ----------------------------------------------------------------------
+
+    def _compare(self, report: ReconciliationReport, listing: _Listing) -> list[PairResult]:
+        cutoff = self._now() - dt.timedelta(seconds=report.grace_seconds)
+        sides = {
+            ReconciliationPair.contract_subscription: (listing.contracts, listing.subscriptions),
+            ReconciliationPair.invoice: (listing.invoices, listing.erp.get("invoice", [])),
+            ReconciliationPair.payment: (listing.payments, listing.erp.get("payment", [])),
+            ReconciliationPair.credit_note: (listing.credit_notes, listing.erp.get("credit_memo", [])),
+        }
+        return [
+            reconcile.compare(reconcile.SPECS[pair], *sides[pair], cutoff)
+            for pair in ReconciliationPair
+            if pair in report.pairs
+        ]
+
+    # --- exceptions and the report -------------------------------------------------------
+
+    async def _owned(self, findings: list[Finding]) -> set[int]:
+        """Indexes of findings an open exception of the responsible flow already explains."""
+        candidates = [
+            (i, f) for i, f in enumerate(findings) if f.source and {c for c, _ in f.problems} <= OWNED
+        ]
+        owned: set[int] = set()
+        for start in range(0, len(candidates), 200):
+            chunk = candidates[start : start + 200]
+            records = await asyncio.gather(
+                *(
+                    asyncio.gather(*(self._store.get_by_id(owner) for owner in f.source.owners))  # type: ignore[union-attr]
+                    for _, f in chunk
+                )
+            )
+            for (i, _), found in zip(chunk, records, strict=True):
+                if any(r is not None and r.status in LIVE for r in found):
+                    owned.add(i)
+        return owned
+
+    async def _conclude(self, report: ReconciliationReport, results: list[PairResult]) -> None:
+        total = ReconciliationCounts()
+        differences: list[ReconciliationDifference] = []
+        open_keys: set[str] = set()
+        judged_pairs = {r.pair.value for r in results}
+        recorded = 0
+        for result in results:
+            owned = await self._owned(result.findings)
+            for i, finding in enumerate(result.findings):
+                if i in owned:
+                    result.counts.known_exception += 1
+                    for category, _ in finding.problems:
+                        setattr(result.counts, category.value, getattr(result.counts, category.value) - 1)
+                    continue
+                business_key = f"{finding.pair.value}:{finding.key}"
+                open_keys.add(business_key)
+                reason = "; ".join(detail for _, detail in finding.problems)[:2000]
+                record = await self._store.record_exception(
+                    FLOW, business_key, ERROR_CLASS[finding.problems[0][0]], reason, finding.account
+                )
+                recorded += 1
+                if recorded % 500 == 0:
+                    await self._phase(
+                        report, f"recorded {recorded} exceptions", 0.85 + 0.1 * recorded / 10_000
+                    )
+                for category, detail in finding.problems:
+                    report.differences_total += 1
+                    if len(differences) < self._max_differences:
+                        differences.append(_difference(finding, category, detail, record.id))
+            report.by_pair[result.pair.value] = result.counts
+            _add(total, result.counts)
+        report.counts, report.differences = total, differences
+        report.truncated = report.differences_total > len(differences)
+        report.exceptions_opened = recorded
+        report.exceptions_resolved = await self._resolve_matched(open_keys, judged_pairs, results)
+
+    async def _resolve_matched(
+        self, open_keys: set[str], judged_pairs: set[str], results: list[PairResult]
+    ) -> int:
+        """Resolve earlier reconciliation exceptions of the pairs just judged that found nothing now."""
+        resolved = 0
+        for record in await self._store.list_exceptions(filters=Filters(flow=FLOW)):
+            pair = record.business_key.split(":", 1)[0]
+            if record.status not in LIVE or pair not in judged_pairs or record.business_key in open_keys:
+                continue
+            try:
+                await self._store.transition(
+                    record.id,
+                    allowed=(ExceptionStatus.open, ExceptionStatus.retrying),
+                    to=ExceptionStatus.resolved,
+                    action=ExceptionAction.resolved_by_flow,
+                    by=FLOW,
+                    note="source and target agree again",
+                )
+                resolved += 1
+            except (KeyError, TransitionRefused):
+                continue
+        return resolved
+
+
+def _add(total: ReconciliationCounts, counts: ReconciliationCounts) -> None:
+    for name in ReconciliationCounts.model_fields:
+        setattr(total, name, getattr(total, name) + getattr(counts, name))
+
+
+def _difference(
+    finding: Finding, category: Category, detail: str, exception_id: str
+) -> ReconciliationDifference:
+    return ReconciliationDifference(
+        pair=finding.pair,
+        category=category,
+        business_key=finding.key,
+        account=finding.account,
+        detail=detail,
+        source=finding.source.record() if finding.source else None,
+        targets=[t.record() for t in finding.targets],
+        exception_id=exception_id,
+    )

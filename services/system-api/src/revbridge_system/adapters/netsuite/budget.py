@@ -1,0 +1,176 @@
+"""One NetSuite concurrency budget for the whole account, shared in Redis by every replica.
+
+NetSuite counts concurrent requests per account (15 on a standard tier) and answers 429 past the
+limit. Every system API replica and poller shares one budget: a request holds a lease in a sorted
+set (score: when the lease expires) for as long as it runs, so a replica that dies mid-request
+frees its slots when their leases run out. A 429 from NetSuite starts a shared cool-down (its
+Retry-After, else ``cooldown_default_seconds``) that every holder waits out before its next
+request. A caller that would wait longer than ``max_wait_seconds`` gets ``RateLimited`` with the
+time left as Retry-After, so the flow schedules its redelivery instead of holding a connection.
+
+Hooked in as an httpx transport (``BudgetTransport``), so every NetSuite request the client makes,
+whatever method sends it, goes through one place. If Redis does not answer, requests go on
+without the shared budget (each process still keeps to ``limit`` itself) and a warning is logged:
+the integration slows down or meets NetSuite's own 429s, but never fails because of its budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from revbridge_system.errors import RateLimited
+
+log = logging.getLogger("revbridge_system.netsuite.budget")
+
+# KEYS[1] leases (zset token -> expiry ms), KEYS[2] cool-down (until ms)
+# ARGV now_ms, limit, lease_ms, token -> {1, 0} granted | {0, ms} cooling down | {0, -1} full
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+local cool = tonumber(redis.call('GET', KEYS[2]) or '0')
+if cool > now then return {0, cool - now} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+  return {1, 0}
+end
+return {0, -1}
+"""
+# KEYS[1] cool-down; ARGV until_ms, ttl_ms: only ever moves the end later
+_COOL_DOWN = """
+local cool = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cool then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1
+"""
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After in delta-seconds (what NetSuite sends); an HTTP date or garbage counts as absent."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+class NetSuiteBudget:
+    """The account-wide concurrency budget and 429 cool-down (see the module docstring)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        key_prefix: str,
+        limit: int = 15,
+        lease_seconds: float = 35.0,
+        max_wait_seconds: float = 10.0,
+        cooldown_default_seconds: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        poll_seconds: float = 0.02,
+    ) -> None:
+        self.limit = limit
+        self._redis = redis
+        self.leases_key = f"{key_prefix}netsuite:budget:leases"
+        self.cooldown_key = f"{key_prefix}netsuite:budget:cooldown"
+        self._lease_ms = int(lease_seconds * 1000)
+        self._max_wait, self._cooldown_default = max_wait_seconds, cooldown_default_seconds
+        self._clock, self._sleep, self._poll = clock, sleep, poll_seconds
+        self._local = asyncio.Semaphore(limit)
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._cool = redis.register_script(_COOL_DOWN)
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the account's slots for the duration of the block."""
+        async with self._local:
+            token = await self._take()
+            try:
+                yield
+            finally:
+                if token:
+                    await self._give_back(token)
+
+    async def _take(self) -> str | None:
+        """A lease token; None when Redis is unavailable (the budget then fails open)."""
+        token, started = uuid.uuid4().hex, self._clock()
+        while True:
+            try:
+                granted, wait_ms = await self._acquire(
+                    keys=[self.leases_key, self.cooldown_key],
+                    args=[self._now_ms(), self.limit, self._lease_ms, token],
+                )
+            except (RedisError, OSError) as exc:
+                log.warning("netsuite.budget.unavailable", extra={"error": type(exc).__name__})
+                return None
+            if int(granted):
+                return token
+            waited = self._clock() - started
+            if int(wait_ms) >= 0:  # cooling down after a 429
+                remaining = int(wait_ms) / 1000
+                if waited + remaining > self._max_wait:
+                    raise RateLimited(
+                        "netsuite is cooling down after a 429", retry_after=str(math.ceil(remaining))
+                    )
+                await self._sleep(remaining)
+                continue
+            if waited >= self._max_wait:
+                raise RateLimited("netsuite concurrency budget exhausted", retry_after="1")
+            await self._sleep(self._poll * (0.5 + random.random()))
+
+    async def _give_back(self, token: str) -> None:
+        with contextlib.suppress(RedisError, OSError):  # the lease expires on its own
+            await self._redis.zrem(self.leases_key, token)
+
+    async def cool_down(self, seconds: float | None) -> None:
+        """Every holder waits ``seconds`` (default ``cooldown_default_seconds``) before its next call."""
+        wait_ms = int((self._cooldown_default if seconds is None else seconds) * 1000)
+        try:
+            await self._cool(keys=[self.cooldown_key], args=[self._now_ms() + wait_ms, max(wait_ms, 1)])
+        except (RedisError, OSError) as exc:
+            log.warning("netsuite.budget.unavailable", extra={"error": type(exc).__name__})
+            return
+        log.warning("netsuite.budget.cooling_down", extra={"seconds": wait_ms / 1000})
+
+    async def cooldown_remaining(self) -> float:
+        raw = await self._redis.get(self.cooldown_key)
+        return max(0.0, (int(raw) - self._now_ms()) / 1000) if raw else 0.0
+
+    async def holders(self) -> int:
+        """Leases held now (expired ones not counted)."""
+        return int(await self._redis.zcount(self.leases_key, self._now_ms() + 1, "+inf"))
+
+
+class BudgetTransport(httpx.AsyncBaseTransport):
+    """Sends each request inside a budget slot; a 429 answer starts the shared cool-down."""
+
+    def __init__(self, budget: NetSuiteBudget, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._budget = budget
+        self._inner = inner or httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with self._budget.slot():
+            response = await self._inner.handle_async_request(request)
+            try:
+                await response.aread()  # the slot is held until the whole answer is in
+            except BaseException:
+                await response.aclose()
+                raise
+            if response.status_code == 429:
+                await self._budget.cool_down(retry_after_seconds(response.headers.get("Retry-After")))
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

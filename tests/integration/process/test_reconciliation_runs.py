@@ -1,0 +1,210 @@
+"""Reconciliation runs against a real Redis (listings from a hand-written fake of the system API's
+listing port): one run at a time across replicas, a dead runner's report reads as abandoned, the
+schedule runs when due, differences become owned exceptions (an already-owned one is not filed
+twice), and a record that matches again has its exception resolved."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from revbridge_contracts.models import (
+    BillingEventPage,
+    ContractPage,
+    CreditNotePage,
+    ErpTransaction,
+    ErpTransactionPage,
+    Invoice,
+    InvoicePage,
+    SubscriptionPage,
+)
+from revbridge_contracts.process import (
+    ErrorClass,
+    ReconciliationRequest,
+    ReconciliationStatus,
+)
+from revbridge_process.errors import SystemUnavailable
+from revbridge_process.scheduling import Reconciliations, scheduled_reconciliation
+from revbridge_process.settings import Settings
+from revbridge_process.store import RedisStore
+
+from tests.integration.process.support import repo_config
+from tests.support.redis import REDIS_URL
+from tests.unit.process.fakes import NOW, invoice
+
+pytestmark = pytest.mark.anyio
+INVOICES = ("in_ok", "in_gone", "in_held")
+
+
+class FakeListings:
+    """Implements ``ports.ListingPort`` in memory; ``gate`` holds every listing until it is set."""
+
+    def __init__(self) -> None:
+        self.invoices: list[Invoice] = [invoice(i, number=None) for i in INVOICES]
+        self.erp: dict[str, list[ErpTransaction]] = {
+            "invoice": [self.erp_invoice("in_ok", "1")],
+            "payment": [],
+            "credit_memo": [],
+        }
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    @staticmethod
+    def erp_invoice(external_id: str, internal_id: str) -> ErpTransaction:
+        return ErpTransaction(
+            record_type="invoice",
+            internal_id=internal_id,
+            external_id=external_id,
+            total=300000,
+            currency="USD",
+            status="B",
+        )
+
+    async def list_billing_events(self, *args: Any, **kwargs: Any) -> BillingEventPage:
+        return BillingEventPage(items=[])
+
+    async def list_contracts_in_range(self, *args: Any, **kwargs: Any) -> ContractPage:
+        await self.gate.wait()
+        return ContractPage(items=[])
+
+    async def list_subscriptions(self, account: str, cursor: str | None = None) -> SubscriptionPage:
+        return SubscriptionPage(items=[])
+
+    async def list_invoice_summaries(self, account: str, cursor: str | None = None) -> InvoicePage:
+        await self.gate.wait()
+        return InvoicePage(items=self.invoices if account == "default" else [])
+
+    async def list_credit_notes(self, account: str, cursor: str | None = None) -> CreditNotePage:
+        return CreditNotePage(items=[])
+
+    async def list_erp_transactions(self, record_type: str, cursor: str | None = None) -> ErpTransactionPage:
+        return ErpTransactionPage(items=self.erp[record_type])
+
+
+@pytest.fixture
+def settings(prefix: str) -> Settings:
+    return Settings(REDIS_URL=REDIS_URL, REVBRIDGE_KEY_PREFIX=prefix, reconcile_grace_seconds=0)
+
+
+def replica(redis: Redis, settings: Settings, listings: FakeListings) -> tuple[Reconciliations, RedisStore]:
+    config = repo_config()
+    store = RedisStore(redis, settings.key_prefix, config.exceptions)
+    return Reconciliations(
+        redis, settings, config, listings, store, now=lambda: NOW + dt.timedelta(days=1)
+    ), store
+
+
+async def _finished(service: Reconciliations, report_id: str) -> Any:
+    deadline = time.monotonic() + 10
+    while True:
+        report = await service.get(report_id)
+        if report is not None and report.status != ReconciliationStatus.running:
+            return report
+        assert time.monotonic() < deadline, "the run never finished"
+        await asyncio.sleep(0.01)
+
+
+async def test_one_run_at_a_time_and_a_second_request_joins_it(redis: Redis, settings: Settings) -> None:
+    listings = FakeListings()
+    listings.gate.clear()  # the first run stays in its listings until released
+    first, _ = replica(redis, settings, listings)
+    second, _ = replica(redis, settings, listings)
+
+    report, started = await first.start("on_demand", ReconciliationRequest())
+    joined, started_again = await second.start("on_demand", ReconciliationRequest())
+    assert started and not started_again and joined.id == report.id
+    assert await second.run_now("scheduled", ReconciliationRequest()) is None  # the schedule backs off too
+    listings.gate.set()
+
+    done = await _finished(second, report.id)
+    assert done.status == ReconciliationStatus.completed and done.progress == 1
+    assert (await second.latest()).id == report.id  # type: ignore[union-attr]
+    assert await redis.get(first.lease.key) is None  # released when the run ended
+
+
+async def test_a_run_whose_process_died_reads_as_abandoned(redis: Redis, settings: Settings) -> None:
+    listings = FakeListings()
+    listings.gate.clear()
+    service, _ = replica(redis, settings, listings)
+    report, _ = await service.start("on_demand", ReconciliationRequest())
+    await service.aclose()  # the process stops: its run is interrupted and says so
+    stopped = await service.get(report.id)
+    assert stopped is not None and stopped.status == ReconciliationStatus.failed
+    assert stopped.error and "interrupted" in stopped.error
+
+    # a runner killed outright leaves "running" behind; once its lease is gone the report says so
+    crashed = service._new("on_demand", ReconciliationRequest())
+    await service.reports.add(crashed)
+    seen = await service.get(crashed.id)
+    assert seen is not None and seen.status == ReconciliationStatus.failed
+    assert seen.error and "abandoned" in seen.error
+
+
+async def test_differences_become_owned_exceptions_and_are_resolved_once_matched(
+    redis: Redis, settings: Settings
+) -> None:
+    listings = FakeListings()
+    service, store = replica(redis, settings, listings)
+    await store.record_exception("invoice_posting", "in_held", ErrorClass.mapping_missing, "no mapping for X")
+
+    report, _ = await service.start("on_demand", ReconciliationRequest(pairs=["invoice"]))
+    report = await _finished(service, report.id)
+    counts = report.by_pair["invoice"]
+    assert (counts.matched, counts.missing_in_target, counts.known_exception) == (1, 1, 1)
+    assert [(d.category, d.business_key) for d in report.differences] == [("missing_in_target", "in_gone")]
+    assert report.differences[0].exception_id == "reconciliation:invoice:in_gone"
+    record = await store.get_exception("reconciliation", "invoice:in_gone")
+    assert record is not None and (record.owner, record.error_class) == ("finance-ops", ErrorClass.conflict)
+    assert await store.get_exception("reconciliation", "invoice:in_held") is None  # already owned
+
+    listings.erp["invoice"].append(listings.erp_invoice("in_gone", "2"))  # posted after all
+    again, _ = await service.start("on_demand", ReconciliationRequest(pairs=["invoice"]))
+    again = await _finished(service, again.id)
+    assert again.by_pair["invoice"].missing_in_target == 0 and again.exceptions_resolved == 1
+    resolved = await store.get_exception("reconciliation", "invoice:in_gone")
+    assert resolved is not None and resolved.status == "resolved"
+
+
+async def test_the_schedule_runs_when_the_latest_run_is_older_than_the_interval(
+    redis: Redis, settings: Settings
+) -> None:
+    listings = FakeListings()
+    service, _ = replica(redis, settings, listings)
+    timed = settings.model_copy(update={"reconcile_interval_seconds": 0.5})
+    clock = [NOW]
+    stop = asyncio.Event()
+    loop = asyncio.create_task(scheduled_reconciliation(timed, service, stop, now=lambda: clock[0]))
+    try:
+        await asyncio.sleep(0)  # the loop notes when the worker started
+        clock[0] = NOW + dt.timedelta(seconds=1)  # an interval later
+        deadline = time.monotonic() + 10
+        while (latest := await service.reports.latest()) is None:
+            assert time.monotonic() < deadline, "the schedule never ran"
+            await asyncio.sleep(0.05)
+        assert latest.trigger == "scheduled"
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=5)
+
+
+async def test_a_platform_down_fails_the_run_with_its_reason_and_frees_the_lease(
+    redis: Redis, settings: Settings
+) -> None:
+    listings = FakeListings()
+
+    async def down(record_type: str, cursor: str | None = None) -> ErpTransactionPage:
+        raise SystemUnavailable("system API answered 503: netsuite: list transactions: status 503")
+
+    listings.list_erp_transactions = down  # type: ignore[method-assign]
+    service, _ = replica(redis, settings, listings)
+    report, _ = await service.start("on_demand", ReconciliationRequest())
+    failed = await _finished(service, report.id)
+    assert failed.status == ReconciliationStatus.failed
+    assert failed.error and "503" in failed.error and failed.finished_at is not None
+    again, started = await service.start("on_demand", ReconciliationRequest())  # nothing holds the lease
+    assert started and again.id != report.id
+    await _finished(service, again.id)

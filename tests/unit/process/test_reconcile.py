@@ -1,0 +1,203 @@
+"""Reconciliation's comparison (pure): each kind of difference is found, a duplicate made without
+a key is found by its memo, records in flight are not judged, and another flow's records are not
+taken for strangers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from revbridge_contracts.models import CreditNote, ErpTransaction, Payment, Subscription, SubscriptionItem
+from revbridge_contracts.process import ReconciliationCategory as C
+from revbridge_contracts.process import ReconciliationPair
+from revbridge_process.reconcile import (
+    SPECS,
+    compare,
+    contract_rec,
+    credit_note_rec,
+    erp_rec,
+    invoice_rec,
+    payment_recs,
+    subscription_rec,
+)
+
+from tests.unit.process.fakes import NOW, contract, invoice, mappings
+
+CUTOFF = NOW + dt.timedelta(days=30)
+
+
+def erp(
+    internal_id: str,
+    external_id: str | None,
+    total: int = 300000,
+    *,
+    memo: str | None = None,
+    status: str | None = "B",
+    currency: str = "USD",
+    record_type: str = "invoice",
+) -> ErpTransaction:
+    return ErpTransaction(
+        record_type=record_type,
+        internal_id=internal_id,
+        external_id=external_id,
+        total=total,
+        currency=currency,
+        status=status,
+        memo=memo,
+    )
+
+
+def credit_note(note_id: str, total: int, status: str = "issued") -> CreditNote:
+    return CreditNote(
+        id=note_id,
+        invoice_id="in_1",
+        customer_id="cus_1",
+        status=status,
+        currency="USD",
+        total=total,
+        issued_at=NOW,
+    )
+
+
+def _kinds(result: object) -> dict[str, list[C]]:
+    return {f.key: [c for c, _ in f.problems] for f in result.findings}  # type: ignore[attr-defined]
+
+
+def test_invoices_each_difference_is_named_by_the_source_key() -> None:
+    sources = [
+        invoice_rec(invoice(f"in_{n}", number=f"INV-{n}"), "default")
+        for n in ("ok", "gone", "twice", "short", "euro", "open")
+    ]
+    sources[-1] = invoice_rec(invoice("in_open", number="INV-open", paid=False), "default")
+    targets = [
+        erp("1", "in_ok"),
+        erp("2", "in_twice"),
+        erp("3", None, memo="in_twice"),  # a copier's duplicate: no key, the invoice id as memo
+        erp("4", "in_short", total=299999),
+        erp("5", "in_euro", currency="EUR"),
+        erp("6", "in_open", status="B"),  # the ERP says paid in full, billing says open
+        erp("7", None, memo=None),  # names nothing
+    ]
+    result = compare(SPECS[ReconciliationPair.invoice], sources, map(erp_rec, targets), CUTOFF)
+
+    assert _kinds(result) == {
+        "in_gone": [C.missing_in_target],
+        "in_twice": [C.duplicated],
+        "in_short": [C.amount_mismatch],
+        "in_euro": [C.currency_mismatch],
+        "in_open": [C.status_mismatch],
+        "erp:invoice:7": [C.unexpected_in_target],
+    }
+    counts = result.counts
+    assert (counts.matched, counts.source_records, counts.target_records) == (1, 6, 7)
+    assert counts.unexpected_in_target == 1 and counts.duplicated == 1
+    [twice] = [f for f in result.findings if f.key == "in_twice"]
+    assert [t.id for t in twice.targets] == ["2", "3"]  # the keyed record first
+
+
+def test_a_duplicate_named_by_invoice_number_is_found_too() -> None:
+    source = invoice_rec(invoice("in_1", number="INV-0042"), "default")
+    targets = [erp("1", "in_1"), erp("2", None, memo="INV-0042")]
+    result = compare(SPECS[ReconciliationPair.invoice], [source], map(erp_rec, targets), CUTOFF)
+    assert _kinds(result) == {"in_1": [C.duplicated]}
+
+
+def test_records_in_flight_are_not_judged_but_still_claim_their_targets() -> None:
+    fresh = invoice_rec(invoice("in_new", issued_at=CUTOFF + dt.timedelta(seconds=1)), "default")
+    missing = invoice_rec(invoice("in_late", issued_at=CUTOFF + dt.timedelta(seconds=1)), "default")
+    result = compare(
+        SPECS[ReconciliationPair.invoice], [fresh, missing], [erp_rec(erp("1", "in_new"))], CUTOFF
+    )
+    assert result.findings == [] and result.counts.in_grace == 2 and result.counts.matched == 0
+
+
+def test_void_invoices_need_nothing_unless_posted_and_then_must_be_closed() -> None:
+    never_posted = invoice_rec(invoice("in_v1", paid=False, status="void"), "default")
+    posted_open = invoice_rec(invoice("in_v2", paid=False, status="void"), "default")
+    written_off = invoice_rec(invoice("in_v3", paid=False, status="void"), "default")
+    targets = [erp("2", "in_v2", status="A"), erp("3", "in_v3", status="Paid In Full")]
+    result = compare(
+        SPECS[ReconciliationPair.invoice],
+        [never_posted, posted_open, written_off],
+        map(erp_rec, targets),
+        CUTOFF,
+    )
+    assert _kinds(result) == {"in_v2": [C.status_mismatch]}
+    assert result.counts.matched == 2
+
+
+def test_payments_match_by_key_and_a_copier_payment_by_its_invoice_memo() -> None:
+    paid = invoice("in_1")  # payment py_1, 300000
+    second = invoice("in_2").model_copy(
+        update={
+            "payments": [
+                Payment(
+                    id="py_2",
+                    invoice_id="in_2",
+                    amount=300000,
+                    currency="USD",
+                    status="succeeded",
+                    paid_at=NOW,
+                )
+            ]
+        }
+    )
+    sources = payment_recs(paid, "default") + payment_recs(second, "default")
+    targets = [
+        erp("10", "py_1", record_type="customerpayment", status="C"),
+        erp("11", None, memo="in_1", record_type="customerpayment", status="C"),  # copied twice
+        erp("12", "py_2", total=3000, record_type="customerpayment", status="C"),
+    ]
+    result = compare(SPECS[ReconciliationPair.payment], sources, map(erp_rec, targets), CUTOFF)
+    assert _kinds(result) == {"py_1": [C.duplicated], "py_2": [C.amount_mismatch]}
+
+
+def test_credit_notes_void_in_billing_must_be_gone_and_flow_memos_are_not_strangers() -> None:
+    live, voided = credit_note("cn_1", 5000), credit_note("cn_2", 7000, status="void")
+    sources = [credit_note_rec(live, "default"), credit_note_rec(voided, "default")]
+    targets = [
+        erp("20", "cn_1", 5000, record_type="creditMemo", status="A"),
+        erp("21", "cn_2", 7000, record_type="creditMemo", status="A"),
+        erp("22", "in_9:writeoff", 1000, record_type="creditMemo", status="B"),  # the write-off flow's
+        erp("23", "re_1:credit", 1000, record_type="creditMemo", status="B"),  # the refund flow's
+    ]
+    result = compare(SPECS[ReconciliationPair.credit_note], sources, map(erp_rec, targets), CUTOFF)
+    assert _kinds(result) == {"cn_2": [C.status_mismatch]}
+    assert result.counts.matched == 1 and result.counts.unexpected_in_target == 0
+
+
+def test_contracts_and_subscriptions_compare_items_currency_and_liveness() -> None:
+    m = mappings()
+    contracts = [contract_rec(contract(f"80000000000000{n}"), m) for n in range(1, 5)]
+    plat, seat = m.products["PLAT-ENT"].billing_price_ref, m.products["SEAT"].billing_price_ref
+
+    def sub(
+        sub_id: str, contract_id: str | None, status: str = "active", seats: int = 40, **kw: object
+    ) -> object:
+        items = [
+            SubscriptionItem(billing_price_ref=plat, quantity=1),
+            SubscriptionItem(billing_price_ref=seat, quantity=seats),
+        ]
+        fields = {"id": sub_id, "customer_id": "cus_1", "crm_contract_id": contract_id, "status": status}
+        return Subscription.model_validate(fields | {"items": items, "currency": "USD"} | kw)
+
+    subs = [
+        sub("sub_1", "800000000000001"),
+        sub("sub_1old", "800000000000001", status="canceled"),  # history, not a duplicate
+        sub("sub_2", "800000000000002", seats=39),
+        sub("sub_3", "800000000000003", status="canceled"),
+        sub("sub_x", "800000000000099"),  # a live subscription no activated contract explains
+        sub("sub_y", "800000000000098", status="canceled"),  # a dead one: ignored
+    ]  # 800000000000004 has none
+    result = compare(
+        SPECS[ReconciliationPair.contract_subscription],
+        contracts,
+        [subscription_rec(s, "default") for s in subs],  # type: ignore[arg-type]
+        CUTOFF,
+    )
+    assert _kinds(result) == {
+        "800000000000002": [C.amount_mismatch],
+        "800000000000003": [C.status_mismatch],
+        "800000000000004": [C.missing_in_target],
+        "800000000000099": [C.unexpected_in_target],
+    }
+    assert result.counts.matched == 1

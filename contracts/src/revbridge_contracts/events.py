@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -58,10 +58,32 @@ class BadEvent(ValueError):
     """A stream entry that is not a valid envelope; it is recorded, never retried."""
 
 
-class EventEnvelope(BaseModel):
-    """The one shape of every message on the bus."""
+class StreamEntry(BaseModel):
+    """A model that travels as one stream entry: a flat map of string fields."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_fields(self) -> dict[str, str]:
+        data = self.model_dump(mode="json", exclude_none=True)
+        return {key: str(value) for key, value in data.items()}
+
+    @classmethod
+    def from_fields(cls, fields: dict[Any, Any]) -> Self:
+        """Parse an entry as Redis returns it (bytes or str); ``BadEvent`` names what is wrong."""
+        decoded = {
+            (k.decode() if isinstance(k, bytes) else str(k)): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in fields.items()
+        }
+        try:
+            return cls.model_validate(decoded)
+        except ValidationError as exc:
+            raise BadEvent(
+                json.dumps(exc.errors(include_url=False, include_input=False), default=str)
+            ) from exc
+
+
+class EventEnvelope(StreamEntry):
+    """The one shape of every message on the bus."""
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="dedupe key of the notification")
     type: EventType
@@ -79,20 +101,3 @@ class EventEnvelope(BaseModel):
     @property
     def stream(self) -> Stream:
         return STREAM_OF[self.type]
-
-    def to_fields(self) -> dict[str, str]:
-        data = self.model_dump(mode="json", exclude_none=True)
-        return {key: str(value) for key, value in data.items()}
-
-    @classmethod
-    def from_fields(cls, fields: dict[Any, Any]) -> EventEnvelope:
-        decoded = {
-            (k.decode() if isinstance(k, bytes) else str(k)): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in fields.items()
-        }
-        try:
-            return cls.model_validate(decoded)
-        except ValidationError as exc:
-            raise BadEvent(
-                json.dumps(exc.errors(include_url=False, include_input=False), default=str)
-            ) from exc

@@ -14,13 +14,12 @@ later fact with the same identity replaces the earlier one (the newest ``occurre
 from __future__ import annotations
 
 import datetime as dt
-import json
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from revbridge_contracts.events import BadEvent
+from revbridge_contracts.events import StreamEntry
 from revbridge_contracts.models import Currency
 
 FACTS_STREAM = "events:facts"  # == events.Stream.facts
@@ -74,10 +73,8 @@ SYSTEM_OF: dict[FactKind, str] = {
 }
 
 
-class Fact(BaseModel):
+class Fact(StreamEntry):
     """One fact; flat so it is one stream entry (``to_fields``/``from_fields``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: FactKind
     key: str = Field(
@@ -99,23 +96,6 @@ class Fact(BaseModel):
     recorded_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
     trace_id: str | None = None
     correlation_id: str | None = None
-
-    def to_fields(self) -> dict[str, str]:
-        data = self.model_dump(mode="json", exclude_none=True)
-        return {key: str(value) for key, value in data.items()}
-
-    @classmethod
-    def from_fields(cls, fields: dict[Any, Any]) -> Fact:
-        decoded = {
-            (k.decode() if isinstance(k, bytes) else str(k)): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in fields.items()
-        }
-        try:
-            return cls.model_validate(decoded)
-        except ValidationError as exc:
-            raise BadEvent(
-                json.dumps(exc.errors(include_url=False, include_input=False), default=str)
-            ) from exc
 
 
 def fact(kind: FactKind, key: str, record_id: str, **values: Any) -> Fact:

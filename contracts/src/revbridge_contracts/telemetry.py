@@ -22,6 +22,8 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_KEY = "correlation_id"
@@ -54,21 +56,40 @@ def instrument_app(app: Any, service_name: str) -> None:
     """Trace every request of a FastAPI app and carry the correlation id through it."""
     setup_tracing(service_name)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,metrics")
+    app.add_middleware(CorrelationMiddleware)
 
-    @app.middleware("http")
-    async def correlation(request: Any, call_next: Any) -> Any:
-        cid = (
-            request.headers.get(CORRELATION_HEADER)
-            or baggage.get_baggage(CORRELATION_KEY)
-            or uuid.uuid4().hex
-        )
-        token = context.attach(baggage.set_baggage(CORRELATION_KEY, str(cid)))
+
+class CorrelationMiddleware:
+    """The correlation id of a request (its header, the caller's baggage, or a new one) in the
+    baggage while it runs, and echoed on the response.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` runs each
+    request through a task group and memory streams, which cost more CPU than the handler itself
+    on the system API's short calls (profiled under bench/pipeline.py).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get(CORRELATION_HEADER)
+        cid = str(header or baggage.get_baggage(CORRELATION_KEY) or uuid.uuid4().hex)
+        echoed = cid.encode("latin-1", "replace")
+
+        async def send_with_cid(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-correlation-id"]
+                message = {**message, "headers": [*headers, (b"x-correlation-id", echoed)]}
+            await send(message)
+
+        token = context.attach(baggage.set_baggage(CORRELATION_KEY, cid))
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_cid)
         finally:
             context.detach(token)
-        response.headers[CORRELATION_HEADER] = str(cid)
-        return response
 
 
 def correlation_id() -> str | None:

@@ -1,10 +1,10 @@
 """Fuzz the gateway with the process and experience contracts, as partners and internal apps call it.
 
 The gateway serves each upstream contract under its own prefix (``/process/v1/...``,
-``/experience/v1/...``), so each contract is aimed at that prefix. Every request carries a token
-of the demo client whose scopes fit the operation's ``x-audience``: the partner client for
-partner operations, the internal client for internal ones. The answers must hold to the same
-contract as the service's own: no server error, documented statuses, documented shapes.
+``/experience/v1/...``, ``/experience/v2/...``), so each contract is aimed at that prefix. Every
+request carries a token of the demo client whose scopes fit the operation's ``x-audience``: the
+partner client for partner operations, the internal client for internal ones. The answers must hold
+to the same contract as the service's own: no server error, documented statuses, documented shapes.
 """
 
 from __future__ import annotations
@@ -41,6 +41,15 @@ def test_gateway_process_routes_answer_every_fuzzed_request_within_the_contract(
 
 @experience.parametrize()
 def test_gateway_experience_routes_answer_every_fuzzed_request_within_the_contract(
+    case: Case, stack: Stack, tokens: dict[str, str]
+) -> None:
+    case.call_and_validate(
+        base_url=f"{stack.url('gateway')}/experience", headers=bearer(case, tokens), checks=CHECKS
+    )
+
+
+@experience_v2.parametrize()
+def test_gateway_experience_v2_routes_answer_every_fuzzed_request_within_the_contract(
     case: Case, stack: Stack, tokens: dict[str, str]
 ) -> None:
     case.call_and_validate(

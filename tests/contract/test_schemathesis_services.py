@@ -1,6 +1,6 @@
 """Fuzz each service directly against its OpenAPI contract (schemathesis, a real stack).
 
-Every operation of the system, process and experience contracts gets generated requests, valid
+Every operation of the system, process and experience (v1 and v2) contracts gets generated requests, valid
 and invalid; each answer must not be a server error, must use a status the contract lists, and
 must match the schema the contract gives for that status. The system API's webhook and callout
 ingress get unsigned bodies, which must be refused with 400. Then the stateful phase
@@ -42,6 +42,11 @@ def test_process_api_answers_every_fuzzed_request_within_its_contract(case: Case
 
 @experience.parametrize()
 def test_experience_api_answers_every_fuzzed_request_within_its_contract(case: Case, stack: Stack) -> None:
+    case.call_and_validate(base_url=stack.url("experience"), checks=CHECKS)
+
+
+@experience_v2.parametrize()
+def test_experience_api_v2_answers_every_fuzzed_request_within_its_contract(case: Case, stack: Stack) -> None:
     case.call_and_validate(base_url=stack.url("experience"), checks=CHECKS)
 
 

@@ -3,7 +3,8 @@
 Through the gateway of the e2e stack: sign in with the real form (authorization code + PKCE), see
 the revenue charts and tables carry exactly the API's figures, open a contract's lineage, and act
 on an exception (an unmapped product holds a contract): retry it and watch its status change, then
-reassign and resolve it. Screenshots go to ``.tmp/artifacts/dashboard/`` (``REVBRIDGE_ARTIFACTS``).
+reassign and resolve it; its history names the signed-in user as who acted. Screenshots go to
+``.tmp/artifacts/dashboard/`` (``REVBRIDGE_ARTIFACTS``).
 """
 
 from __future__ import annotations
@@ -242,6 +243,10 @@ def test_dashboard_sign_in_figures_lineage_and_exception_actions(
         expect(row).to_have_attribute("data-status", "resolved")
         final = api.get(f"/exceptions/{record['id']}")
         assert final["status"] == "resolved" and final["owner"] == owners[0]
+        # the signed-in user acted, not the page's OAuth client (revops-web)
+        acted = [(h["action"], h["by"]) for h in final["history"] if h["action"] != "opened"]
+        assert ("retry", USER) in acted and acted[-2:] == [("reassign", USER), ("resolve", USER)]
+        assert {by for action, by in acted if action in ("retry", "reassign", "resolve")} == {USER}
         shot(page, "5-exception-resolved", full_page=True)
         assert problems == []
     except BaseException:

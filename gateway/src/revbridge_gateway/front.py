@@ -11,7 +11,11 @@ Per call: the headers are read once into a dict (lower-case names, the first of 
 the caller's ``traceparent``/``baggage`` are extracted once; the correlation id (``X-Correlation-Id``,
 the caller's baggage, or new) is put in the OpenTelemetry baggage, which the proxy injects
 upstream; one SERVER span covers the pipeline; the answer goes out as two ASGI messages with the
-rate-limit, deprecation and correlation headers; the audit line is written just before.
+rate-limit, deprecation and correlation headers; the audit line is written just before, and the
+call is counted in the gateway's Prometheus ``/metrics`` (``revbridge_requests_total`` and
+``revbridge_request_duration_seconds``, the figures FastAPI's instrumentation would give had the call
+entered it). Labels stay bounded: the contract's operation id, never the raw path (``unmatched`` when
+no route was found), the method (``OTHER`` past the standard ones) and the status class.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from fastapi import FastAPI
 from opentelemetry import baggage, context, trace
 from opentelemetry.propagate import extract
+from revbridge_contracts.metrics import Metrics
 from revbridge_contracts.problems import PROBLEM_JSON, ServiceError
 from revbridge_contracts.telemetry import CORRELATION_KEY
 from starlette.datastructures import State
@@ -39,6 +44,8 @@ OWN_PREFIXES = ("/oauth/authorize", "/dashboard")  # browser sign-in and the das
 UNAUDITED = frozenset({"/healthz", "/metrics"})  # straight to FastAPI; /metrics is never forwarded
 CORRELATION = "x-correlation-id"
 CLIENT_CLOSED = 499  # nginx's convention: the caller went away before the answer
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+UNMATCHED = "unmatched"  # the metrics label of a call no contract route matched (400/404/405)
 
 log = logging.getLogger("revbridge.gateway.front")
 
@@ -64,6 +71,7 @@ class GatewayFront:
     def __init__(self, api: FastAPI, tracer: trace.Tracer) -> None:
         self.api = api
         self._tracer = tracer
+        self._metrics: Metrics = api.state.metrics  # install_metrics, on the FastAPI app
 
     @property
     def state(self) -> State:
@@ -131,14 +139,23 @@ class GatewayFront:
         await send({"type": "http.response.body", "body": body})
 
     def _audit(self, call: Call, scope: Scope, status: int, started: float, cid: str) -> None:
+        """The audit line and the Prometheus figures of one proxied call, whatever its outcome."""
+        seconds = time.perf_counter() - started
         audit(
             client_id=call.client_id,
+            subject=call.subject,
             operation_id=call.operation_id,
             method=call.method,
             path=scope["path"],
             status=status,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=seconds * 1000,
             correlation_id=cid,
+        )
+        self._metrics.observe_request(
+            call.operation_id or UNMATCHED,
+            call.method if call.method in METHODS else "OTHER",
+            status,
+            seconds,
         )
 
     async def _own(self, scope: Scope, receive: Receive, send: Send, started: float, cid: str) -> None:

@@ -66,6 +66,7 @@ class Call:
     headers: dict[str, str]
     receive: Receive
     client_id: str | None = None
+    subject: str | None = None  # the token's ``sub``: the signed-in user, or the client itself
     operation_id: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -134,7 +135,7 @@ async def handle(call: Call, gateway: Gateway) -> Answer:
     operation, params = gateway.routes.resolve(call.method, segments)
     call.operation_id = operation.operation_id
     caller = await gateway.auth.authenticate(call.headers.get("authorization"))
-    call.client_id = caller.client_id
+    call.client_id, call.subject = caller.client_id, caller.subject
     bucket, limit = _budget(gateway, operation, caller)
     decision = gateway.limiter.hit(caller.client_id, bucket, limit, call.method)
     if call.method in READS and gateway.limiter.has_headroom(caller.client_id, bucket, limit):
@@ -152,7 +153,14 @@ async def handle(call: Call, gateway: Gateway) -> Answer:
         claim = found
     try:
         answer = await gateway.upstreams.forward(
-            call.method, operation.api, path, call.query_string, call.headers, body, caller.client_id
+            call.method,
+            operation.api,
+            path,
+            call.query_string,
+            call.headers,
+            body,
+            caller.client_id,
+            caller.subject,
         )
     except BaseException:
         if claim is not None:
@@ -191,6 +199,7 @@ async def _overlapped_read(
             call.headers,
             body,
             caller.client_id,
+            caller.subject,
         )
     )
     try:

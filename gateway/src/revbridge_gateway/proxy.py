@@ -4,10 +4,12 @@ aiohttp rather than httpx because a forwarder's cost is mostly its HTTP client: 
 ``bench/gateway.py``, a minimal forwarder over aiohttp kept ~1.0x of direct throughput where the same
 over an httpx AsyncClient kept ~0.3-0.4x (figures in the README). The W3C trace context
 (``traceparent``, ``tracestate``, ``baggage``) is injected here with ``opentelemetry.propagate.inject``,
-as the httpx instrumentation would. Only an allow-list of request headers crosses (never ``Authorization``:
-upstreams trust the gateway's ``X-Revbridge-Client-Id``). Only GET/HEAD are retried, once, and only
-on connect errors, where the request provably never reached the upstream. Each upstream has its
-own timeout and circuit breaker; the upstream's answer passes through with status and body.
+as the httpx instrumentation would. Only an allow-list of request headers crosses (never
+``Authorization``: upstreams trust the gateway's ``X-Revbridge-Client-Id`` and ``X-Revbridge-User``,
+which the gateway alone sets: a caller's own header of either name is never forwarded). Only
+GET/HEAD are retried, once, and only on connect errors, where the request provably never reached
+the upstream. Each upstream has its own timeout and circuit breaker; the upstream's answer passes
+through with status and body.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ PASSED_RESPONSE_HEADERS = (
     "link",
 )
 CLIENT_ID_HEADER = "X-Revbridge-Client-Id"
+USER_HEADER = "X-Revbridge-User"
+"""The token's ``sub``: the signed-in user of the dashboard's sign-in, else the client itself; the
+process API records it as who acted on an exception."""
 RETRYABLE_METHODS = frozenset({"GET", "HEAD"})
 
 log = logging.getLogger("revbridge.gateway.proxy")
@@ -72,12 +77,15 @@ class Upstreams:
         incoming: Mapping[str, str],
         body: bytes,
         client_id: str,
+        user: str | None = None,
     ) -> Answer:
         upstream = self._upstreams[api]
         url = URL(upstream.base + path + (f"?{query}" if query else ""), encoded=True)
         headers = {h: v for h in FORWARDED_REQUEST_HEADERS if (v := incoming.get(h)) is not None}
         headers[CORRELATION_HEADER] = correlation_id() or incoming.get(CORRELATION_HEADER.lower(), "")
         headers[CLIENT_ID_HEADER] = client_id
+        if user:
+            headers[USER_HEADER] = user
         inject(headers)
         upstream.breaker.before()
         attempts = 2 if method in RETRYABLE_METHODS else 1

@@ -39,6 +39,7 @@ class Caller:
     jti: str
     plan: str | None = None  # set for external issuers' callers; registered clients use their own
     expires_at: float = 0.0
+    subject: str | None = None  # our tokens' ``sub``: the signed-in user, or the client itself
 
 
 class TokenService:
@@ -113,6 +114,7 @@ class TokenService:
             audience=str(claims["revbridge_audience"]),
             jti=str(claims["jti"]),
             expires_at=float(claims["exp"]),
+            subject=str(claims["sub"]),
         )
 
     def _registry(self) -> jwt.JWTClaimsRegistry:

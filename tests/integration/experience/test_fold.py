@@ -4,9 +4,11 @@ record once, whatever the order, repeats or replacements of its facts."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from revbridge_contracts.facts import FactKind
+from revbridge_experience.readmodel import codec
 from revbridge_experience.readmodel.fold import Folder
 from revbridge_experience.readmodel.queries import CellFilter, ReadModel
 
@@ -136,3 +138,38 @@ async def test_a_rerun_posting_does_not_stretch_the_invoice_latency(folder: Fold
     assert (await folder.fold_facts([rerun])).outcomes == {"replaced": 1}
     months = await model.latency_months()
     assert await model.percentiles([f"lat:{m}" for m in months]) == (1, 3.0, 3.0)
+
+
+async def test_a_read_model_stored_before_the_compact_form_folds_on_and_reads_the_same(
+    folder: Folder, model: ReadModel, redis
+) -> None:
+    """Documents written with their long names (before ``codec``) are still replaced, paired and read."""
+    billed = make(FactKind.invoice_billed, "in_1", 700, trace_id="t1")
+    other = make(FactKind.invoice_billed, "in_2", 300, invoice_id="in_2")
+    await folder.fold_facts([billed, other])
+    compact_answer = await model.fact("invoice.billed", "in_1")
+    for item in (billed, other):  # as the previous layout stored them: the entry, amount, _o/_r/_rm
+        long_form = {
+            **item.to_fields(),
+            "amount": item.amount,
+            "_o": codec.ms(item.occurred_at),
+            "_r": codec.ms(item.recorded_at),
+            "_rm": item.recorded_at.strftime("%Y-%m"),
+        }
+        await redis.hset(folder.facts_key, f"invoice.billed|{item.key}", json.dumps(long_form))
+    assert {k: v for k, v in (await model.fact("invoice.billed", "in_1") or {}).items() if k != "_rm"} == {
+        k: v for k, v in (compact_answer or {}).items() if k != "_rm"
+    }
+
+    moved = make(
+        FactKind.invoice_billed, "in_1", 700, period="2026-11", occurred_at=T0 + dt.timedelta(days=30)
+    )
+    posted = make(FactKind.invoice_posted, "in_2", 300, invoice_id="in_2", record_id="78")
+    result = await folder.fold_facts([moved, posted])
+    assert result.outcomes == {"replaced": 1, "applied": 1}
+    october = await model.cells(CellFilter(period="2026-10"))
+    november = await model.cells(CellFilter(period="2026-11"))
+    assert october[0].sums["billings"] == 300 and november[0].sums["billings"] == 700
+    assert october[0].unmatched["invoice_posting"] == 0  # paired with the long-form billed in_2
+    assert await model.percentiles(["lat:" + posted.recorded_at.strftime("%Y-%m")]) == (1, 5.0, 5.0)
+    assert await model.index("invoice", "in_1") == ["invoice.billed|in_1"]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.procs import LOG_DIR, free_port
 from tests.support.redis import isolated_prefix
+
+from .conftest import in_process_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +132,74 @@ def test_audit_logs_one_event_per_call_and_never_a_token_or_secret(echo_gateway)
     assert event["latency_ms"] >= 0
     text = log_path.read_text()
     assert token not in text and token.split(".")[2] not in text and "partner-demo-secret" not in text
+
+
+def requests_counted(gw, operation: str, method: str, status: str) -> tuple[float, float]:
+    """From the gateway's own ``/metrics``: the calls counted under these labels, and their latencies."""
+    text = httpx.get(f"{gw.base}/metrics", timeout=15).text
+    count = seconds = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if labels.get("operation") != operation:
+                continue
+            if sample.name == "revbridge_requests_total" and (labels["method"], labels["status"]) == (
+                method,
+                status,
+            ):
+                count = sample.value
+            elif sample.name == "revbridge_request_duration_seconds_count":
+                seconds = sample.value
+    return count, seconds
+
+
+def test_proxied_calls_are_counted_in_the_gateways_metrics_by_operation_never_by_path(echo_gateway):
+    gw, _ = echo_gateway
+    token = gw.token("partner-demo")
+    before = requests_counted(gw, "getOnboarding", "GET", "2xx")
+    refused_before = requests_counted(gw, "getOnboarding", "GET", "4xx")
+    unmatched_before = requests_counted(gw, "unmatched", "GET", "4xx")
+    for contract in ("metrics-probe-1", "metrics-probe-2"):
+        assert gw.call("GET", f"/process/v1/onboardings/{contract}", token).status_code == 202
+    assert gw.call("GET", "/process/v1/onboardings/metrics-probe-3", None).status_code == 401
+    assert gw.call("GET", "/process/v1/no-such-route/metrics-probe-4", token).status_code == 404
+
+    after = requests_counted(gw, "getOnboarding", "GET", "2xx")
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 3)  # the latency histogram has the 401 too
+    assert requests_counted(gw, "getOnboarding", "GET", "4xx")[0] - refused_before[0] == 1
+    assert requests_counted(gw, "unmatched", "GET", "4xx")[0] - unmatched_before[0] == 1
+    assert "metrics-probe" not in httpx.get(f"{gw.base}/metrics", timeout=15).text
+
+
+def test_a_signed_in_users_token_names_the_user_upstream_next_to_the_client(tmp_path, caplog):
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with in_process_gateway(tmp_path, process_url=f"http://127.0.0.1:{port}") as gw:
+            gateway = gw.client.app.state.gateway  # type: ignore[attr-defined]
+            web = gateway.registry.clients["revops-web"]
+            user_token = gateway.tokens.issue(web, list(web.scopes), subject="revops-demo")
+            Recorder.seen.clear()
+            caplog.set_level(logging.INFO, logger="revbridge.gateway.audit")
+            forged = {"X-Revbridge-User": "someone-else", "X-Revbridge-Client-Id": "someone-else"}
+            for token in (user_token, gw.token("revops-dashboard")):
+                answer = gw.call("POST", "/process/v1/exceptions/exc-1/retry", token, headers=forged)
+                assert answer.status_code == 202, answer.text
+    finally:
+        server.shutdown()
+        server.server_close()
+    user, client = (request["headers"] for request in Recorder.seen)
+    assert (user["x-revbridge-user"], user["x-revbridge-client-id"]) == ("revops-demo", "revops-web")
+    # client credentials: the token's subject is the client itself; a caller's own headers never cross
+    assert (client["x-revbridge-user"], client["x-revbridge-client-id"]) == (
+        "revops-dashboard",
+        "revops-dashboard",
+    )
+    # the audit line keeps both: the client, and the user when it is not the client itself
+    lines = [r for r in caplog.records if r.getMessage() == "gateway.request"]
+    assert [(r.client_id, getattr(r, "subject", None)) for r in lines] == [
+        ("revops-web", "revops-demo"),
+        ("revops-dashboard", None),
+    ]

@@ -152,6 +152,7 @@ def test_resolve_and_reassign_keep_history_and_refuse_what_the_lifecycle_forbids
     done = client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "mapping added"})
     assert done.status_code == 200 and done.json()["status"] == "resolved"
     assert [h["action"] for h in done.json()["history"]] == ["opened", "reassign", "resolve"]
+    assert done.json()["history"][-2]["by"] == "operator"  # no gateway headers: the operator's own call
     assert done.json()["history"][-1]["note"] == "mapping added"
     assert client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "x"}).status_code == 409
     assert client.post(f"/v1/exceptions/{record_id}/reassign", json={"owner": "revops"}).status_code == 409
@@ -191,3 +192,18 @@ def test_onboarding_status_and_idempotency_keys_expire(client: TestClient, prefi
         status_ttl = r.ttl(f"{prefix}process:onboarding:{CONTRACT}")
         key_ttl = r.ttl(f"{prefix}process:idempotency:onboarding:ttl-1")
     assert 29 * 86_400 < status_ttl <= 30 * 86_400 and 0 < key_ttl <= 86_400
+
+
+def test_the_gateways_user_is_the_actor_and_the_client_only_when_no_user_is_named(client: TestClient) -> None:
+    record_id = _record(client, "onboarding", "800000000000042AAA", ErrorClass.mapping_missing)
+    by_user = {"X-Revbridge-Client-Id": "revops-web", "X-Revbridge-User": "revops-demo"}
+    moved = client.post(f"/v1/exceptions/{record_id}/reassign", json={"owner": "tax-ops"}, headers=by_user)
+    assert moved.status_code == 200, moved.text
+    by_client = {"X-Revbridge-Client-Id": "revops-dashboard"}
+    done = client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "mapped"}, headers=by_client)
+    assert done.status_code == 200, done.text
+    assert [(h["action"], h["by"]) for h in done.json()["history"]] == [
+        ("opened", "worker"),
+        ("reassign", "revops-demo"),
+        ("resolve", "revops-dashboard"),
+    ]

@@ -116,6 +116,7 @@ def test_fold_args_carry_the_fact_with_its_versions_and_the_script_knows_each_ki
     prefix, fact_key, doc, _ = fold_args("rb:", item, item.to_fields())
     assert (prefix, fact_key) == ("rb:{xp}:", "invoice.posted|in_1")
     stored = json.loads(str(doc))
-    assert stored["amount"] == 10 and stored["_o"] == stored["_r"] == int(NOW.timestamp() * 1000)
-    assert stored["_rm"] == "2026-11" and stored["period"] == "2026-10"
+    assert stored["a"] == 10 and stored["_o"] == stored["_r"] == int(NOW.timestamp() * 1000)
+    assert stored["_rm"] == "2026-11" and stored["p"] == "2026-10"
     assert '["invoice.posted"]={"posted_invoices","invoice_posting","t","invoice.billed"}' in fold.SCRIPT
+    assert 'local F = {contract_id="c",' in fold.SCRIPT

@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from revbridge_contracts.problems import InvalidParam
 
 from revbridge_experience.fx import FxRates
-from revbridge_experience.process_client import CLIENT_ID_HEADER, InvalidRequest, ProcessApi
+from revbridge_experience.process_client import IDENTITY_HEADERS, InvalidRequest, ProcessApi
 from revbridge_experience.readmodel.queries import ReadModel
 
 PERIOD = r"^\d{4}(-(0[1-9]|1[0-2]))?$"
@@ -29,8 +29,9 @@ def _fx(request: Request) -> FxRates:
     return request.app.state.fx
 
 
-def _actor(request: Request) -> str | None:
-    return request.headers.get(CLIENT_ID_HEADER)
+def _actor(request: Request) -> dict[str, str]:
+    """The gateway's identity headers of this call, to pass on with an action on an exception."""
+    return {name: value for name in IDENTITY_HEADERS if (value := request.headers.get(name))}
 
 
 def invalid(name: str, reason: str) -> InvalidRequest:
@@ -53,7 +54,7 @@ def utcnow() -> dt.datetime:
 Process = Annotated[ProcessApi, Depends(_process_api)]
 Model = Annotated[ReadModel, Depends(_read_model)]
 Fx = Annotated[FxRates, Depends(_fx)]
-Actor = Annotated[str | None, Depends(_actor)]
+Actor = Annotated[dict[str, str], Depends(_actor)]
 PeriodQ = Annotated[str | None, Query(pattern=PERIOD, description="YYYY-MM, or YYYY for a whole year")]
 EntityQ = Annotated[str | None, Query(pattern=ENTITY, description="legal entity code, e.g. US or GB")]
 CurrencyQ = Annotated[str | None, Query(pattern=CURRENCY, description="ISO 4217 code")]

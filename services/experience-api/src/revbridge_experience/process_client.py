@@ -11,6 +11,10 @@ from revbridge_contracts.problems import Conflict, NotFound, ServiceError, Upstr
 from revbridge_contracts.process import ExceptionPage, ExceptionRecord, OperationsStats
 
 CLIENT_ID_HEADER = "X-Revbridge-Client-Id"
+USER_HEADER = "X-Revbridge-User"
+IDENTITY_HEADERS = (CLIENT_ID_HEADER, USER_HEADER)
+"""Who the gateway says is calling (the client, and the token's subject): passed on to the process
+API on an action, which records the user (else the client) in the exception's history."""
 
 
 class InvalidRequest(ServiceError):
@@ -31,9 +35,9 @@ class ProcessApi:
         *,
         params: dict[str, Any] | None = None,
         body: Any = None,
-        actor: str | None = None,
+        identity: dict[str, str] | None = None,
     ) -> httpx.Response:
-        headers = {CLIENT_ID_HEADER: actor} if actor else None
+        headers = identity or None
         try:
             response = await self._http.request(method, path, params=params, json=body, headers=headers)
         except httpx.HTTPError as exc:
@@ -60,10 +64,10 @@ class ProcessApi:
         return ExceptionRecord.model_validate_json(response.content)
 
     async def act_on_exception(
-        self, record_id: str, action: str, body: dict[str, Any] | None, actor: str | None
+        self, record_id: str, action: str, body: dict[str, Any] | None, identity: dict[str, str]
     ) -> ExceptionRecord:
         path = f"/v1/exceptions/{quote(record_id, safe='')}/{action}"
-        response = await self._call("POST", path, body=body, actor=actor)
+        response = await self._call("POST", path, body=body, identity=identity)
         return ExceptionRecord.model_validate_json(response.content)
 
     async def operations_stats(self) -> OperationsStats:

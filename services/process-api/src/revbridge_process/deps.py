@@ -14,7 +14,11 @@ from revbridge_process.replay import Replayer
 from revbridge_process.store import RedisStore
 
 CLIENT_ID_HEADER = "X-Revbridge-Client-Id"
-"""Set by the gateway to the calling client; recorded in the exception history as who acted."""
+"""Set by the gateway to the calling client; recorded in the exception history as who acted when
+no user is named."""
+USER_HEADER = "X-Revbridge-User"
+"""Set by the gateway to the token's subject (the signed-in user of the dashboard); a caller's own
+header of that name never crosses the gateway. Recorded in the exception history as who acted."""
 
 
 def _system(request: Request) -> SystemPort:
@@ -52,7 +56,8 @@ def closed_query(request: Request) -> None:
 
 
 def _actor(request: Request) -> str:
-    return request.headers.get(CLIENT_ID_HEADER) or "operator"
+    headers = request.headers
+    return headers.get(USER_HEADER) or headers.get(CLIENT_ID_HEADER) or "operator"
 
 
 System = Annotated[SystemPort, Depends(_system)]

@@ -1,6 +1,6 @@
 """The exception queue for internal apps: list with filters, and act (retry, resolve with a note,
 reassign). Reads and actions go through the process API, which owns the queue; the caller the
-gateway names is passed on, so the record's history says who acted."""
+gateway names (client and signed-in user) is passed on, so the record's history says who acted."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Every key is ``<prefix>{xp}:...``: the experience API's own key space, under one hash tag so the
 fold script (one per fact) touches a single Redis Cluster slot. The layout:
 
-- ``facts`` hash: ``kind|key`` → the fact's newest version (JSON, with its fold bookkeeping);
+- ``facts`` hash: ``kind|key`` → the fact's newest version (compact JSON with its fold bookkeeping,
+  see ``codec``);
 - ``agg:<period>|<entity>|<currency>`` hash: a sum and a count (``n:<measure>``) per measure;
   ``cells`` set: every such cell, so a summary reads a few dozen hashes whatever the volume;
 - ``dd:<measure>:<cell>`` sorted set (score: occurred ms): the records behind each figure;

@@ -16,6 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 from revbridge_contracts.facts import FACTS_STREAM
 
+from revbridge_experience.readmodel import codec
 from revbridge_experience.readmodel.keys import NONE, PAIRS, base, fact_id, split_cell
 
 
@@ -129,7 +130,7 @@ class ReadModel:
         if not wanted:
             return []
         raw = await self._redis.hmget(self.base + "facts", wanted)
-        return [json.loads(r) if r is not None else None for r in raw]
+        return [codec.decode(i, r) if r is not None else None for i, r in zip(wanted, raw, strict=True)]
 
     async def index(self, scope: str, key: str) -> list[str]:
         letter = {"contract": "lc", "customer": "lu", "invoice": "li"}[scope]

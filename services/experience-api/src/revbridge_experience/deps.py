@@ -17,19 +17,19 @@ ENTITY = r"^[A-Za-z0-9_-]{1,32}$"
 CURRENCY = r"^[A-Z]{3}$"
 
 
-def _process_api(request: Request) -> ProcessApi:
+async def _process_api(request: Request) -> ProcessApi:
     return request.app.state.process_api
 
 
-def _read_model(request: Request) -> ReadModel:
+async def _read_model(request: Request) -> ReadModel:
     return request.app.state.read_model
 
 
-def _fx(request: Request) -> FxRates:
+async def _fx(request: Request) -> FxRates:
     return request.app.state.fx
 
 
-def _actor(request: Request) -> dict[str, str]:
+async def _actor(request: Request) -> dict[str, str]:
     """The gateway's identity headers of this call, to pass on with an action on an exception."""
     return {name: value for name in IDENTITY_HEADERS if (value := request.headers.get(name))}
 
@@ -38,7 +38,7 @@ def invalid(name: str, reason: str) -> InvalidRequest:
     return InvalidRequest(f"{name}: {reason}", invalid_params=[InvalidParam(name=name, reason=reason)])
 
 
-def closed_query(request: Request) -> None:
+async def closed_query(request: Request) -> None:
     """Refuse query parameters the operation does not declare (``?perod=`` must not mean 'all')."""
     route = request.scope.get("route")
     declared = {p.alias for p in getattr(getattr(route, "dependant", None), "query_params", [])}

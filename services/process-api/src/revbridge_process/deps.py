@@ -21,31 +21,31 @@ USER_HEADER = "X-Revbridge-User"
 header of that name never crosses the gateway. Recorded in the exception history as who acted."""
 
 
-def _system(request: Request) -> SystemPort:
+async def _system(request: Request) -> SystemPort:
     return request.app.state.system
 
 
-def _store(request: Request) -> RedisStore:
+async def _store(request: Request) -> RedisStore:
     return request.app.state.store
 
 
-def _bus(request: Request) -> EventBus:
+async def _bus(request: Request) -> EventBus:
     return request.app.state.bus
 
 
-def _config(request: Request) -> Config:
+async def _config(request: Request) -> Config:
     return request.app.state.config
 
 
-def _facts(request: Request) -> FactSink:
+async def _facts(request: Request) -> FactSink:
     return request.app.state.facts
 
 
-def _replayer(request: Request) -> Replayer:
+async def _replayer(request: Request) -> Replayer:
     return request.app.state.replayer
 
 
-def closed_query(request: Request) -> None:
+async def closed_query(request: Request) -> None:
     """Refuse query parameters the operation does not declare (a typo such as ``?ownr=`` would
     otherwise list everything): 422 naming each one, as for any invalid field."""
     route = request.scope.get("route")
@@ -55,7 +55,7 @@ def closed_query(request: Request) -> None:
         raise InvalidField(f"query.{unknown[0]}", "unknown parameter")
 
 
-def _actor(request: Request) -> str:
+async def _actor(request: Request) -> str:
     headers = request.headers
     return headers.get(USER_HEADER) or headers.get(CLIENT_ID_HEADER) or "operator"
 

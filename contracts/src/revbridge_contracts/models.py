@@ -319,6 +319,7 @@ class Refund(Canonical):
 
 class RefundPage(Canonical):
     items: list[Refund]
+    next_cursor: str | None = None
 
 
 class CreditNotePage(Canonical):

@@ -130,10 +130,20 @@ class OperationsStats(Canonical):
 
 
 class ReplayFlow(StrEnum):
-    """Flows whose business event can be re-published for a business key."""
+    """Flows whose business event can be re-published for a business key: every flow the worker runs."""
 
     onboarding = "onboarding"
+    """Key: the contract id (activations, amendments and renewals)."""
     invoice_posting = "invoice_posting"
+    """Key: the invoice id (the invoice and its payments)."""
+    invoice_dunning = "invoice_dunning"
+    """Key: the invoice id (its dunning status, from a failed payment)."""
+    invoice_voiding = "invoice_voiding"
+    """Key: the invoice id (the write-off of a void or uncollectible invoice)."""
+    credit_posting = "credit_posting"
+    """Key: the credit note id."""
+    refund_posting = "refund_posting"
+    """Key: the charge id (every refund of the charge)."""
 
 
 class DeadLetterReplay(Command):
@@ -314,6 +324,8 @@ class ReconciliationPair(StrEnum):
     """Stripe invoice payments → NetSuite customer payments."""
     credit_note = "credit_note"
     """Stripe credit notes → NetSuite credit memos."""
+    refund = "refund"
+    """Stripe refunds → NetSuite customer refunds."""
 
 
 class ReconciliationCounts(Canonical):

@@ -13,6 +13,7 @@ from revbridge_contracts.events import EventEnvelope, EventType
 from revbridge_process.config import Config, load_config
 from revbridge_process.consumer import Consumer
 from revbridge_process.dispatch import FlowDeps
+from revbridge_process.flows.onboarding import StepRun
 from revbridge_process.retry import RetryPolicy
 from revbridge_process.store import RedisStore
 
@@ -64,6 +65,7 @@ def make_consumer(
     name: str = "worker-a",
     max_deliveries: int = 5,
     clock: Clock | None = None,
+    writeback: StepRun | None = None,
     **options: Any,
 ) -> tuple[Consumer, RedisStore]:
     config = repo_config()
@@ -71,7 +73,7 @@ def make_consumer(
     consumer = Consumer(
         redis,
         prefix,
-        FlowDeps(system, config, store),
+        FlowDeps(system, config, store, crm_writeback=writeback),
         store,
         group=GROUP,
         name=name,

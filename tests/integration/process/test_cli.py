@@ -123,6 +123,9 @@ def test_replay_key_publishes_and_an_unreachable_api_is_exit_3(api: tuple[str, s
     assert published.exit_code == 0, published.output
     [entry] = json.loads(published.stdout)["replayed"]
     assert entry["stream"] == f"{prefix}events:crm"
+    refunds = cli(base, "replay", "key", "refund_posting", "ch_1", "--account", "uk", "--json")
+    assert refunds.exit_code == 0, refunds.output  # every flow the worker runs, not only the first two
+    assert json.loads(refunds.stdout)["replayed"][0]["stream"] == f"{prefix}events:billing"
     assert cli(base, "replay", "key", "payroll", "x").exit_code == 2
     nobody = cli(f"http://127.0.0.1:{free_port()}", "exceptions", "list")
     assert nobody.exit_code == 3 and "unreachable" in nobody.stderr
@@ -137,6 +140,8 @@ def test_time_range_and_reconcile_commands_refuse_bad_usage_with_exit_codes(api:
     assert cli(base, "replay", "--since", "6h", "key", "onboarding", "x").exit_code == 2
     assert cli(base, "reconcile", "--pair", "everything").exit_code == 2
     assert cli(base, "reconcile", "--latest").exit_code == 1  # none has run in this deployment
+    refunds = cli(base, "reconcile", "--pair", "refund", "--json")  # every pair the API compares
+    assert refunds.exit_code == 4 and '"refund"' in refunds.stdout  # it ran; the system API is not there
     # the system API below is not there: the range cannot be read, and the CLI says the API failed
     down = cli(base, "replay", "--since", "6h", "--source", "billing")
     assert down.exit_code == 4 and "503" in down.stderr

@@ -20,6 +20,8 @@ from revbridge_contracts.models import (
     ErpTransactionPage,
     Invoice,
     InvoicePage,
+    Refund,
+    RefundPage,
     SubscriptionPage,
 )
 from revbridge_contracts.process import (
@@ -49,7 +51,9 @@ class FakeListings:
             "invoice": [self.erp_invoice("in_ok", "1")],
             "payment": [],
             "credit_memo": [],
+            "refund": [],
         }
+        self.refunds: list[Refund] = []
         self.gate = asyncio.Event()
         self.gate.set()
 
@@ -80,6 +84,9 @@ class FakeListings:
 
     async def list_credit_notes(self, account: str, cursor: str | None = None) -> CreditNotePage:
         return CreditNotePage(items=[])
+
+    async def list_refunds(self, account: str, cursor: str | None = None) -> RefundPage:
+        return RefundPage(items=self.refunds if account == "default" else [])
 
     async def list_erp_transactions(self, record_type: str, cursor: str | None = None) -> ErpTransactionPage:
         return ErpTransactionPage(items=self.erp[record_type])
@@ -167,6 +174,36 @@ async def test_differences_become_owned_exceptions_and_are_resolved_once_matched
     assert again.by_pair["invoice"].missing_in_target == 0 and again.exceptions_resolved == 1
     resolved = await store.get_exception("reconciliation", "invoice:in_gone")
     assert resolved is not None and resolved.status == "resolved"
+
+
+async def test_refunds_are_reconciled_and_test_clock_invoices_are_judged_with_no_grace(
+    redis: Redis, settings: Settings
+) -> None:
+    """A refund the ERP has no customer refund for, or one for another amount, is a difference owned
+    by finance; an invoice a test clock dated a year ahead is judged (grace 0), not held in grace."""
+    listings = FakeListings()
+    listings.invoices = [invoice("in_ok", number=None, issued_at=NOW + dt.timedelta(days=365))]
+    listings.refunds = [
+        Refund(
+            id=f"re_{n}", charge_id="ch_1", amount=1500, currency="USD", status="succeeded", created_at=NOW
+        )
+        for n in ("posted", "lost", "short")
+    ]
+    listings.erp["refund"] = [
+        ErpTransaction(
+            record_type="customerRefund", internal_id=str(n), external_id=key, total=total, currency="USD"
+        )
+        for n, (key, total) in enumerate((("re_posted", 1500), ("re_short", 1000)), start=50)
+    ]
+    service, store = replica(redis, settings, listings)
+    report, _ = await service.start("on_demand", ReconciliationRequest(pairs=["invoice", "refund"]))
+    report = await _finished(service, report.id)
+    assert report.status == ReconciliationStatus.completed, report.error
+    refunds, invoices = report.by_pair["refund"], report.by_pair["invoice"]
+    assert (refunds.matched, refunds.missing_in_target, refunds.amount_mismatch) == (1, 1, 1)
+    assert (invoices.matched, invoices.in_grace) == (1, 0)
+    record = await store.get_exception("reconciliation", "refund:re_lost")
+    assert record is not None and record.owner == "finance-ops"
 
 
 async def test_the_schedule_runs_when_the_latest_run_is_older_than_the_interval(

@@ -13,14 +13,23 @@ import pytest
 from redis.asyncio import Redis
 from revbridge_contracts.events import EventType
 from revbridge_contracts.models import Invoice
+from revbridge_contracts.process import ErrorClass
 from revbridge_process.bus import EventBus
 from revbridge_process.consumer import Outcome
 from revbridge_process.errors import SystemRateLimited, SystemUnavailable
 from revbridge_process.flows.onboarding import onboard
 from revbridge_process.redelivery import SCHEDULE_TTL_SECONDS
-from revbridge_process.retry import RetryPolicy
+from revbridge_process.retry import RetryPolicy, step_runner
 
-from tests.integration.process.support import GROUP, Clock, event, make_consumer, pending_count
+from tests.integration.process.support import (
+    GROUP,
+    Clock,
+    event,
+    make_consumer,
+    no_sleep,
+    pending_count,
+    repo_config,
+)
 from tests.unit.process.fakes import FakeStatuses, FakeSystem, account, contract, invoice, mappings
 
 pytestmark = pytest.mark.anyio
@@ -87,6 +96,36 @@ async def test_retry_after_from_the_last_failure_sets_a_later_redelivery(redis: 
     assert await consumer.reclaim(min_idle_ms=0) == [Outcome.done]
     assert list(system.erp_invoices) == ["in_1"]
     assert await redis.zcard(consumer.schedule.key(consumer.streams[1])) == 0
+
+
+async def test_a_throttled_crm_write_back_is_redelivered_after_retry_after_not_abandoned(
+    redis: Redis, prefix: str
+) -> None:
+    """Salesforce 429s outlasting the write-back's own attempts: the onboarding waits for the
+    Retry-After and converges then; no write-back is given up as an owned exception."""
+    system = FakeSystem()
+    system.add(contract(CONTRACT), account())
+    system.failures["put_billing_link"] += [SystemRateLimited("429 from the CRM", retry_after=90.0)] * 2
+    clock = Clock()
+    policy = repo_config().retries.policy("crm_writeback", RetryPolicy())
+    consumer, store = make_consumer(
+        redis, prefix, system, clock=clock, writeback=step_runner("crm_writeback", policy, no_sleep)
+    )
+    consumer._policies["onboarding"] = STEADY
+    await consumer.ensure_groups()
+    entry_id = await EventBus(redis, prefix).publish(event(EventType.contract_activated, CONTRACT))
+
+    assert await consumer.read_new(block_ms=100) == [Outcome.pending]
+    score = await consumer.schedule.not_before(consumer.streams[0], entry_id)
+    assert score is not None and round(score / 1000 - clock.now) == 90
+    record = await store.get_exception("onboarding", CONTRACT)
+    assert record is not None and record.error_class == ErrorClass.rate_limited
+    assert CONTRACT not in system.links
+    clock.advance(90)
+    assert await consumer.reclaim(min_idle_ms=0) == [Outcome.done]
+    assert system.links[CONTRACT].billing_subscription_id == f"sub_{CONTRACT}"
+    resolved = await store.get_exception("onboarding", CONTRACT)
+    assert resolved is not None and resolved.status == "resolved"
 
 
 async def test_orphan_of_a_dead_consumer_is_reclaimed_but_a_scheduled_entry_waits(

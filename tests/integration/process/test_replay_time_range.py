@@ -13,6 +13,7 @@ from revbridge_contracts.events import EventEnvelope
 from revbridge_contracts.models import BillingEvent, BillingEventPage, Contract, ContractPage
 from revbridge_contracts.process import TimeRangeReplay
 from revbridge_process.bus import EventBus
+from revbridge_process.dispatch import FLOW_OF
 from revbridge_process.errors import InvalidField
 from revbridge_process.replay_range import TimeRangeReplayer
 
@@ -125,3 +126,27 @@ async def test_a_cursor_only_continues_its_own_range_and_accounts_are_checked(
     with pytest.raises(InvalidField) as account:
         await replayer.replay(_request(accounts=["default", "nowhere"]))
     assert account.value.extra["invalid_params"][0]["name"] == "accounts.1"
+
+
+async def test_every_billing_event_a_flow_handles_is_replayed(redis: Redis, prefix: str) -> None:
+    """Voids, write-offs, failed payments, credit notes and refunds as well as invoices: each type the
+    dispatch table routes is published for its flow."""
+    source = FakeEvents()
+    billing_types = [t for t in FLOW_OF if t.value.startswith("billing.")]
+    source.events = [
+        BillingEvent(
+            id=f"evt_{t.name}",
+            type=t.value,
+            subject=f"key_{t.name}",
+            account="default",
+            occurred_at=UNTIL - dt.timedelta(minutes=n),
+        )
+        for n, t in enumerate(billing_types, start=1)
+    ]
+    replayer = TimeRangeReplayer(source, EventBus(redis, prefix), ["default"])  # type: ignore[arg-type]
+    result = await replayer.replay(_request(sources=["billing"]))
+    assert result.next_cursor is None and result.skipped == 0
+    assert result.by_type == {t.value: 1 for t in billing_types}
+    published: list[Any] = await redis.xrange(f"{prefix}events:billing")  # type: ignore[assignment]
+    flows = {FLOW_OF[EventEnvelope.from_fields(f).type] for _, f in published}
+    assert flows == {FLOW_OF[t] for t in billing_types}

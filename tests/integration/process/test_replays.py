@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from revbridge_contracts.events import EventEnvelope, EventType
 from revbridge_process.app import create_app
 from revbridge_process.consumer import Outcome
+from revbridge_process.dispatch import FLOW_OF, FLOWS
 from revbridge_process.settings import Settings
 
 from tests.integration.process.support import event, make_consumer, repo_config
@@ -108,6 +109,23 @@ def test_business_key_replay_publishes_the_flows_event(client: TestClient, prefi
         "process.replay",
     )
     assert published.correlation_id == "corr-replay"
+
+
+@pytest.mark.parametrize("flow", sorted(FLOWS))
+def test_every_flow_the_worker_runs_replays_by_business_key(
+    client: TestClient, prefix: str, flow: str
+) -> None:
+    """Void, uncollectible, credit notes, refunds and dunning as well as onboarding and posting: the
+    event published is the one the worker routes to that flow (the dispatch table), never drifting."""
+    answer = client.post(
+        "/v1/replays",
+        json={"source": "business_key", "flow": flow, "business_key": "key_1", "account": "uk"},
+    )
+    assert answer.status_code == 202, answer.text
+    [entry] = answer.json()["replayed"]
+    published = EventEnvelope.from_fields(stream(prefix, entry["stream"].removeprefix(prefix))[-1][1])
+    assert FLOW_OF[published.type] == flow
+    assert (published.subject, published.account) == ("key_1", "uk")
 
 
 @pytest.mark.parametrize(

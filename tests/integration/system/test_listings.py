@@ -1,6 +1,6 @@
 """The system API's listings for replay and reconciliation, against the sandboxes over HTTP: billing
 events in a time window (as bus notifications), subscriptions, invoice summaries, credit notes,
-CRM contracts modified in a range, and ERP transactions with their memo."""
+refunds, CRM contracts modified in a range, and ERP transactions with their memo."""
 
 from __future__ import annotations
 
@@ -123,6 +123,22 @@ def test_subscriptions_invoice_summaries_and_credit_notes_are_listed(stack: Stac
 
     notes = _every(stack, "/v1/billing/default/credit-notes", limit=100)
     assert [n["total"] for n in notes if n["invoice_id"] == invoice_id] == [1000]
+
+
+def test_refunds_are_listed_newest_first_for_reconciliation(stack: Stack) -> None:
+    _, _, invoice_id = _subscribed_invoice(stack)
+    note = _stripe(stack).v1.credit_notes.create(
+        params={"invoice": invoice_id, "amount": 2500, "refund_amount": 2500}
+    )
+    [refund_id] = [r["refund"] if isinstance(r["refund"], str) else r["refund"]["id"] for r in note.refunds]
+
+    refunds = _every(stack, "/v1/billing/default/refunds", limit=1)
+    [mine] = [r for r in refunds if r["id"] == refund_id]
+    assert (mine["amount"], mine["currency"], mine["status"]) == (2500, "USD", "succeeded")
+    assert mine["charge_id"].startswith("ch_") and mine["created_at"]
+    stamps = [r["created_at"] for r in refunds]
+    assert stamps == sorted(stamps, reverse=True)
+    assert httpx.get(f"{stack.api}/v1/billing/nowhere/refunds", timeout=30).status_code == 404
 
 
 def test_contracts_modified_in_a_range(stack: Stack) -> None:

@@ -1,28 +1,39 @@
 """Reconciliation's comparison (pure): each kind of difference is found, a duplicate made without
-a key is found by its memo, records in flight are not judged, and another flow's records are not
-taken for strangers."""
+a key is found by its memo, records in flight are not judged (but records a test clock dated ahead
+are), refunds are reconciled like credit notes, and another flow's records are not taken for
+strangers."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from revbridge_contracts.models import CreditNote, ErpTransaction, Payment, Subscription, SubscriptionItem
+from revbridge_contracts.models import (
+    CreditNote,
+    ErpTransaction,
+    Payment,
+    Refund,
+    Subscription,
+    SubscriptionItem,
+)
 from revbridge_contracts.process import ReconciliationCategory as C
 from revbridge_contracts.process import ReconciliationPair
 from revbridge_process.reconcile import (
+    INVOICE_STATUS_IN_ERP,
     SPECS,
+    InFlight,
     compare,
     contract_rec,
     credit_note_rec,
     erp_rec,
     invoice_rec,
     payment_recs,
+    refund_rec,
     subscription_rec,
 )
 
 from tests.unit.process.fakes import NOW, contract, invoice, mappings
 
-CUTOFF = NOW + dt.timedelta(days=30)
+CUTOFF = InFlight(NOW + dt.timedelta(days=30))  # everything judged
 
 
 def erp(
@@ -102,12 +113,30 @@ def test_a_duplicate_named_by_invoice_number_is_found_too() -> None:
 
 
 def test_records_in_flight_are_not_judged_but_still_claim_their_targets() -> None:
-    fresh = invoice_rec(invoice("in_new", issued_at=CUTOFF + dt.timedelta(seconds=1)), "default")
-    missing = invoice_rec(invoice("in_late", issued_at=CUTOFF + dt.timedelta(seconds=1)), "default")
+    window = InFlight(NOW, grace=dt.timedelta(minutes=5))
+    fresh = invoice_rec(invoice("in_new", issued_at=NOW - dt.timedelta(minutes=1)), "default")
+    missing = invoice_rec(invoice("in_late", issued_at=NOW - dt.timedelta(minutes=4)), "default")
+    skewed = invoice_rec(invoice("in_skew", issued_at=NOW + dt.timedelta(seconds=10)), "default")
     result = compare(
-        SPECS[ReconciliationPair.invoice], [fresh, missing], [erp_rec(erp("1", "in_new"))], CUTOFF
+        SPECS[ReconciliationPair.invoice], [fresh, missing, skewed], [erp_rec(erp("1", "in_new"))], window
     )
-    assert result.findings == [] and result.counts.in_grace == 2 and result.counts.matched == 0
+    assert result.findings == [] and result.counts.in_grace == 3 and result.counts.matched == 0
+
+
+def test_records_a_test_clock_dated_ahead_are_judged_not_held_in_grace() -> None:
+    """A test clock advanced a month dates its invoices a month ahead of the wall clock: with no grace
+    they are judged at once, and with a grace they are judged too (only records made within the grace
+    of now are in flight), instead of waiting a month for the wall clock."""
+    ahead = invoice_rec(invoice("in_clock", issued_at=NOW + dt.timedelta(days=31)), "default")
+    posted = invoice_rec(invoice("in_posted", issued_at=NOW + dt.timedelta(days=31)), "default")
+    targets = [erp_rec(erp("1", "in_posted"))]
+    for grace in (dt.timedelta(0), dt.timedelta(minutes=5)):
+        result = compare(SPECS[ReconciliationPair.invoice], [ahead, posted], targets, InFlight(NOW, grace))
+        assert _kinds(result) == {"in_clock": [C.missing_in_target]}
+        assert (result.counts.matched, result.counts.in_grace) == (1, 0)
+    just_now = invoice_rec(invoice("in_now", issued_at=NOW), "default")
+    result = compare(SPECS[ReconciliationPair.invoice], [just_now], [], InFlight(NOW))
+    assert _kinds(result) == {"in_now": [C.missing_in_target]}  # grace 0: nothing is in flight
 
 
 def test_void_invoices_need_nothing_unless_posted_and_then_must_be_closed() -> None:
@@ -123,6 +152,39 @@ def test_void_invoices_need_nothing_unless_posted_and_then_must_be_closed() -> N
     )
     assert _kinds(result) == {"in_v2": [C.status_mismatch]}
     assert result.counts.matched == 2
+
+
+def test_erp_invoice_status_rule_written_off_paid_in_full_and_open_only_while_owed() -> None:
+    """One rule (``INVOICE_STATUS_IN_ERP``): the write-off credit memo closes a void or uncollectible
+    invoice (Paid In Full); one paid after being written off is Paid In Full with its payment once
+    the write-off was removed; Open only while billing still collects it."""
+    assert INVOICE_STATUS_IN_ERP == {
+        "open": "open",
+        "paid": "paid in full",
+        "void": "paid in full",
+        "uncollectible": "paid in full",
+    }
+    cases = {  # billing status, ERP status as read (record API words or SuiteQL codes) -> judged
+        ("uncollectible", "Paid In Full"): [],  # written off
+        ("uncollectible", "B"): [],
+        ("void", "Paid In Full"): [],
+        ("uncollectible", "Open"): [C.status_mismatch],  # the write-off missing, or removed too soon
+        ("void", "A"): [C.status_mismatch],
+        ("paid", "Paid In Full"): [],  # paid after all: write-off released, payment applied
+        ("paid", "Open"): [C.status_mismatch],  # write-off released, payment not applied yet
+        ("open", "Open"): [],
+        ("open", "Paid In Full"): [C.status_mismatch],
+    }
+    for n, ((status, erp_status), expected) in enumerate(cases.items()):
+        paid = status == "paid"
+        source = invoice_rec(invoice(f"in_{n}", paid=paid, status=status), "default")
+        result = compare(
+            SPECS[ReconciliationPair.invoice],
+            [source],
+            [erp_rec(erp("1", f"in_{n}", status=erp_status))],
+            CUTOFF,
+        )
+        assert [c for f in result.findings for c, _ in f.problems] == expected, (status, erp_status)
 
 
 def test_payments_match_by_key_and_a_copier_payment_by_its_invoice_memo() -> None:
@@ -201,3 +263,46 @@ def test_contracts_and_subscriptions_compare_items_currency_and_liveness() -> No
         "800000000000099": [C.unexpected_in_target],
     }
     assert result.counts.matched == 1
+
+
+def refund(refund_id: str, amount: int, status: str = "succeeded", currency: str = "USD") -> Refund:
+    return Refund(
+        id=refund_id,
+        charge_id="ch_1",
+        amount=amount,
+        currency=currency,
+        status=status,
+        created_at=NOW,
+    )
+
+
+def test_refunds_compare_existence_amount_and_currency_and_a_failed_one_must_be_gone() -> None:
+    sources = [
+        refund_rec(r, "default")
+        for r in (
+            refund("re_ok", 1500),
+            refund("re_gone", 1500),
+            refund("re_short", 1500),
+            refund("re_euro", 1500),
+            refund("re_failed", 1500, status="failed"),  # posted while pending, then failed
+            refund("re_canceled", 900, status="canceled"),  # never posted: nothing needed
+        )
+    ]
+    targets = [
+        erp("30", "re_ok", 1500, record_type="customerRefund", status=None),
+        erp("31", "re_short", 1400, record_type="customerRefund", status=None),
+        erp("32", "re_euro", 1500, record_type="customerRefund", status=None, currency="EUR"),
+        erp("33", "re_failed", 1500, record_type="customerRefund", status=None),
+        erp("34", "re_other", 700, record_type="customerRefund", status=None),
+    ]
+    result = compare(SPECS[ReconciliationPair.refund], sources, map(erp_rec, targets), CUTOFF)
+    assert _kinds(result) == {
+        "re_gone": [C.missing_in_target],
+        "re_short": [C.amount_mismatch],
+        "re_euro": [C.currency_mismatch],
+        "re_failed": [C.status_mismatch],
+        "re_other": [C.unexpected_in_target],
+    }
+    assert result.counts.matched == 2  # re_ok, and re_canceled with nothing
+    [gone] = [f for f in result.findings if f.key == "re_gone"]
+    assert gone.source is not None and gone.source.owners == ("refund_posting:ch_1",)

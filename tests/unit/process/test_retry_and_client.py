@@ -118,3 +118,23 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert retry_after_seconds("5") == 5.0
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+async def test_refund_listing_pages_the_accounts_refunds_and_translates_errors() -> None:
+    seen: list[str] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.url.raw_path.decode()}")
+        if "cursor" in request.url.params:
+            return httpx.Response(429, headers={"Retry-After": "3"}, json={"detail": "throttled"})
+        refund = {"id": "re_1", "charge_id": "ch_1", "amount": 500, "currency": "USD", "status": "succeeded"}
+        return httpx.Response(200, json={"items": [refund], "next_cursor": "re_1"})
+
+    http = httpx.AsyncClient(base_url="http://system", transport=httpx.MockTransport(respond))
+    api = SystemApi(http)
+    page = await api.list_refunds("uk")
+    assert [r.id for r in page.items] == ["re_1"] and page.next_cursor == "re_1"
+    with pytest.raises(SystemRateLimited) as caught:
+        await api.list_refunds("uk", page.next_cursor)
+    assert caught.value.retry_after == 3.0
+    assert seen == ["/v1/billing/uk/refunds?limit=100", "/v1/billing/uk/refunds?limit=100&cursor=re_1"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from revbridge_contracts.process import ErrorClass
-from revbridge_process.config import ConfigError, load_config
+from revbridge_process.config import ConfigError, Step, load_config
+from revbridge_process.dispatch import FLOW_OF
 from revbridge_process.errors import FlowFailure, SystemConflict, SystemRateLimited, SystemUnavailable
 from revbridge_process.retry import RetryPolicy, step_runner, with_retries
 
@@ -42,7 +44,31 @@ def test_repository_policies_rank_payment_posting_above_the_crm_write_back() -> 
     assert shortest > 3600
     assert writeback.give_up and writeback.attempts < posting.attempts
     assert retries.sla_hours()["invoice_posting"] <= 1
-    assert retries.policy("invoice_voiding", DEFAULT) is DEFAULT  # no entry: the settings
+    assert retries.policy("intake", DEFAULT) is DEFAULT  # no entry: the settings
+
+
+@pytest.mark.parametrize("step", ["invoice_voiding", "credit_posting", "refund_posting"])
+def test_write_offs_credit_memos_and_refunds_retry_like_invoice_posting(step: str) -> None:
+    retries = load_config(REPO_CONFIG).retries
+    assert retries.policy(step, DEFAULT) == retries.policy("invoice_posting", DEFAULT)
+    assert retries.sla_hours()[step] == retries.sla_hours()["invoice_posting"]
+
+
+def test_dunning_redelivers_with_its_own_lower_cap() -> None:
+    retries = load_config(REPO_CONFIG).retries
+    dunning, posting = retries.policy("invoice_dunning", DEFAULT), retries.policy("invoice_posting", DEFAULT)
+    assert dunning is not DEFAULT and not dunning.give_up
+    assert ErrorClass.rate_limited in dunning.retryable
+    assert dunning.max_deliveries is not None and posting.max_deliveries is not None
+    assert dunning.max_deliveries < posting.max_deliveries
+    assert "invoice_dunning" not in retries.sla_hours()  # its page is payment_overdue's, not a retry's
+
+
+def test_policy_steps_are_the_flows_the_worker_runs() -> None:
+    """A step name the flows do not use would silently never apply (the earlier names drifted)."""
+    flows = set(FLOW_OF.values())
+    assert set(get_args(Step)) == flows | {"crm_writeback"}
+    assert set(load_config(REPO_CONFIG).retries.steps) == set(get_args(Step))  # every step has its entry
 
 
 @pytest.mark.parametrize(
@@ -143,3 +169,32 @@ async def test_a_step_that_gives_up_becomes_an_owned_failure() -> None:
     redeliver = step_runner("crm_writeback", RetryPolicy(attempts=1), no_sleep)
     with pytest.raises(SystemUnavailable):
         await redeliver(crm_down)
+
+
+async def test_a_rate_limited_write_back_waits_for_retry_after_and_is_never_given_up() -> None:
+    """Salesforce answering 429 is not a broken CRM: the write-back retries after the Retry-After,
+    and a throttle outlasting its attempts goes on to the flow's policy (redelivered), not abandoned."""
+    policy = load_config(REPO_CONFIG).retries.policy("crm_writeback", DEFAULT)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    answers: list[Exception | None] = [SystemRateLimited("429 from the CRM", retry_after=4.0), None]
+
+    async def write_back() -> str:
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+        return "linked"
+
+    run = step_runner("crm_writeback", policy, sleep)
+    assert await run(write_back) == "linked"
+    assert len(waits) == 1 and waits[0] >= 4.0  # Retry-After honoured
+
+    async def throttled() -> None:
+        raise SystemRateLimited("429 from the CRM", retry_after=90.0)
+
+    with pytest.raises(SystemRateLimited) as caught:  # left to the onboarding's redelivery
+        await run(throttled)
+    assert caught.value.retry_after == 90.0

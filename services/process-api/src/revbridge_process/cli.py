@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 import click
+from revbridge_contracts.process import ReconciliationPair, ReplayFlow
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -24,7 +25,7 @@ from revbridge_process.cli_runs import run as _run
 REPLAY_CHUNK = 50
 STATUSES = ("open", "retrying", "resolved")
 COLUMNS = ("id", "flow", "business_key", "error_class", "owner", "status", "attempts", "sla_due", "last_seen")
-PAIRS = ("contract_subscription", "invoice", "payment", "credit_note")
+PAIRS = tuple(pair.value for pair in ReconciliationPair)
 
 
 @click.group()
@@ -240,13 +241,14 @@ def _replay_in_chunks(
 
 
 @replay.command("key")
-@click.argument("flow", type=click.Choice(("onboarding", "invoice_posting")))
+@click.argument("flow", type=click.Choice([flow.value for flow in ReplayFlow]))
 @click.argument("business_key")
-@click.option("--account", help="billing account of an invoice (invoice_posting)")
+@click.option("--account", help="billing account of an invoice, credit note or charge (billing flows)")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def replay_key(ctx: click.Context, flow: str, business_key: str, account: str | None, as_json: bool) -> None:
-    """Publish FLOW's business event for BUSINESS_KEY."""
+    """Publish FLOW's business event for BUSINESS_KEY (a contract id for onboarding, an invoice id for
+    invoice_posting, invoice_dunning and invoice_voiding, a credit note id, a charge id for refunds)."""
     body = {"source": "business_key", "flow": flow, "business_key": business_key}
     if account:
         body["account"] = account

@@ -44,25 +44,25 @@ class FlowDeps:
         return self.statuses if isinstance(self.statuses, ExceptionSink) else None
 
 
-FLOW_OF: dict[EventType, str] = {
-    EventType.contract_activated: onboarding.FLOW,
-    EventType.invoice_finalized: invoice_posting.FLOW,
-    EventType.invoice_paid: invoice_posting.FLOW,
-    EventType.invoice_payment_failed: dunning.FLOW,
-    EventType.invoice_voided: writeoff.FLOW,
-    EventType.invoice_marked_uncollectible: writeoff.FLOW,
-    EventType.credit_note_created: credits.FLOW,
-    EventType.charge_refunded: refunds.FLOW,
+FLOWS: dict[str, tuple[EventType, ...]] = {
+    onboarding.FLOW: (EventType.contract_activated,),  # activations, amendments and renewals alike
+    invoice_posting.FLOW: (EventType.invoice_finalized, EventType.invoice_paid),
+    dunning.FLOW: (EventType.invoice_payment_failed,),
+    writeoff.FLOW: (EventType.invoice_voided, EventType.invoice_marked_uncollectible),
+    credits.FLOW: (EventType.credit_note_created,),
+    refunds.FLOW: (EventType.charge_refunded,),
 }
+"""Every flow and the event types it handles: the one table the worker routes by, the exception
+queue retries by and replay (by business key, by time range) publishes from, so none of them can
+miss a flow another knows. The first type of each re-runs the flow for one key; its handler reads
+the record as it is now and converges, so it also covers the other types of the flow (posting
+converges payments, a write-off converges void and uncollectible alike, dunning converges to the
+invoice paid or not)."""
 
-EVENT_FOR_FLOW: dict[str, EventType] = {
-    onboarding.FLOW: EventType.contract_activated,
-    invoice_posting.FLOW: EventType.invoice_finalized,  # the converging handler also posts payments
-    dunning.FLOW: EventType.invoice_payment_failed,  # converges to the invoice, paid or not
-    writeoff.FLOW: EventType.invoice_voided,  # converges to void and uncollectible alike
-    credits.FLOW: EventType.credit_note_created,
-    refunds.FLOW: EventType.charge_refunded,
-}
+FLOW_OF: dict[EventType, str] = {event: flow for flow, events in FLOWS.items() for event in events}
+"""The flow that handles each event type."""
+
+EVENT_FOR_FLOW: dict[str, EventType] = {flow: events[0] for flow, events in FLOWS.items()}
 """The business event that re-runs a flow for one key (retry from the exception queue, replay)."""
 
 

@@ -4,8 +4,9 @@ A target names its source by external id (revbridge's key) or by memo (what a co
 keys writes: the invoice id or number), so a duplicate made without a key is found as well as one
 made with it. Per source record: no target → ``missing_in_target``; more than one →
 ``duplicated``; otherwise (and for the first of several, the keyed one first) amount, currency and
-status are compared. A target no source claims is ``unexpected_in_target``. Records newer than the
-grace cut-off are ``in_grace`` (still in flight), never judged, but still claim their targets.
+status are compared. A target no source claims is ``unexpected_in_target``. Records made within
+the grace window of now are ``in_grace`` (still in flight, ``InFlight``), never judged, but still
+claim their targets.
 
 Records are held compact (``Rec``) because a run holds every invoice and payment at once.
 """
@@ -22,6 +23,7 @@ from revbridge_contracts.models import (
     ErpTransaction,
     Invoice,
     InvoiceStatus,
+    Refund,
     Subscription,
 )
 from revbridge_contracts.process import (
@@ -32,6 +34,7 @@ from revbridge_contracts.process import (
 )
 
 from revbridge_process.config import Mappings
+from revbridge_process.flows.refunds import REFUNDED
 
 Category = ReconciliationCategory
 POSTED_PAYMENT_STATUSES = frozenset({"succeeded", "paid"})
@@ -41,16 +44,51 @@ ERP_STATUS_CODES = {
     "creditMemo": {"a": "open", "b": "fully applied"},
 }
 """SuiteQL answers one-letter status codes; the record API answers the words."""
-INVOICE_STATUS_IN_ERP = {
-    InvoiceStatus.paid: frozenset({"paid in full"}),
-    InvoiceStatus.open: frozenset({"open"}),
-    # written off by a credit memo (flows.writeoff), which closes the ERP invoice
-    InvoiceStatus.uncollectible: frozenset({"paid in full"}),
-    InvoiceStatus.void: frozenset({"paid in full"}),
+ERP_OPEN, ERP_PAID_IN_FULL = "open", "paid in full"
+INVOICE_STATUS_IN_ERP: dict[InvoiceStatus, str] = {
+    InvoiceStatus.open: ERP_OPEN,
+    InvoiceStatus.paid: ERP_PAID_IN_FULL,
+    InvoiceStatus.void: ERP_PAID_IN_FULL,
+    InvoiceStatus.uncollectible: ERP_PAID_IN_FULL,
 }
+"""The ERP invoice's status for each billing status, the one place the rule lives:
+
+- ``open``: Open, whatever was paid or credited so far.
+- ``paid``: Paid In Full, its payments applied. An invoice paid after being marked uncollectible is
+  paid too: its write-off was removed (``flows.writeoff.release``) for the payment to apply, so
+  Open there means the payment has not been posted yet.
+- ``void`` and ``uncollectible``: Paid In Full. NetSuite cannot void a posted invoice, so the
+  write-off credit memo ``<invoice id>:writeoff`` (``flows.writeoff``), applied for what billing
+  stopped collecting, closes it. Open there means the write-off is missing or was removed while
+  billing still says the invoice will not be collected.
+"""
 FLOW_SUFFIXES = (":writeoff", ":credit")
 """Credit memos of the write-off and refund flows (``<invoice id>:writeoff``, ``<refund id>:credit``):
 revbridge's own, never unexpected."""
+
+
+def erp_invoice_status(status: str | None) -> frozenset[str] | None:
+    """The ERP statuses an invoice in billing ``status`` may have (``INVOICE_STATUS_IN_ERP``)."""
+    try:
+        return frozenset({INVOICE_STATUS_IN_ERP[InvoiceStatus(status or "")]})
+    except (ValueError, KeyError):
+        return None  # a status billing added since: not judged
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Which records are still in flight (``in_grace``): those made within ``grace`` of now.
+
+    A record's age is how long before now it was made. One dated after now by more than the grace
+    is not young: a test clock dated it (its frozen time runs ahead of the wall clock), and waiting
+    for the wall clock to catch up would leave it unjudged for months; within the grace it is
+    clock skew between the platforms and revbridge. A grace of 0 judges everything."""
+
+    now: dt.datetime
+    grace: dt.timedelta = dt.timedelta(0)
+
+    def holds(self, at: dt.datetime | None) -> bool:
+        return at is not None and abs(self.now - at) < self.grace
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +160,7 @@ class PairSpec:
 
 
 def compare(
-    spec: PairSpec, sources: Iterable[Rec], targets: Iterable[Rec], cutoff: dt.datetime
+    spec: PairSpec, sources: Iterable[Rec], targets: Iterable[Rec], in_flight: InFlight
 ) -> PairResult:
     result = PairResult(spec.pair)
     counts = result.counts
@@ -138,7 +176,7 @@ def compare(
         found = _candidates(source, index)
         claimed.update(t.id for t in found)
         found = [t for t in found if spec.prefer(t)] or found
-        if source.at is not None and source.at > cutoff:
+        if in_flight.holds(source.at):
             counts.in_grace += 1
             continue
         problems = _problems(spec, source, found)
@@ -262,6 +300,20 @@ def credit_note_rec(note: CreditNote, account: str) -> Rec:
     )
 
 
+def refund_rec(refund: Refund, account: str) -> Rec:
+    return Rec(
+        system="billing",
+        record_type="refund",
+        id=refund.id,
+        account=account,
+        amount=refund.amount,
+        currency=refund.currency,
+        status=refund.status,
+        at=refund.created_at,
+        owners=(f"refund_posting:{refund.charge_id}",),  # the refund flow converges a charge's refunds
+    )
+
+
 def erp_rec(tx: ErpTransaction) -> Rec:
     codes = ERP_STATUS_CODES.get(tx.record_type, {})
     status = codes.get((tx.status or "").lower(), tx.status)
@@ -326,7 +378,7 @@ SPECS: dict[ReconciliationPair, PairSpec] = {
     ),
     ReconciliationPair.invoice: PairSpec(
         ReconciliationPair.invoice,
-        expected_status=lambda s: INVOICE_STATUS_IN_ERP.get(InvoiceStatus(s.status or "open")),
+        expected_status=lambda s: erp_invoice_status(s.status),
         required=lambda s: s.status != InvoiceStatus.void,  # a void invoice never posted needs nothing
     ),
     ReconciliationPair.payment: PairSpec(ReconciliationPair.payment),
@@ -334,5 +386,10 @@ SPECS: dict[ReconciliationPair, PairSpec] = {
         ReconciliationPair.credit_note,
         forbidden=lambda s: "void in billing" if s.status == "void" else None,
         own=lambda target: (target.external_id or "").endswith(FLOW_SUFFIXES),
+    ),
+    ReconciliationPair.refund: PairSpec(
+        ReconciliationPair.refund,
+        # the refund flow posts the refunds billing made or is making; any other must have none
+        forbidden=lambda s: None if s.status in REFUNDED else f"{s.status} in billing",
     ),
 }

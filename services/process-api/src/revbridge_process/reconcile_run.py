@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -94,16 +95,22 @@ class ReportStore:
         return None
 
 
+ERP_KIND: dict[ReconciliationPair, str] = {
+    ReconciliationPair.invoice: "invoice",
+    ReconciliationPair.payment: "payment",
+    ReconciliationPair.credit_note: "credit_memo",
+    ReconciliationPair.refund: "refund",
+}
+"""The ERP transactions (``list_erp_transactions`` kind) each pair's sources are posted as; the
+contract pair's targets are billing subscriptions instead."""
+
+
 @dataclass
 class _Listing:
-    """What was read, as compact records."""
+    """What was read, as compact records: each pair's sources and targets."""
 
-    contracts: list[Rec] = field(default_factory=list)
-    subscriptions: list[Rec] = field(default_factory=list)
-    invoices: list[Rec] = field(default_factory=list)
-    payments: list[Rec] = field(default_factory=list)
-    credit_notes: list[Rec] = field(default_factory=list)
-    erp: dict[str, list[Rec]] = field(default_factory=dict)
+    sources: defaultdict[ReconciliationPair, list[Rec]] = field(default_factory=lambda: defaultdict(list))
+    targets: defaultdict[ReconciliationPair, list[Rec]] = field(default_factory=lambda: defaultdict(list))
 
 
 async def _pages(fetch: Callable[[str | None], Awaitable[Any]]) -> AsyncIterator[Any]:
@@ -172,13 +179,12 @@ class Reconciler:
             jobs += [(f"invoices {a}", self._invoices(listing, a)) for a in accounts]
         if ReconciliationPair.credit_note in pairs:
             jobs += [(f"credit notes {a}", self._credit_notes(listing, a)) for a in accounts]
-        erp_kinds = {
-            ReconciliationPair.invoice: ("invoice", "invoice"),
-            ReconciliationPair.payment: ("payment", "customerpayment"),
-            ReconciliationPair.credit_note: ("credit_memo", "creditMemo"),
-        }
+        if ReconciliationPair.refund in pairs:
+            jobs += [(f"refunds {a}", self._refunds(listing, a)) for a in accounts]
         jobs += [
-            (f"ERP {kind}s", self._erp(listing, kind)) for p, (kind, _) in erp_kinds.items() if p in pairs
+            (f"ERP {kind}s", self._erp(listing, pair, kind))
+            for pair, kind in ERP_KIND.items()
+            if pair in pairs
         ]
         done = 0
         await self._phase(report, f"reading {len(jobs)} listings", 0.01)
@@ -200,47 +206,53 @@ class Reconciler:
         return listing
 
     async def _contracts(self, listing: _Listing) -> None:
-        mappings = self._config.mappings
+        mappings, pair = self._config.mappings, ReconciliationPair.contract_subscription
         fetch = lambda c: self._system.list_contracts_in_range(ContractStatus.activated, None, None, c)  # noqa: E731
         async for page in _pages(fetch):
-            listing.contracts += [reconcile.contract_rec(c, mappings) for c in page.items]
+            listing.sources[pair] += [reconcile.contract_rec(c, mappings) for c in page.items]
 
     async def _subscriptions(self, listing: _Listing, account: str) -> None:
+        pair = ReconciliationPair.contract_subscription
         async for page in _pages(lambda c: self._system.list_subscriptions(account, c)):
-            listing.subscriptions += [
+            listing.targets[pair] += [
                 reconcile.subscription_rec(s, account) for s in page.items if s.crm_contract_id
             ]
 
     async def _invoices(self, listing: _Listing, account: str) -> None:
+        invoices, payments = (
+            listing.sources[p] for p in (ReconciliationPair.invoice, ReconciliationPair.payment)
+        )
         async for page in _pages(lambda c: self._system.list_invoice_summaries(account, c)):
             for invoice in page.items:
                 if invoice.status == InvoiceStatus.draft:
                     continue  # not an invoice yet: nothing is posted for it
-                listing.invoices.append(reconcile.invoice_rec(invoice, account))
-                listing.payments += reconcile.payment_recs(invoice, account)
+                invoices.append(reconcile.invoice_rec(invoice, account))
+                payments.extend(reconcile.payment_recs(invoice, account))
 
     async def _credit_notes(self, listing: _Listing, account: str) -> None:
         async for page in _pages(lambda c: self._system.list_credit_notes(account, c)):
-            listing.credit_notes += [reconcile.credit_note_rec(n, account) for n in page.items]
+            listing.sources[ReconciliationPair.credit_note] += [
+                reconcile.credit_note_rec(n, account) for n in page.items
+            ]
 
-    async def _erp(self, listing: _Listing, kind: str) -> None:
-        found: list[Rec] = []
+    async def _refunds(self, listing: _Listing, account: str) -> None:
+        async for page in _pages(lambda c: self._system.list_refunds(account, c)):
+            listing.sources[ReconciliationPair.refund] += [
+                reconcile.refund_rec(r, account) for r in page.items
+            ]
+
+    async def _erp(self, listing: _Listing, pair: ReconciliationPair, kind: str) -> None:
         async for page in _pages(lambda c: self._system.list_erp_transactions(kind, c)):
-            found += [reconcile.erp_rec(tx) for tx in page.items]
-        listing.erp[kind] = found
+            listing.targets[pair] += [reconcile.erp_rec(tx) for tx in page.items]
 
     # --- comparing ----------------------------------------------------------------------
 
     def _compare(self, report: ReconciliationReport, listing: _Listing) -> list[PairResult]:
-        cutoff = self._now() - dt.timedelta(seconds=report.grace_seconds)
-        sides = {
-            ReconciliationPair.contract_subscription: (listing.contracts, listing.subscriptions),
-            ReconciliationPair.invoice: (listing.invoices, listing.erp.get("invoice", [])),
-            ReconciliationPair.payment: (listing.payments, listing.erp.get("payment", [])),
-            ReconciliationPair.credit_note: (listing.credit_notes, listing.erp.get("credit_memo", [])),
-        }
+        in_flight = reconcile.InFlight(self._now(), dt.timedelta(seconds=report.grace_seconds))
         return [
-            reconcile.compare(reconcile.SPECS[pair], *sides[pair], cutoff)
+            reconcile.compare(
+                reconcile.SPECS[pair], listing.sources.get(pair, []), listing.targets.get(pair, []), in_flight
+            )
             for pair in ReconciliationPair
             if pair in report.pairs
         ]

@@ -2,8 +2,10 @@
 
 Two sources, read through the system API: the billing system's events API (Stripe keeps 30 days
 of events; each becomes the notification its webhook would have published, with the vendor's
-event id), and the CRM's contracts activated and modified in the range (SOQL on SystemModstamp,
-each a ``crm.contract.activated``). The flows read the current state and converge, so a replay
+event id: every type a flow of the dispatch table handles, so invoices finalized, paid, failed,
+voided or marked uncollectible, credit notes and refunds), and the CRM's contracts activated and
+modified in the range (SOQL on SystemModstamp, each a ``crm.contract.activated``: activations,
+amendments and renewals). The flows read the current state and converge, so a replay
 never duplicates money and re-publishing what was already handled is harmless.
 
 The work goes a page at a time: one call publishes up to ``max_events`` and answers an opaque
@@ -32,6 +34,7 @@ from revbridge_contracts.process import (
 )
 
 from revbridge_process.bus import EventBus, stream_key
+from revbridge_process.dispatch import FLOW_OF
 from revbridge_process.errors import InvalidField, SystemRejected
 from revbridge_process.ports import ListingPort
 
@@ -39,6 +42,15 @@ SOURCE = "process.replay.time_range"
 BILLING_PAGE = 100
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 log = logging.getLogger(__name__)
+
+
+def _handled(type_name: str) -> EventType | None:
+    """The event type, when a flow of the dispatch table handles it (the table the worker routes by)."""
+    try:
+        event_type = EventType(type_name)
+    except ValueError:
+        return None
+    return event_type if event_type in FLOW_OF else None
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -163,9 +175,8 @@ class TimeRangeReplayer:
         )
         fraction = 0.0
         for item in page.items:
-            try:
-                event_type = EventType(item.type)
-            except ValueError:  # a type this process does not know (newer system API): not ours to run
+            event_type = _handled(item.type)
+            if event_type is None:  # a type no flow here handles (a newer system API): not ours to run
                 run.result.skipped += 1
                 continue
             await self._publish(

@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 
 from revbridge_contracts.process import ErrorClass
 
-from revbridge_process.errors import DEFERRED, TRANSIENT, FlowFailure, SystemUnavailable, error_class_of
+from revbridge_process.errors import (
+    DEFERRED,
+    TRANSIENT,
+    FlowFailure,
+    SystemRateLimited,
+    SystemUnavailable,
+    error_class_of,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -109,13 +116,17 @@ def step_runner(
     step: str, policy: RetryPolicy, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 ) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]:
     """Run one step of a flow under its own policy; a policy that gives up turns the last transient
-    failure into a ``FlowFailure`` (an owned exception, acknowledged) instead of a redelivery."""
+    failure into a ``FlowFailure`` (an owned exception, acknowledged) instead of a redelivery.
+
+    A rate limit is never given up on: the platform said when to come back (Retry-After), so the
+    429 goes on to the flow's own policy, which retries and redelivers after it. Giving up there
+    would abandon every step a burst of traffic throttled, although nothing is wrong."""
 
     async def run(call: Callable[[], Awaitable[Any]]) -> Any:
         try:
             return await with_retries(call, policy, sleep)
         except TRANSIENT + DEFERRED as exc:
-            if not policy.give_up:
+            if not policy.give_up or isinstance(exc, SystemRateLimited):
                 raise
             reason = f"{step} gave up after {policy.attempts} attempt(s): {exc}"
             raise FlowFailure(error_class_of(exc), reason) from exc

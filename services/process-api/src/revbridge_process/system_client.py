@@ -264,3 +264,9 @@ class SystemApi:
         params = {"limit": "100"} | ({"cursor": cursor} if cursor else {})
         path = f"/v1/billing/{_p(account)}/credit-notes"
         return await self._call(CreditNotePage, "GET", path, params=params)
+
+    async def list_refunds(self, account: str, cursor: str | None = None) -> RefundPage:
+        """A page of the account's refunds, newest first (amount, currency, status; no invoice)."""
+        params = {"limit": "100"} | ({"cursor": cursor} if cursor else {})
+        path = f"/v1/billing/{_p(account)}/refunds"
+        return await self._call(RefundPage, "GET", path, params=params)

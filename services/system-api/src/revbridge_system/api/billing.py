@@ -97,6 +97,16 @@ async def list_credit_notes(
     return await billing.list_credit_notes(account, limit, cursor)
 
 
+@router.get("/refunds", operation_id="listBillingRefunds", response_model=RefundPage)
+async def list_refunds(
+    account: str,
+    billing: Billing,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    cursor: str | None = None,
+) -> RefundPage:
+    return await billing.list_refunds(account, limit, cursor)
+
+
 @router.get("/invoices/{invoice_id}", operation_id="getBillingInvoice", response_model=Invoice)
 async def get_invoice(account: str, invoice_id: str, billing: Billing) -> Invoice:
     return await billing.get_invoice(account, invoice_id)

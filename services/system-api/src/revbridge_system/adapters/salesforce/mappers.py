@@ -134,11 +134,25 @@ def list_contracts_query(
     return f"SELECT {CONTRACT_FIELDS} FROM Contract{clause} ORDER BY SystemModstamp ASC, Id ASC LIMIT {limit}"
 
 
+CONTRACT_BUSINESS_FIELDS = (
+    "AccountId",
+    "ContractNumber",
+    "Status",
+    "StartDate",
+    "ContractTerm",
+    "CurrencyIsoCode",
+    "ActivatedDate",
+)
+"""What onboarding reads from a Contract row: every field but the system stamps and the write-back
+fields revbridge itself sets (billing ids, billing and dunning status, last sync)."""
+
+
 def poll_query(watermark: dt.datetime | None, limit: int = 200) -> str:
     since = soql_datetime(watermark or EPOCH)
     return (
-        "SELECT Id, SystemModstamp FROM Contract WHERE Status = 'Activated' AND SystemModstamp >= "
-        f"{since} ORDER BY SystemModstamp ASC, Id ASC LIMIT {limit}"
+        f"SELECT Id, SystemModstamp, {', '.join(CONTRACT_BUSINESS_FIELDS)} FROM Contract "
+        f"WHERE Status = 'Activated' AND SystemModstamp >= {since} ORDER BY SystemModstamp ASC, Id ASC "
+        f"LIMIT {limit}"
     )
 
 

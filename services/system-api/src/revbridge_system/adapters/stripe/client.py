@@ -427,3 +427,15 @@ class StripeBilling:
             page = await client.v1.credit_notes.list_async(params=cast(Any, params))
         items = [mappers.to_credit_note(cast(StripeCreditNote, _plain(x))) for x in page.data]
         return CreditNotePage(items=items, next_cursor=items[-1].id if page.has_more and items else None)
+
+    async def list_refunds(self, account: str, limit: int, cursor: str | None) -> RefundPage:
+        """Every refund of the account, newest first, as reconciliation compares them: without the
+        invoice and credit note each pays back (a look-up per refund; ``list_charge_refunds`` has them)."""
+        client = self._client(account)
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["starting_after"] = cursor
+        with stripe_errors("list refunds"):
+            page = await client.v1.refunds.list_async(params=cast(Any, params))
+        items = [mappers.to_refund(cast(StripeRefund, _plain(x)), None, None) for x in page.data]
+        return RefundPage(items=items, next_cursor=items[-1].id if page.has_more and items else None)

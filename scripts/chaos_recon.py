@@ -20,7 +20,11 @@ from scripts.chaos_http import call
 
 POSTED = ("open", "paid", "uncollectible")
 """Finalized and not voided: what must be in the ledger."""
-ERP_STATUS = {"paid": "Paid In Full", "open": "Open", "uncollectible": "Open"}
+ERP_STATUS = {"paid": "Paid In Full", "open": "Open", "uncollectible": "Paid In Full", "void": "Paid In Full"}
+"""What the ledger must show for each Stripe invoice status: an uncollectible or void invoice is
+written off by a credit memo, which closes the ERP invoice (revbridge's rule,
+``revbridge_process.reconcile.INVOICE_STATUS_IN_ERP``); a copier that leaves it Open has not
+followed it."""
 
 
 @dataclass

@@ -121,6 +121,7 @@ def raw_invoice_rate(seconds: float, connections: int) -> float:
 @dataclass
 class Run:
     workers: int
+    system_apis: int = 1
     invoices: int = 0
     throughput: float = 0.0
     p50_ms: float = 0.0
@@ -250,8 +251,10 @@ async def probe(run: Run, p: Platforms, world: World, clock: Clock, months: int 
     run.idle_p50_ms, run.idle_p95_ms = percentile(samples, 50), percentile(samples, 95)
 
 
-def measure(workers: int, scenario: Scenario, memory_at: list[int], raw_seconds: float) -> Run:
-    run = Run(workers, raw_rate=raw_invoice_rate(raw_seconds, 15))
+def measure(
+    workers: int, scenario: Scenario, memory_at: list[int], raw_seconds: float, system_apis: int = 1
+) -> Run:
+    run = Run(workers, raw_rate=raw_invoice_rate(raw_seconds, 15), system_apis=system_apis)
     run_dir = ROOT / ".tmp" / f"bench-pipeline-{os.getpid()}-{workers}"
     ports = free_ports([*DEFAULT_PORTS, "redis"])
     redis = RedisServer(ports.pop("redis"), run_dir / "redis")
@@ -262,6 +265,7 @@ def measure(workers: int, scenario: Scenario, memory_at: list[int], raw_seconds:
         log_dir=run_dir / "logs",
         keys_dir=run_dir / "keys",
         workers=workers,
+        system_apis=system_apis,
         extra_env={"PROCESS_RECONCILE_INTERVAL_SECONDS": "0", **WEBHOOK_DELIVERY},
     )
     redis.start()
@@ -277,13 +281,14 @@ def measure(workers: int, scenario: Scenario, memory_at: list[int], raw_seconds:
 def report(runs: list[Run]) -> str:
     out = ["", "invoice posting, end to end (Stripe invoice finalized → NetSuite invoice posted)", ""]
     out.append(
-        f"{'workers':>8} {'invoices':>9} {'inv/s':>8} {'p50 ms':>9} {'p95 ms':>9} "
+        f"{'workers':>8} {'sys-apis':>8} {'invoices':>9} {'inv/s':>8} {'p50 ms':>9} {'p95 ms':>9} "
         f"{'idle p50':>9} {'idle p95':>9} {'raw inv/s':>10} {'x raw':>8}"
     )
     for r in runs:
         share = r.throughput / r.raw_rate if r.raw_rate else 0.0
         out.append(
-            f"{r.workers:>8} {r.invoices:>9} {r.throughput:>8.1f} {r.p50_ms:>9.0f} {r.p95_ms:>9.0f} "
+            f"{r.workers:>8} {r.system_apis:>8} {r.invoices:>9} {r.throughput:>8.1f} "
+            f"{r.p50_ms:>9.0f} {r.p95_ms:>9.0f} "
             f"{r.idle_p50_ms:>9.0f} {r.idle_p95_ms:>9.0f} {r.raw_rate:>10.0f} {share:>8.4f}"
         )
     out.append(
@@ -319,10 +324,21 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2", help="worker counts to measure, e.g. 1,2")
     ap.add_argument("--memory-at", default="1000", help="posted counts at which to read peak memory")
     ap.add_argument("--raw-seconds", type=float, default=3.0)
+    ap.add_argument(
+        "--system-apis",
+        default="1",
+        help="system API replicas sharing its port: a number, or 'workers' for as many as workers",
+    )
     a = ap.parse_args()
     scenario = Scenario(customers=a.customers, invoices=a.invoices + a.customers, unmapped=0, probes=2)
     memory_at = [int(x) for x in a.memory_at.split(",") if x.strip()]
-    runs = [measure(int(w), scenario, memory_at, a.raw_seconds) for w in a.workers.split(",") if w.strip()]
+    counts = [int(w) for w in a.workers.split(",") if w.strip()]
+    runs = [
+        measure(
+            w, scenario, memory_at, a.raw_seconds, w if a.system_apis == "workers" else int(a.system_apis)
+        )
+        for w in counts
+    ]
     print(report(runs), flush=True)
 
 

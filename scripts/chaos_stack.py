@@ -22,6 +22,7 @@ from pathlib import Path
 from scripts.stack import ROOT, Stack
 
 WORKER = "process-worker"
+SYSTEM_API = "system-api"
 
 
 def _pong(port: int) -> bool:
@@ -86,13 +87,20 @@ class RedisServer:
 @dataclass
 class ChaosStack(Stack):
     workers: int = 2
+    system_apis: int = 1
+    """System API replicas sharing its port (``SYSTEM_REUSE_PORT``); 1: the usual single process."""
     peaks_kb: dict[str, int] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), **({"SYSTEM_REUSE_PORT": "1"} if self.system_apis > 1 else {})}
 
     def processes(self) -> list[tuple[str, list[str], str | None]]:
         out: list[tuple[str, list[str], str | None]] = []
         for name, args, health in super().processes():
             if name == WORKER:
                 out += [(f"{WORKER}-{i}", args, None) for i in range(1, self.workers + 1)]
+            elif name == SYSTEM_API and self.system_apis > 1:
+                out += [(f"{SYSTEM_API}-{i}", args, health) for i in range(1, self.system_apis + 1)]
             else:
                 out.append((name, args, health))
         return out

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     key_prefix: str = Field("rb:", validation_alias=AliasChoices("REVBRIDGE_KEY_PREFIX", "key_prefix"))
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("SYSTEM_HOST", "host"))
     port: int = Field(8001, validation_alias=AliasChoices("SYSTEM_PORT", "port"))
+    reuse_port: bool = Field(False, validation_alias=AliasChoices("SYSTEM_REUSE_PORT", "reuse_port"))
+    """Bind with SO_REUSEPORT so several replicas on one host share the port (the kernel spreads
+    connections among them): how the system API scales past one core without a load balancer."""
     stream_maxlen: int = 100_000
     webhook_record_ttl_seconds: int = 7 * 24 * 3600
     stripe: StripeSettings = Field(default_factory=StripeSettings)

@@ -43,7 +43,34 @@ async def requests(request: Request, limit: int = 100) -> dict[str, Any]:
 
 @router.get("/webhooks/deliveries")
 async def deliveries(request: Request) -> dict[str, Any]:
-    return {"data": [d.model_dump() for d in _state(request).webhooks.deliveries]}
+    """Every undelivered delivery (pending, held, failed) and the latest delivered ones, oldest
+    first; ``summary`` counts all of them since start (or the last reset)."""
+    webhooks = _state(request).webhooks
+    return {"data": [d.row() for d in webhooks.deliveries], "summary": webhooks.summary()}
+
+
+@router.get("/webhooks/summary")
+async def delivery_summary(request: Request) -> dict[str, int]:
+    """The counts of ``/webhooks/deliveries`` alone: cheap to poll during a large backlog."""
+    return _state(request).webhooks.summary()
+
+
+@router.get("/retention")
+async def retention(request: Request) -> dict[str, Any]:
+    """Per account: what is bounded (events, idempotency keys) and how many objects of each
+    archivable kind are kept compressed rather than live."""
+    return {
+        "data": [
+            {
+                "account": account.account_id,
+                "events": len(account.events),
+                "events_dropped": account.events.dropped,
+                "idempotency_keys": len(account.idempotency),
+                "archived": account.archived_counts(),
+            }
+            for account in _state(request).accounts.values()
+        ]
+    }
 
 
 @router.post("/webhooks/hold")

@@ -66,7 +66,10 @@ def create_app(settings: StripeSandboxSettings | None = None) -> FastAPI:
     dispatcher = WebhookDispatcher(
         max_attempts=settings.webhook_max_attempts,
         base_delay=settings.webhook_retry_base_seconds,
+        max_delay=settings.webhook_retry_max_seconds,
         timeout=settings.webhook_timeout_seconds,
+        concurrency=settings.webhook_concurrency,
+        log_size=settings.webhook_delivery_log_size,
     )
     state = SandboxState(settings=settings, webhooks=dispatcher, faults=FaultPlan.from_env("stripe"))
 

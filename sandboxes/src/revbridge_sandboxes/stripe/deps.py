@@ -15,10 +15,12 @@ from fastapi import Depends, Request, Response
 
 from . import forms
 from . import params as accepted
+from .archive import json_default
 from .errors import StripeError
+from .event_log import StoredEvent
 from .listing import expand
 from .state import Account, Obj, SandboxState, new_id, now, snapshot
-from .webhooks import encode_event, endpoint_matches
+from .webhooks import endpoint_matches
 
 NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization header, "
@@ -71,36 +73,31 @@ class Ctx:
         """
         paths = [str(p) for p in forms.as_list(self.params, "expand")]
         body = expand(snapshot(obj), paths, self.account) if paths else obj
-        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+        return Response(
+            json.dumps(body, ensure_ascii=False, default=json_default), media_type="application/json"
+        )
 
-    def emit(self, event_type: str, obj: Obj, previous: Obj | None = None) -> Obj:
-        """Record an event with a snapshot of ``obj`` and schedule its webhook deliveries."""
-        data: Obj = {"object": snapshot(obj)}
+    def emit(self, event_type: str, obj: Obj, previous: Obj | None = None) -> StoredEvent:
+        """Record an event with a snapshot of ``obj`` and queue its webhook deliveries.
+
+        The snapshot is serialized straight into the stored event (no intermediate copy)."""
+        data: Obj = {"object": obj}
         if previous:
-            data["previous_attributes"] = snapshot(previous)
-        event: Obj = {
-            "id": new_id("evt"),
-            "object": "event",
-            "api_version": self.api_version,
-            "created": now(),
-            "data": data,
-            "livemode": False,
-            "pending_webhooks": 0,
-            "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
-            "type": event_type,
-        }
-        self.account.put(event)
+            data["previous_attributes"] = previous
+        event = StoredEvent.record(
+            new_id("evt"), event_type, now(), data, self.api_version, self.request_id, self.idempotency_key
+        )
+        self.account.events.add(event)
         endpoints = [
             e for e in self.account.newest_first("webhook_endpoint") if endpoint_matches(e, event_type)
         ]
-        event["pending_webhooks"] = len(endpoints)
-        payload = encode_event(event) if endpoints else ""
+        event.pending_webhooks = len(endpoints)
         for endpoint in endpoints:
             secret = self.account.endpoint_secrets.get(endpoint["id"], "")
-            self.state.webhooks.schedule(event, payload, endpoint, secret)
+            self.state.webhooks.schedule(event, endpoint, secret)
         return event
 
-    def emit_update(self, event_type: str, before: Obj, after: Obj) -> Obj | None:
+    def emit_update(self, event_type: str, before: Obj, after: Obj) -> StoredEvent | None:
         """Emit ``*.updated`` with ``previous_attributes`` (top-level keys that changed), if any."""
         previous = {k: before.get(k) for k in after if before.get(k) != after.get(k)}
         return self.emit(event_type, after, previous) if previous else None

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import forms
+from .archive import plain
 from .errors import invalid
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def search(items: list[Obj], params: dict[str, Any], url: str) -> Obj:
     joiner = " OR " if " OR " in query and " AND " not in query else " AND "
     tests = [_clause(part) for part in query.split(joiner)]
     combine = any if joiner == " OR " else all
-    hits = [i for i in items if combine(t(i) for t in tests)]
+    hits = [i for i in map(plain, items) if combine(t(i) for t in tests)]
     limit = limit_of(params)
     offset = 0
     page = forms.as_str(params, "page")

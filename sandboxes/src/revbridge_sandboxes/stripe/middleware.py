@@ -8,7 +8,6 @@ an extra task and memory stream, which costs a large share of the sandbox's thro
 from __future__ import annotations
 
 import logging
-import time
 
 from fastapi import Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,7 +17,8 @@ from .deps import presented_key
 from .errors import StripeError
 from .fastpath import FAST
 from .forms import fingerprint
-from .state import IdempotentEntry, SandboxState, new_id
+from .idempotency import IdempotentEntry
+from .state import SandboxState, new_id
 
 logger = logging.getLogger("revbridge.sandboxes.stripe")
 
@@ -131,16 +131,16 @@ class StripeWire:
         entry = account.idempotent(key)
         if entry is not None:
             return _replayed(entry, print_, key, request_id)
-        entry = account.idempotency[key] = IdempotentEntry(fingerprint=print_, created=time.time())
+        entry = account.idempotency.begin(key, print_)
         try:
             response = await self._run(scope, body, state)
         except BaseException:
-            account.idempotency.pop(key, None)
+            account.idempotency.pop(key)
             raise
         if response.status_code in NOT_SAVED:
-            account.idempotency.pop(key, None)
+            account.idempotency.pop(key)
         else:
-            entry.status, entry.body = response.status_code, bytes(response.body)
+            entry.save(response.status_code, bytes(response.body))
         return response
 
 

@@ -28,9 +28,26 @@ class StripeSandboxSettings(BaseSettings):
     webhook_secret: SecretStr = SecretStr(DEMO_WEBHOOK_SECRET)
     webhook_max_attempts: int = 5
     webhook_retry_base_seconds: float = 0.5
+    webhook_retry_max_seconds: float = 3600.0
+    """The longest wait between two attempts (the backoff doubles up to it)."""
     webhook_timeout_seconds: float = 5.0
+    webhook_concurrency: int = 8
+    """Deliveries in flight at once per endpoint; the rest wait in the endpoint's queue."""
+    webhook_delivery_log_size: int = 1000
+    """Delivered deliveries the admin API still lists (undelivered ones are always listed)."""
     api_version: str = PINNED_API_VERSION
     request_log_size: int = 1000
+    hot_objects_per_kind: int = 1000
+    """Invoices, payment intents and charges kept as live objects per account; older ones are kept
+    compressed (inflated again when fetched). Nothing is dropped."""
+    event_retention_seconds: float = 30 * 86400
+    """Stripe keeps events 30 days (wall clock, whatever the test clocks say)."""
+    event_retention_count: int = 20_000
+    """Events kept per account at most, the oldest dropped first: test clocks make months of events
+    in minutes; this keeps a 20,000-invoice run within the sandbox's memory budget."""
+    idempotency_retention_seconds: float = 24 * 3600
+    idempotency_retention_count: int = 20_000
+    """Idempotency keys kept per account at most (Stripe: 24 hours), the oldest dropped first."""
 
     def webhook_url_for(self, secret_key: str) -> str | None:
         return self.webhook_urls.get(secret_key, self.webhook_url)

@@ -1,6 +1,11 @@
 """In-memory state of the Stripe sandbox: one object store per account, ids, idempotency entries.
 
 Everything mutable lives in one ``SandboxState`` hung on ``app.state``; nothing is module-global.
+The business objects (customers, subscriptions, invoices, payments...) are kept for the life of the
+process, the bulky ones beyond the most recently used in compressed form (``archive``); what only
+grows with traffic is bounded like Stripe bounds it: events (30 days, ``event_log``) and
+idempotency keys (24 hours, ``idempotency``), each also capped by count, since under test clocks
+the sandbox makes months of them in minutes.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import json
 import os
 import string
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..faults import FaultPlan
+from .archive import POLICIES, Archived, OwnedBy, json_default
 from .errors import not_found
+from .event_log import EventLog
+from .idempotency import IdempotencyKeys, IdempotentEntry
 
 if TYPE_CHECKING:
     from .settings import StripeSandboxSettings
@@ -26,6 +34,7 @@ if TYPE_CHECKING:
 
 BASE62 = string.digits + string.ascii_letters
 IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600
+EVENT_RETENTION_SECONDS = 30 * 86400
 
 Obj = dict[str, Any]
 
@@ -59,36 +68,49 @@ def frozen_at(ts: int | None) -> Iterator[None]:
 
 
 @dataclass
-class IdempotentEntry:
-    """The saved outcome of the first request made with one idempotency key."""
-
-    fingerprint: str
-    created: float
-    status: int | None = None  # None while the first request is still executing
-    body: bytes = b""
-
-
-@dataclass
 class Account:
-    """One secret key's world: its objects (by kind, insertion-ordered), keys and lock."""
+    """One secret key's world: its objects (by kind, insertion-ordered), events, keys and lock.
+
+    Objects of the kinds in ``archive.POLICIES`` beyond the ``hot_limit`` most recently used are
+    archived (compressed); ``get``/``require``/``find`` always answer a live dict, made hot again."""
 
     secret_key: str
     account_id: str
-    objects: dict[str, dict[str, Obj]] = field(default_factory=dict)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: EventLog = field(default_factory=lambda: EventLog(100_000, EVENT_RETENTION_SECONDS))
     endpoint_secrets: dict[str, str] = field(default_factory=dict)
     configured_endpoints: set[str] = field(default_factory=set)
-    idempotency: dict[str, IdempotentEntry] = field(default_factory=dict)
+    idempotency: IdempotencyKeys = field(
+        default_factory=lambda: IdempotencyKeys(100_000, IDEMPOTENCY_RETENTION_SECONDS)
+    )
+    hot_limit: int = 1000
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _hot: dict[str, OrderedDict[str, None]] = field(default_factory=dict)  # archivable kinds, LRU order
 
     def put(self, obj: Obj) -> Obj:
-        self.objects.setdefault(obj["object"], {})[obj["id"]] = obj
+        kind = obj["object"]
+        self.objects.setdefault(kind, {})[obj["id"]] = obj
+        if kind in POLICIES:
+            self._touch(kind, obj["id"])
         return obj
 
     def remove(self, kind: str, object_id: str) -> None:
         self.objects.get(kind, {}).pop(object_id, None)
+        self._hot.get(kind, OrderedDict()).pop(object_id, None)
 
     def get(self, kind: str, object_id: str) -> Obj | None:
-        return self.objects.get(kind, {}).get(object_id)
+        entry = self.objects.get(kind, {}).get(object_id)
+        if isinstance(entry, dict):
+            if kind in POLICIES:
+                self._touch(kind, object_id)
+            return entry
+        if isinstance(entry, Archived):
+            return self._thaw(kind, object_id, entry)
+        if isinstance(entry, OwnedBy):  # its owner is archived: thawing it puts this back
+            self.get(entry.kind, entry.owner_id)
+            found = self.objects.get(kind, {}).get(object_id)
+            return found if isinstance(found, dict) else None
+        return None
 
     def require(self, kind: str, object_id: Any, label: str | None = None, param: str = "id") -> Obj:
         obj = self.get(kind, object_id) if isinstance(object_id, str) else None
@@ -97,21 +119,63 @@ class Account:
         return obj
 
     def newest_first(self, kind: str) -> list[Obj]:
+        """Every object of ``kind``, newest first, for listing: archived ones stay archived (a
+        read-only mapping that renders as the object), so what is listed must not be mutated."""
         return list(reversed(self.objects.get(kind, {}).values()))
 
     def find(self, object_id: str) -> Obj | None:
         """Any object by id, for expansion."""
-        for store in self.objects.values():
+        for kind, store in list(self.objects.items()):
             if object_id in store:
-                return store[object_id]
+                return self.get(kind, object_id)
         return None
 
+    def archived_counts(self) -> dict[str, int]:
+        return {
+            kind: sum(isinstance(o, Archived) for o in self.objects.get(kind, {}).values())
+            for kind in POLICIES
+        }
+
+    def _touch(self, kind: str, object_id: str) -> None:
+        """Mark the object most recently used; archive the least recently used beyond the limit."""
+        hot = self._hot.setdefault(kind, OrderedDict())
+        hot[object_id] = None
+        hot.move_to_end(object_id)
+        while len(hot) > self.hot_limit:
+            self._archive(kind, hot.popitem(last=False)[0])
+
+    def _archive(self, kind: str, object_id: str) -> None:
+        store = self.objects.get(kind, {})
+        entry = store.get(object_id)
+        if not isinstance(entry, dict):
+            return
+        obj: Obj = entry
+        policy = POLICIES[kind]
+        store[object_id] = Archived(obj, policy)  # same key: the store's order is kept
+        for name, owned_kind in policy.owned:
+            owned: dict[str, Any] = self.objects.get(owned_kind, {})
+            marker = OwnedBy(kind, object_id)
+            for item in obj[name]["data"]:
+                key = item["id"]
+                if owned.get(key) is item:
+                    owned[key] = marker
+
+    def _thaw(self, kind: str, object_id: str, archived: Archived) -> Obj:
+        obj = archived.thaw()
+        policy = POLICIES[kind]
+        for name, owned_kind in policy.owned:
+            entries: dict[str, Any] = self.objects.get(owned_kind, {})
+            for item in obj[name]["data"]:
+                if isinstance(entries.get(item["id"]), OwnedBy):
+                    entries[item["id"]] = item
+        self.objects[kind][object_id] = obj
+        self._touch(kind, object_id)
+        for name, linked_kind in policy.linked:
+            obj[name]["data"] = [self.get(linked_kind, i["id"]) or i for i in obj[name]["data"]]
+        return obj
+
     def idempotent(self, key: str) -> IdempotentEntry | None:
-        entry = self.idempotency.get(key)
-        if entry and time.time() - entry.created > IDEMPOTENCY_RETENTION_SECONDS:
-            del self.idempotency[key]
-            return None
-        return entry
+        return self.idempotency.get(key)
 
     def reset(self) -> None:
         """Drop every object and key except the endpoints configured at start-up."""
@@ -121,7 +185,9 @@ class Account:
             if i in self.configured_endpoints
         }
         self.objects = {"webhook_endpoint": endpoints}
+        self._hot.clear()
         self.endpoint_secrets = {i: s for i, s in self.endpoint_secrets.items() if i in endpoints}
+        self.events.clear()
         self.idempotency.clear()
 
 
@@ -138,8 +204,15 @@ class SandboxState:
 
     def __post_init__(self) -> None:
         self.requests = deque(maxlen=self.settings.request_log_size)
-        for key in self.settings.secret_key_list():
-            account = Account(secret_key=key, account_id=new_id("acct", 16))
+        s = self.settings
+        for key in s.secret_key_list():
+            account = Account(
+                secret_key=key,
+                account_id=new_id("acct", 16),
+                events=EventLog(s.event_retention_count, s.event_retention_seconds),
+                idempotency=IdempotencyKeys(s.idempotency_retention_count, s.idempotency_retention_seconds),
+                hot_limit=s.hot_objects_per_kind,
+            )
             self.accounts[key] = account
             url = self.settings.webhook_url_for(key)
             if url:
@@ -178,5 +251,5 @@ def webhook_endpoint_object(url: str, enabled_events: list[str], api_version: st
 
 def snapshot(obj: Obj) -> Obj:
     """A deep copy; objects are plain JSON, and a JSON round trip is several times faster than deepcopy."""
-    copied: Obj = json.loads(json.dumps(obj))
+    copied: Obj = json.loads(json.dumps(obj, default=json_default))
     return copied

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from .. import forms
 from ..deps import ApiCtx, Ctx
-from ..errors import invalid
+from ..errors import invalid, not_found
 from ..listing import created_filter, paginate
 from ..state import BASE62, Obj, webhook_endpoint_object
 
@@ -24,23 +24,30 @@ def _type_matches(pattern: str, event_type: str) -> bool:
 
 @router.get("/v1/events")
 async def list_events(ctx: ApiCtx) -> Response:
+    """Filtered on the stored envelopes; only the page's events are inflated."""
     p = ctx.params
-    items = ctx.account.newest_first("event")
+    items = ctx.account.events.newest_first()
     single = forms.as_str(p, "type")
     if single:
-        items = [e for e in items if _type_matches(single, e["type"])]
+        items = [e for e in items if _type_matches(single, e.type)]
     types = forms.as_list(p, "types")
     if types:
-        items = [e for e in items if e["type"] in types]
+        items = [e for e in items if e.type in types]
     success = forms.as_bool(p, "delivery_success")
     if success is not None:
-        items = [e for e in items if (e["pending_webhooks"] == 0) is success]
-    return ctx.render(paginate(created_filter(p, items), p, "/v1/events"))
+        items = [e for e in items if (e.pending_webhooks == 0) is success]
+    envelopes = [{"id": e.id, "created": e.created, "event": e} for e in items]
+    page = paginate(created_filter(p, envelopes), p, "/v1/events")
+    page["data"] = [envelope["event"].to_dict() for envelope in page["data"]]
+    return ctx.render(page)
 
 
 @router.get("/v1/events/{event_id}")
 async def retrieve_event(event_id: str, ctx: ApiCtx) -> Response:
-    return ctx.render(ctx.account.require("event", event_id, "event"))
+    event = ctx.account.events.get(event_id)
+    if event is None:
+        raise not_found("event", event_id, "id")
+    return ctx.render(event.to_dict())
 
 
 def _enabled_events(ctx: Ctx, required: bool) -> list[str] | None:

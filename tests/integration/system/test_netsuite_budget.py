@@ -1,6 +1,6 @@
 """The account-wide NetSuite budget against a real NetSuite sandbox and a real Redis: two clients
-sharing one Redis never exceed the account's concurrency together, and a 429 from NetSuite pauses
-both of them for its Retry-After."""
+sharing one Redis never exceed the account's concurrency together, a 429 from NetSuite halves the
+limit both of them share for its Retry-After, and a 429 at one slot pauses both."""
 
 from __future__ import annotations
 
@@ -118,20 +118,51 @@ async def test_two_clients_sharing_the_budget_never_exceed_the_account_limit(
     assert await _burst(netsuite, prefix, admin) == 0
 
 
-async def test_a_429_pauses_every_holder_for_its_retry_after(
+def _one_429(admin: httpx.Client, retry_after: int) -> None:
+    admin.post(
+        "/faults",
+        json={
+            "kind": "rate_limit",
+            "retry_after": retry_after,
+            "path": "/services/rest/record/v1/customer/*",
+            "count": 1,
+        },
+    ).raise_for_status()
+
+
+async def test_a_429_halves_the_shared_limit_for_its_retry_after(
     netsuite: str, admin: httpx.Client, prefix: str
 ) -> None:
     clock = Clock()
     timing = {"clock": clock, "sleep": clock.sleep, "max_wait_seconds": 10.0}
-    admin.post(
-        "/faults",
-        json={"kind": "rate_limit", "retry_after": 7, "path": "/services/rest/record/v1/customer/*"},
-    ).raise_for_status()
+    _one_429(admin, 1)
     async with client(netsuite, prefix, **timing) as first, client(netsuite, prefix, **timing) as second:
         with pytest.raises(RateLimited):  # NetSuite's 429, passed on to the caller
             await first.get_customer("budget-probe-a")
-        for erp in (first, second):
-            assert erp._http._transport._budget is not None  # type: ignore[attr-defined]
+        budget_a = first._http._transport._budget  # type: ignore[attr-defined]
+        budget_b = second._http._transport._budget  # type: ignore[attr-defined]
+        assert await budget_a.limit_now() == await budget_b.limit_now() == ACCOUNT_LIMIT // 2
+        assert await budget_b.cooldown_remaining() == 0
+        sent_before = len(admin.get("/requests", params={"limit": 1000}).json())
+        await _lookup(second, 1)  # the other client still sends at once, within the smaller limit
+        assert clock.slept == []
+        assert len(admin.get("/requests", params={"limit": 1000}).json()) == sent_before + 1
+        deadline = asyncio.get_running_loop().time() + 5
+        while await budget_a.limit_now() != ACCOUNT_LIMIT:  # whole again after the Retry-After
+            assert asyncio.get_running_loop().time() < deadline, "the halved limit never expired"
+            await asyncio.sleep(0.05)
+
+
+async def test_a_429_at_one_slot_pauses_every_holder_for_its_retry_after(
+    netsuite: str, admin: httpx.Client, prefix: str
+) -> None:
+    clock = Clock()
+    timing = {"clock": clock, "sleep": clock.sleep, "max_wait_seconds": 10.0}
+    async with client(netsuite, prefix, **timing) as first, client(netsuite, prefix, **timing) as second:
+        for _ in range(2):  # 3 -> 1 slot, then a 429 at one slot: the account cools down
+            _one_429(admin, 7)
+            with pytest.raises(RateLimited):
+                await first.get_customer("budget-probe-a")
         budget_a = first._http._transport._budget  # type: ignore[attr-defined]
         budget_b = second._http._transport._budget  # type: ignore[attr-defined]
         assert await budget_a.cooldown_remaining() == await budget_b.cooldown_remaining() == 7

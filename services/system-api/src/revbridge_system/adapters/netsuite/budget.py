@@ -3,10 +3,17 @@
 NetSuite counts concurrent requests per account (15 on a standard tier) and answers 429 past the
 limit. Every system API replica and poller shares one budget: a request holds a lease in a sorted
 set (score: when the lease expires) for as long as it runs, so a replica that dies mid-request
-frees its slots when their leases run out. A 429 from NetSuite starts a shared cool-down (its
-Retry-After, else ``cooldown_default_seconds``) that every holder waits out before its next
-request. A caller that would wait longer than ``max_wait_seconds`` gets ``RateLimited`` with the
-time left as Retry-After, so the flow schedules its redelivery instead of holding a connection.
+frees its slots when their leases run out.
+
+A 429 from NetSuite halves the account's shared limit for its Retry-After (else
+``cooldown_default_seconds``); each further 429 halves it again, down to one slot, and a 429 at one
+slot starts a shared cool-down that every holder waits out before its next request. Halving rather
+than stopping everything at the first 429: a pause of the whole account per 429 turned a few
+scattered 429s a second (another integration using the account, or the chaos run's injected 5%)
+into NetSuite traffic stopped nearly all the time, while halving still backs off quickly when the
+account really is saturated. The limit is whole again once the last 429's Retry-After has passed.
+A caller that would wait longer than ``max_wait_seconds`` gets ``RateLimited`` with the time left
+as Retry-After, so the flow schedules its redelivery instead of holding a connection.
 
 Hooked in as an httpx transport (``BudgetTransport``), so every NetSuite request the client makes,
 whatever method sends it, goes through one place. If Redis does not answer, requests go on
@@ -33,14 +40,17 @@ from revbridge_system.errors import RateLimited
 
 log = logging.getLogger("revbridge_system.netsuite.budget")
 
-# KEYS[1] leases (zset token -> expiry ms), KEYS[2] cool-down (until ms)
+# KEYS[1] leases (zset token -> expiry ms), KEYS[2] cool-down (until ms), KEYS[3] throttled limit
 # ARGV now_ms, limit, lease_ms, token -> {1, 0} granted | {0, ms} cooling down | {0, -1} full
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 local cool = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cool > now then return {0, cool - now} end
+local limit = tonumber(ARGV[2])
+local throttled = redis.call('GET', KEYS[3])
+if throttled then limit = math.min(limit, tonumber(throttled)) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
   return {1, 0}
@@ -48,6 +58,20 @@ end
 return {0, -1}
 """
 # KEYS[1] cool-down; ARGV until_ms, ttl_ms: only ever moves the end later
+# KEYS[1] throttled limit, KEYS[2] cool-down; ARGV limit, ttl_ms, until_ms
+# -> the limit now in force (0: it was one slot already, so the account cools down instead)
+_THROTTLE = """
+local current = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+if current <= 1 then
+  local cool = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if tonumber(ARGV[3]) > cool then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2]) end
+  redis.call('SET', KEYS[1], 1, 'PX', ARGV[2])
+  return 0
+end
+local halved = math.floor(current / 2)
+redis.call('SET', KEYS[1], halved, 'PX', ARGV[2])
+return halved
+"""
 _COOL_DOWN = """
 local cool = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > cool then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
@@ -82,12 +106,14 @@ class NetSuiteBudget:
         self._redis = redis
         self.leases_key = f"{key_prefix}netsuite:budget:leases"
         self.cooldown_key = f"{key_prefix}netsuite:budget:cooldown"
+        self.throttle_key = f"{key_prefix}netsuite:budget:throttled"
         self._lease_ms = int(lease_seconds * 1000)
         self._max_wait, self._cooldown_default = max_wait_seconds, cooldown_default_seconds
         self._clock, self._sleep, self._poll = clock, sleep, poll_seconds
         self._local = asyncio.Semaphore(limit)
         self._acquire = redis.register_script(_ACQUIRE)
         self._cool = redis.register_script(_COOL_DOWN)
+        self._throttle = redis.register_script(_THROTTLE)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -109,7 +135,7 @@ class NetSuiteBudget:
         while True:
             try:
                 granted, wait_ms = await self._acquire(
-                    keys=[self.leases_key, self.cooldown_key],
+                    keys=[self.leases_key, self.cooldown_key, self.throttle_key],
                     args=[self._now_ms(), self.limit, self._lease_ms, token],
                 )
             except (RedisError, OSError) as exc:
@@ -144,6 +170,28 @@ class NetSuiteBudget:
             return
         log.warning("netsuite.budget.cooling_down", extra={"seconds": wait_ms / 1000})
 
+    async def throttle(self, seconds: float | None) -> None:
+        """NetSuite answered 429: halve the shared limit for ``seconds`` (default
+        ``cooldown_default_seconds``); at one slot already, every holder cools down instead."""
+        wait_ms = max(int((self._cooldown_default if seconds is None else seconds) * 1000), 1)
+        try:
+            limit = await self._throttle(
+                keys=[self.throttle_key, self.cooldown_key],
+                args=[self.limit, wait_ms, self._now_ms() + wait_ms],
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("netsuite.budget.unavailable", extra={"error": type(exc).__name__})
+            return
+        if int(limit):
+            log.warning("netsuite.budget.throttled", extra={"limit": int(limit), "seconds": wait_ms / 1000})
+        else:
+            log.warning("netsuite.budget.cooling_down", extra={"seconds": wait_ms / 1000})
+
+    async def limit_now(self) -> int:
+        """The limit in force: ``limit``, or less while a 429 has it halved."""
+        raw = await self._redis.get(self.throttle_key)
+        return min(self.limit, int(raw)) if raw else self.limit
+
     async def cooldown_remaining(self) -> float:
         raw = await self._redis.get(self.cooldown_key)
         return max(0.0, (int(raw) - self._now_ms()) / 1000) if raw else 0.0
@@ -154,7 +202,7 @@ class NetSuiteBudget:
 
 
 class BudgetTransport(httpx.AsyncBaseTransport):
-    """Sends each request inside a budget slot; a 429 answer starts the shared cool-down."""
+    """Sends each request inside a budget slot; a 429 answer halves the shared limit (``throttle``)."""
 
     def __init__(self, budget: NetSuiteBudget, inner: httpx.AsyncBaseTransport | None = None) -> None:
         self._budget = budget
@@ -169,7 +217,7 @@ class BudgetTransport(httpx.AsyncBaseTransport):
                 await response.aclose()
                 raise
             if response.status_code == 429:
-                await self._budget.cool_down(retry_after_seconds(response.headers.get("Retry-After")))
+                await self._budget.throttle(retry_after_seconds(response.headers.get("Retry-After")))
         return response
 
     async def aclose(self) -> None:

@@ -152,9 +152,8 @@ WEBHOOK_DELIVERY = {
     "STRIPE_SANDBOX_WEBHOOK_TIMEOUT_SECONDS": "20",
 }
 """The Stripe sandbox's webhook retries, closer to Stripe's (which retries for three days): 10
-attempts over about four minutes, 20 s each. With the sandbox defaults (5 attempts in 7.5 s, 5 s
-including the wait for a connection from its pool) a month's burst of renewal webhooks on a busy
-machine loses deliveries to ``PoolTimeout`` — lost events that no integration could have seen."""
+attempts, backing off from 0.5 s, 20 s each, so a receiver that is down for a while (the system
+API while Redis restarts) gets every event once it is back."""
 
 
 def cpu_seconds(pid: int) -> float:

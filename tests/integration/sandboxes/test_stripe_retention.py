@@ -15,23 +15,11 @@ import pytest
 import stripe
 
 from tests.support.procs import sandbox, wait_until
+from tests.support.stripe_sdk import DEMO_KEY, all_event_ids, sdk_client
 
 pytestmark = pytest.mark.integration
 
-KEY = "sk_test_revbridge_demo"
-
-
-def _client(base: str) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        KEY,
-        base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
-        http_client=stripe.HTTPXClient(allow_sync_methods=True),
-        max_network_retries=0,
-    )
-
-
-def _all_event_ids(client: stripe.StripeClient) -> list[str]:
-    return [e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()]
+KEY = DEMO_KEY
 
 
 def _raw(base: str, path: str, **params: Any) -> Any:
@@ -51,7 +39,7 @@ def test_events_and_idempotency_keys_are_kept_within_their_limits() -> None:
         "STRIPE_SANDBOX_IDEMPOTENCY_RETENTION_COUNT": "3",
     }
     with sandbox("stripe", env=env) as base:
-        client = _client(base)
+        client = sdk_client(base)
         keys = [f"create-{uuid.uuid4().hex}" for _ in range(8)]
         customers = [
             client.v1.customers.create(params={"name": f"Kept {i}"}, options={"idempotency_key": key}).id
@@ -85,14 +73,14 @@ def test_events_and_idempotency_keys_are_kept_within_their_limits() -> None:
 def test_events_older_than_the_retention_window_are_dropped() -> None:
     env = {"STRIPE_SANDBOX_SECRET_KEYS": KEY, "STRIPE_SANDBOX_EVENT_RETENTION_SECONDS": "2"}
     with sandbox("stripe", env=env) as base:
-        client = _client(base)
+        client = sdk_client(base)
         first = client.v1.customers.create(params={"name": "Aged"})
         first_event = client.v1.events.list(params={"limit": 1}).data[0]
         assert first_event.data.object["id"] == first.id
 
         def aged_out() -> bool:
             client.v1.customers.create(params={"name": "Later"})  # recording an event trims
-            return first_event.id not in _all_event_ids(client)
+            return first_event.id not in all_event_ids(client)
 
         wait_until(aged_out, timeout=15, interval=0.3, message="the first event to age out")
         with pytest.raises(stripe.InvalidRequestError) as missing:
@@ -110,7 +98,7 @@ def archiving() -> Iterator[str]:
 
 
 def test_archived_invoices_are_listed_retrieved_and_changed_like_live_ones(archiving: str) -> None:
-    client = _client(archiving)
+    client = sdk_client(archiving)
     product = client.v1.products.create(params={"name": "Platform"})
     price = client.v1.prices.create(
         params={
@@ -184,7 +172,7 @@ def test_archived_invoices_are_listed_retrieved_and_changed_like_live_ones(archi
 
 
 def test_the_archive_never_leaves_more_live_objects_than_the_limit(archiving: str) -> None:
-    client = _client(archiving)
+    client = sdk_client(archiving)
     customer = client.v1.customers.create(params={"name": "Many invoices"})
     for i in range(6):
         invoice = client.v1.invoices.create(params={"customer": customer.id})

@@ -20,6 +20,7 @@ import pytest
 import stripe
 
 from tests.support.procs import free_port, sandbox, wait_until
+from tests.support.stripe_sdk import sdk_client
 
 pytestmark = pytest.mark.integration
 
@@ -92,12 +93,7 @@ def base(receiver: Receiver) -> Iterator[str]:
 
 
 def make_client(base: str, key: str = KEY) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        key,
-        base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
-        http_client=stripe.HTTPXClient(allow_sync_methods=True),
-        max_network_retries=0,
-    )
+    return sdk_client(base, key)
 
 
 @pytest.fixture(scope="module")

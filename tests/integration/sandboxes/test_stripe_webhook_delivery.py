@@ -20,10 +20,11 @@ import pytest
 import stripe
 
 from tests.support.procs import free_port, sandbox, wait_until
+from tests.support.stripe_sdk import DEMO_KEY, all_event_ids, sdk_client
 
 pytestmark = pytest.mark.integration
 
-KEY = "sk_test_revbridge_demo"
+KEY = DEMO_KEY
 WEBHOOK_SECRET = "whsec_revbridge_demo"
 CONCURRENCY = 3
 TIMEOUT = 0.5
@@ -108,19 +109,6 @@ def outage() -> Iterator[OutageReceiver]:
     yield from _serve(OutageReceiver(refuse=60))
 
 
-def _client(base: str) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        KEY,
-        base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
-        http_client=stripe.HTTPXClient(allow_sync_methods=True),
-        max_network_retries=0,
-    )
-
-
-def _all_event_ids(client: stripe.StripeClient) -> list[str]:
-    return [e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()]
-
-
 def _summary(base: str) -> dict[str, Any]:
     summary: dict[str, Any] = httpx.get(f"{base}/__sandbox/webhooks/summary").json()
     return summary
@@ -141,9 +129,9 @@ def test_an_outage_delays_deliveries_but_loses_none_and_concurrency_stays_bounde
         "STRIPE_SANDBOX_WEBHOOK_DELIVERY_LOG_SIZE": "10",
     }
     with sandbox("stripe", env=env) as base:
-        client = _client(base)
+        client = sdk_client(base)
         customers = [client.v1.customers.create(params={"name": f"Burst {i}"}).id for i in range(120)]
-        created = _all_event_ids(client)
+        created = all_event_ids(client)
 
         def settled() -> dict[str, Any] | None:
             summary = _summary(base)
@@ -173,7 +161,7 @@ def test_a_receiver_down_past_every_retry_is_reported_not_dropped() -> None:
         "STRIPE_SANDBOX_WEBHOOK_MAX_ATTEMPTS": "3",
     }
     with sandbox("stripe", env=env) as base:
-        client = _client(base)
+        client = sdk_client(base)
         customer = client.v1.customers.create(params={"name": "Unheard"})
 
         def failed() -> list[dict[str, Any]]:
@@ -201,7 +189,7 @@ def test_held_deliveries_are_sent_only_when_released_in_the_order_chosen(healthy
         "STRIPE_SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     with sandbox("stripe", env=env) as base:
-        client = _client(base)
+        client = sdk_client(base)
         httpx.post(f"{base}/__sandbox/webhooks/hold").raise_for_status()
         created = [client.v1.customers.create(params={"name": f"Held {i}"}).id for i in range(3)]
         held = httpx.get(f"{base}/__sandbox/webhooks/deliveries").json()["data"]

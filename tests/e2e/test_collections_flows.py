@@ -128,3 +128,28 @@ def test_finalized_after_paid_posts_one_invoice_one_payment_and_revenue_once(sta
     this_month = dt.datetime.fromtimestamp(lines[0]["period"]["start"], dt.UTC).strftime("%Y-%m")
     for line in lines:  # the month the service started is due: its revenue posted once, nothing later
         assert [k for k in keys if k.startswith(f"{line['id']}:")] == [f"{line['id']}:{this_month}"]
+
+
+def test_replayed_finalized_notice_releases_the_write_off_of_an_invoice_paid_after_all(
+    stack: Stack,
+) -> None:
+    """The paid notice is lost; replay by business key re-runs posting with ``invoice.finalized``,
+    which must converge like the paid notice: write-off removed, payment applied, once."""
+    deal = money.onboard(stack, "default")
+    with money.stripe_http(stack) as billing:
+        billing.post(f"/v1/invoices/{deal.invoice_id}/mark_uncollectible").raise_for_status()
+    wait_until(
+        lambda: money.netsuite(stack, "creditMemo", f"{deal.invoice_id}:writeoff"),
+        timeout=30,
+        message="the write-off",
+    )
+    with money.holding(stack):  # the paid notice is held until the end, as if lost
+        assert _pay(stack, deal, VISA) == 200
+        money.redeliver(stack, "default", ("billing.invoice.finalized", deal.invoice_id))
+        wait_until(lambda: money.bus_idle(stack), timeout=30, interval=0.2, message="the replay")
+        assert money.netsuite(stack, "creditMemo", f"{deal.invoice_id}:writeoff") == []
+        erp_invoice = money.one(stack, "invoice", deal.invoice_id)
+        payments = [
+            p for p in money.netsuite(stack, "customerpayment") if p["apply"][0]["doc"] == erp_invoice["id"]
+        ]
+        assert erp_invoice["status"] == "Paid In Full" and len(payments) == 1

@@ -88,7 +88,7 @@ async def dispatch(envelope: EventEnvelope, deps: FlowDeps) -> None:
             facts=deps.facts,
         )
     elif kind == EventType.invoice_finalized:
-        posted = await invoice_posting.post_invoice(subject, account, system, mappings, deps.facts)
+        posted = await _post(subject, account, system, deps)
         if posted is not None and config.flows.revenue.recognize_on_posting:
             await _recognize(subject, account, system, deps)
     elif kind == EventType.invoice_paid:
@@ -108,19 +108,27 @@ async def dispatch(envelope: EventEnvelope, deps: FlowDeps) -> None:
         )
 
 
-async def _post_paid(invoice_id: str, account: str, system: SystemPort, deps: FlowDeps) -> None:
-    """Post the invoice and its payment; an uncollectible invoice paid after all gets its write-off
-    removed first (the write-off closed it, so the payment could not be applied); then clear dunning."""
+async def _post(
+    invoice_id: str, account: str, system: SystemPort, deps: FlowDeps
+) -> invoice_posting.PostingPlan | None:
+    """Post the invoice as it is now, payments included. An uncollectible invoice paid after all has
+    its write-off removed first (the write-off closed it, so the payment could not be applied): on
+    the paid notice, and on a finalized one too, which is what a replay by business key publishes
+    when the paid notice was lost."""
     mappings = deps.config.mappings
     try:
-        posted = await invoice_posting.post_invoice(invoice_id, account, system, mappings, deps.facts)
+        return await invoice_posting.post_invoice(invoice_id, account, system, mappings, deps.facts)
     except SystemRejected:
         if not await writeoff.release(invoice_id, system):
             raise
-        posted = await invoice_posting.post_invoice(invoice_id, account, system, mappings, deps.facts)
-    if posted is None:
+        return await invoice_posting.post_invoice(invoice_id, account, system, mappings, deps.facts)
+
+
+async def _post_paid(invoice_id: str, account: str, system: SystemPort, deps: FlowDeps) -> None:
+    """Post the invoice and its payment, then clear dunning."""
+    if await _post(invoice_id, account, system, deps) is None:
         return
-    ctx = await invoice_context(system, mappings, account, invoice_id)
+    ctx = await invoice_context(system, deps.config.mappings, account, invoice_id)
     await dunning.settle(ctx, system, deps.exception_sink())
 
 

@@ -128,6 +128,35 @@ async def test_a_throttled_crm_write_back_is_redelivered_after_retry_after_not_a
     assert resolved is not None and resolved.status == "resolved"
 
 
+async def test_a_failing_crm_write_back_is_redelivered_and_its_exception_resolved_when_it_converges(
+    redis: Redis, prefix: str
+) -> None:
+    """CRM 500s outlasting the write-back's own attempts (the repository policy): the onboarding is
+    redelivered, not left as an exception for a person to retry, and the exception the failure
+    opened is resolved when the redelivery links the contract."""
+    system = FakeSystem()
+    system.add(contract(CONTRACT), account())
+    policy = repo_config().retries.policy("crm_writeback", RetryPolicy())
+    system.failures["put_billing_link"] += [SystemUnavailable("500 from the CRM")] * policy.attempts
+    clock = Clock()
+    consumer, store = make_consumer(
+        redis, prefix, system, clock=clock, writeback=step_runner("crm_writeback", policy, no_sleep)
+    )
+    consumer._policies["onboarding"] = STEADY
+    await consumer.ensure_groups()
+    await EventBus(redis, prefix).publish(event(EventType.contract_activated, CONTRACT))
+
+    assert await consumer.read_new(block_ms=100) == [Outcome.pending]
+    record = await store.get_exception("onboarding", CONTRACT)
+    assert record is not None and record.error_class == ErrorClass.upstream_unavailable
+    assert CONTRACT not in system.links
+    clock.advance(60)
+    assert await consumer.reclaim(min_idle_ms=0) == [Outcome.done]
+    assert system.links[CONTRACT].billing_subscription_id == f"sub_{CONTRACT}"
+    resolved = await store.get_exception("onboarding", CONTRACT)
+    assert resolved is not None and resolved.status == "resolved"
+
+
 async def test_orphan_of_a_dead_consumer_is_reclaimed_but_a_scheduled_entry_waits(
     redis: Redis, prefix: str
 ) -> None:

@@ -12,6 +12,10 @@ entry id the moment the worker finished writing the NetSuite invoice (same clock
 - latency: posted - accepted per invoice, p50/p95 (under the backlog of the month bursts);
 - raw rate: authenticated ``POST /record/v1/invoice`` on a fresh NetSuite sandbox with the same
   settings (concurrency limit 15), keep-alive connections, measured just before each run;
+- system API rate: after each run, in the same stack, ``PUT /v1/erp/invoices/{key}`` on the system
+  API at the same concurrency, a new key each time: one idempotent invoice write through one layer
+  (look-up by key, then create, under the shared NetSuite budget), where the pipeline adds the
+  webhook, the bus, the worker, the billing and CRM reads and the ledger facts around it;
 - peak RSS (VmHWM) of every process when ``--memory-at`` invoices are posted, and at the end;
 - CPU seconds each process spent during the measurement (where the time goes).
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import importlib.util
 import json
 import math
@@ -129,6 +134,7 @@ class Run:
     idle_p50_ms: float = 0.0
     idle_p95_ms: float = 0.0
     raw_rate: float = 0.0
+    system_api_rate: float = 0.0
     seconds: float = 0.0
     memory_mb: dict[int, dict[str, float]] = field(default_factory=dict)  # posted count -> name -> MB
     cpu_s: dict[str, float] = field(default_factory=dict)
@@ -218,9 +224,48 @@ async def pipeline(
         run.throughput = 1000 * len(measured) / max(span_ms, 1)
         run.p50_ms, run.p95_ms = percentile(latencies, 50), percentile(latencies, 95)
         await probe(run, p, world, clock)
+        account = world.renewing[0]
+        run.system_api_rate = await system_api_write_rate(
+            stack.url("system"), account.crm_account_id, account.entity.currency, 3.0, 15
+        )
     finally:
         await clock.redis.aclose()
         await p.aclose()
+
+
+async def system_api_write_rate(
+    base: str, customer_external_id: str, currency: str, seconds: float, concurrency: int
+) -> float:
+    """Invoices/s the system API writes idempotently to NetSuite (a new key per write) for one
+    onboarded customer, ``concurrency`` writes in flight."""
+    today = dt.date.today().isoformat()
+    body = {
+        "customer_external_id": customer_external_id,
+        "currency": currency,
+        "tran_date": today,
+        "lines": [
+            {"item_id": "101", "quantity": 1, "amount": 10000, "period_start": today, "period_end": today}
+        ],
+    }
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def writer(client: httpx.AsyncClient, name: str, until: float) -> int:
+        written = 0
+        while time.monotonic() < until:
+            answer = await client.put(f"/v1/erp/invoices/bench-sysapi-{name}-{written}", json=body)
+            answer.raise_for_status()
+            written += 1
+        return written
+
+    async def drive(phase: str, for_seconds: float) -> float:
+        started = time.monotonic()
+        until = started + for_seconds
+        counts = await asyncio.gather(*(writer(client, f"{phase}{n}", until) for n in range(concurrency)))
+        return sum(counts) / (time.monotonic() - started)
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        await drive("warm", 0.5)
+        return await drive("run", seconds)
 
 
 def percentile(values: list[int] | list[float], q: float) -> float:
@@ -282,14 +327,15 @@ def report(runs: list[Run]) -> str:
     out = ["", "invoice posting, end to end (Stripe invoice finalized → NetSuite invoice posted)", ""]
     out.append(
         f"{'workers':>8} {'sys-apis':>8} {'invoices':>9} {'inv/s':>8} {'p50 ms':>9} {'p95 ms':>9} "
-        f"{'idle p50':>9} {'idle p95':>9} {'raw inv/s':>10} {'x raw':>8}"
+        f"{'idle p50':>9} {'idle p95':>9} {'raw inv/s':>10} {'x raw':>8} {'sys-api/s':>10}"
     )
     for r in runs:
         share = r.throughput / r.raw_rate if r.raw_rate else 0.0
         out.append(
             f"{r.workers:>8} {r.system_apis:>8} {r.invoices:>9} {r.throughput:>8.1f} "
             f"{r.p50_ms:>9.0f} {r.p95_ms:>9.0f} "
-            f"{r.idle_p50_ms:>9.0f} {r.idle_p95_ms:>9.0f} {r.raw_rate:>10.0f} {share:>8.4f}"
+            f"{r.idle_p50_ms:>9.0f} {r.idle_p95_ms:>9.0f} {r.raw_rate:>10.0f} {share:>8.4f} "
+            f"{r.system_api_rate:>10.1f}"
         )
     out.append(
         "p50/p95: under the backlog of the month bursts (every renewal of a month at once); idle: one "
@@ -299,6 +345,10 @@ def report(runs: list[Run]) -> str:
     if 1 in by_workers and 2 in by_workers and by_workers[1].throughput:
         scaling = by_workers[2].throughput / by_workers[1].throughput
         out.append(f"2 workers / 1 worker: {scaling:.2f}x (goal ≥ {GOAL_SCALING}x)")
+    out.append(
+        "sys-api/s: one idempotent NetSuite invoice write through the system API alone (a new key "
+        "each), same stack, same concurrency: the ceiling of one layer"
+    )
     out.append(f"goal: ≥ {GOAL_RAW_SHARE}x the raw rate")
     for r in runs:
         out += ["", f"peak RSS (MB), {r.workers} worker(s), at invoices posted:"]

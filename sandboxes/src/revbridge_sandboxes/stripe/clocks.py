@@ -64,19 +64,23 @@ def renew(ctx: Ctx, sub: Obj, boundary: int) -> None:
     billing.collect(ctx, sub, inv)
 
 
-def _due(ctx: Ctx, customers: set[str], target: int) -> list[tuple[int, int, Callable[[int], None]]]:
+Due = tuple[int, int, str, Callable[[int], None]]
+"""A boundary: when, its order at that time (schedule phase changes first), the object, the step."""
+
+
+def _due(ctx: Ctx, customers: set[str], target: int) -> list[Due]:
     """Every boundary at or before ``target``: schedule phase changes first, then renewals."""
-    due: list[tuple[int, int, Callable[[int], None]]] = []
+    due: list[Due] = []
     for sub in ctx.account.newest_first("subscription"):
         if sub["customer"] in customers and sub["status"] in RENEWING and sub["items"]["data"]:
             end = _period_end(sub)
             if end <= target:
-                due.append((end, 1, functools.partial(renew, ctx, sub)))
+                due.append((end, 1, sub["id"], functools.partial(renew, ctx, sub)))
     for schedule in ctx.account.newest_first("subscription_schedule"):
         if schedule["customer"] in customers:
             at = schedules.next_transition(schedule)
             if at is not None and at <= target:
-                due.append((at, 0, functools.partial(schedules.transition, ctx, schedule)))
+                due.append((at, 0, schedule["id"], functools.partial(schedules.transition, ctx, schedule)))
     return due
 
 
@@ -87,16 +91,17 @@ async def run_until(ctx: Ctx, clock: Obj, target: int) -> None:
     would otherwise hold the loop for seconds, starving the webhook deliveries of the events it
     makes (which then pile up in memory) and every other call."""
     customers = {c["id"] for c in ctx.account.newest_first("customer") if c.get("test_clock") == clock["id"]}
-    for _ in range(10_000):  # a safety net against a boundary that never moves
-        due = _due(ctx, customers, target)
-        if not due:
-            return
-        ts, _, step = min(due, key=lambda d: (d[0], d[1]))
+    done: set[tuple[int, str]] = set()
+    while due := _due(ctx, customers, target):
+        ts, _, obj, step = min(due, key=lambda d: (d[0], d[1]))
+        boundary = (ts, obj)
+        if boundary in done:  # a step that did not move its boundary: a bug, never a silent stop
+            raise RuntimeError(f"test clock boundary {boundary} did not move")
+        done.add(boundary)
         clock["frozen_time"] = ts
         with frozen_at(ts):
             step(ts)
         await asyncio.sleep(0)
-    logger.warning("stripe.test_clock.too_many_boundaries", extra={"clock_id": clock["id"]})
 
 
 async def advance(ctx: Ctx, clock: Obj, target: int) -> None:

@@ -213,3 +213,28 @@ def test_amended_subscription_whose_answer_was_lost_is_updated_once(stack: Stack
     assert len([i for i in pending if i.get("proration")]) == 2  # one update: one credit, one charge
     sub = stripe.get(f"/v1/subscriptions/{created['id']}").json()
     assert sub["metadata"]["revbridge_contract_revision"] == "r2"
+
+
+def test_a_customers_internal_id_is_looked_up_once_for_many_money_writes(stack: Stack) -> None:
+    """Every invoice names its customer; the system API reuses the customer's internal id instead of
+    asking NetSuite for it before each write (a quarter of the calls an invoice made)."""
+    cust = f"001{uuid.uuid4().hex[:12]}"
+    customer = {"name": "Cache Ltd", "subsidiary_id": "2", "currency": "GBP", "crm_account_id": cust}
+    assert _put(stack, f"customers/{cust}", customer).status_code == 200
+    line = {"item_id": "101", "quantity": 1, "amount": 10000, "period_start": "2026-03-01"}
+    invoice = {
+        "customer_external_id": cust,
+        "currency": "GBP",
+        "tran_date": "2026-03-01",
+        "lines": [{**line, "period_end": "2026-03-31"}],
+    }
+    ids = [f"in_{uuid.uuid4().hex[:12]}" for _ in range(3)]
+    for inv in ids:
+        assert _put(stack, f"invoices/{inv}", invoice).status_code == 200
+    log = httpx.get(f"{stack.netsuite}/__sandbox/requests", params={"limit": 1000}, timeout=30).json()
+    customer_reads = [e for e in log if e["method"] == "GET" and e["path"].endswith(f"/customer/eid:{cust}")]
+    assert customer_reads == []  # the upsert's answer named its internal id
+    assert all(len(_rows(stack, "invoice", inv)) == 1 for inv in ids)
+    for inv in ids:  # each invoice refers to that customer
+        [row] = _rows(stack, "invoice", inv)
+        assert str(row["entity"]) == str(_rows(stack, "customer", cust)[0]["id"])

@@ -21,6 +21,7 @@ import httpx
 from authlib.integrations.httpx_client import OAuth1Auth
 from authlib.oauth1.rfc5849.signature import generate_signature_base_string
 from authlib.oauth1.rfc5849.util import escape
+from cachetools import TTLCache
 from revbridge_contracts.models import (
     ErpCreditMemoUpsert,
     ErpCustomerUpsert,
@@ -44,6 +45,12 @@ from revbridge_system.errors import Conflict, NotFound, Unprocessable, field_err
 log = logging.getLogger("revbridge_system.netsuite")
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
+CUSTOMER_ID_TTL_SECONDS = 300.0
+"""How long a customer's internal id (by external id) is reused. Every money write names its
+customer, and looking it up again each time was a quarter of the NetSuite calls an invoice makes.
+Internal ids never change, and NetSuite refuses to delete a customer that has transactions; a
+customer deleted and made again is found afresh within this time."""
+CUSTOMER_ID_CACHE_SIZE = 20_000
 
 
 def sign_hmac_sha256(client: Any, request: Any) -> str:
@@ -84,6 +91,7 @@ class NetSuiteErp:
         self._currency_ids: dict[str, str] = {}  # ISO -> internal id
         self._currency_codes: dict[str, str] = {}  # internal id -> ISO
         self._currency_lock = asyncio.Lock()
+        self._customer_ids: TTLCache[str, str] = TTLCache(CUSTOMER_ID_CACHE_SIZE, CUSTOMER_ID_TTL_SECONDS)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -150,6 +158,7 @@ class NetSuiteErp:
             internal = await self._put_eid("customer", external_id, body)
         if internal is None:
             return await self.get_customer(external_id)
+        self._customer_ids[external_id] = internal
         log.info("netsuite.customer.upserted", extra={"external_id": external_id, "internal_id": internal})
         return mappers.to_ref("customer", internal, external_id)
 
@@ -157,9 +166,15 @@ class NetSuiteErp:
         record = await self._get_eid("customer", external_id)
         if record is None:
             raise NotFound(f"no ERP customer with external id {external_id}")
+        self._customer_ids[external_id] = str(record["id"])
         return mappers.to_ref("customer", record["id"], external_id)
 
     async def _customer_internal_id(self, external_id: str) -> str:
+        """The internal id a money write refers to; 409 (retry later) while the customer is missing.
+        Found ids are reused for a while (``CUSTOMER_ID_TTL_SECONDS``); a missing one never is."""
+        cached = self._customer_ids.get(external_id)
+        if cached is not None:
+            return cached
         record = await self._get_eid("customer", external_id)
         if record is None:
             raise Conflict(
@@ -168,7 +183,8 @@ class NetSuiteErp:
                     {"name": "customer_external_id", "reason": "no ERP customer with this external id"}
                 ],
             )
-        return str(record["id"])
+        self._customer_ids[external_id] = internal = str(record["id"])
+        return internal
 
     # --- money: look up before writing, never write twice ---------------------------------
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 from typing import Any, cast
 
 import stripe
+from cachetools import TTLCache
 from revbridge_contracts.events import EventEnvelope
 from revbridge_contracts.models import (
     BillingCustomer,
@@ -64,7 +64,9 @@ class StripeBilling:
         self._accounts: dict[str, StripeAccount] = dict(settings.accounts)
         base = settings.api_base.rstrip("/")
         self._http = [stripe.HTTPXClient(timeout=settings.timeout_seconds) for _ in self._accounts]
-        self._product_code_cache: dict[tuple[int, str], tuple[str | None, float]] = {}
+        self._product_codes_cache: TTLCache[tuple[int, str], str | None] = TTLCache(
+            PRODUCT_CODE_CACHE_SIZE, PRODUCT_CODE_TTL_SECONDS
+        )
         self._clients = {
             name: stripe.StripeClient(
                 account.secret_key.get_secret_value(),
@@ -273,21 +275,14 @@ class StripeBilling:
 
     async def _product_codes(self, client: stripe.StripeClient, raw: StripeInvoice) -> dict[str, str | None]:
         codes: dict[str, str | None] = {}
-        now = time.monotonic()
         for product_id in sorted(mappers.line_product_ids(raw)):
-            cached = self._product_code_cache.get((id(client), product_id))
-            if cached is not None and cached[1] > now:
-                codes[product_id] = cached[0]
+            key = (id(client), product_id)
+            if key in self._product_codes_cache:
+                codes[product_id] = self._product_codes_cache[key]
                 continue
             with stripe_errors("retrieve product"):
                 product = await client.v1.products.retrieve_async(product_id)
-            codes[product_id] = mappers.product_code_of(_plain(product))
-            if len(self._product_code_cache) >= PRODUCT_CODE_CACHE_SIZE:
-                self._product_code_cache.clear()  # a catalogue this big is not the usual case: stay bounded
-            self._product_code_cache[(id(client), product_id)] = (
-                codes[product_id],
-                now + PRODUCT_CODE_TTL_SECONDS,
-            )
+            codes[product_id] = self._product_codes_cache[key] = mappers.product_code_of(_plain(product))
         return codes
 
     async def _complete_lines(self, client: stripe.StripeClient, raw: StripeInvoice) -> None:

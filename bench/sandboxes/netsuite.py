@@ -1,11 +1,15 @@
-"""How many customer creates per second the NetSuite sandbox serves, against its own health baseline.
+"""How many customer creates per second the NetSuite sandbox serves, against its own health baseline;
+and how fast it finds a record by external id once thousands are stored.
 
 Starts the sandbox as a real process (``python -m revbridge_sandboxes netsuite``) with a high
 concurrency limit and an OAuth 2.0 M2M certificate, buys one Bearer token (so clients spend no
 CPU on TBA signatures), then drives ``GET /__sandbox/health`` and authenticated
 ``POST /services/rest/record/v1/customer`` over keep-alive connections from several client
 processes. The client is a minimal HTTP/1.1 loop on raw asyncio streams so that it, not the
-server, is the cheap side. Prints requests/s for both and their ratio. Not a pass/fail test.
+server, is the cheap side. Then, with every customer those creates stored, it reads the newest one
+by external id (``GET .../customer/eid:...``, the look-up revbridge makes before each money write),
+which must not cost a scan of the table. Prints requests/s for each and their ratio to health.
+Not a pass/fail test.
 
     uv run python bench/sandboxes/netsuite.py [seconds] [client_processes] [connections_each]
 """
@@ -151,6 +155,11 @@ def main(seconds: float, processes: int, connections: int) -> None:
         drive(port, create, 1.0, processes, connections)  # warm-up
         health_rate, health_errors = drive(port, health, seconds, processes, connections)
         create_rate, create_errors = drive(port, create, seconds, processes, connections)
+        newest = {"companyName": "Newest Co", "subsidiary": {"id": "1"}, "externalId": "bench-newest"}
+        headers = {"Authorization": f"Bearer {token}"}
+        httpx.post(base + CREATE_PATH, json=newest, headers=headers, timeout=30).raise_for_status()
+        by_eid = request_bytes("GET", f"{CREATE_PATH}/eid:bench-newest", port, token)
+        eid_rate, eid_errors = drive(port, by_eid, seconds, processes, connections)
         stored = len(httpx.get(f"{base}/__sandbox/records/customer", timeout=30).json())
     finally:
         server.terminate()
@@ -160,6 +169,8 @@ def main(seconds: float, processes: int, connections: int) -> None:
     print(f"POST /record/v1/customer (204)  {create_rate:8.0f} req/s  (non-2xx: {create_errors})")
     print(f"creates / health ratio          {create_rate / health_rate:8.2f}")
     print(f"customers stored                {stored:8d}")
+    print(f"GET  /record/v1/customer/eid:…  {eid_rate:8.0f} req/s  (non-2xx: {eid_errors}), newest of them")
+    print(f"look-up by external id / health {eid_rate / health_rate:8.2f}")
     print(f"target {TARGET} creates/s: {'met' if create_rate >= TARGET else 'NOT met'}")
 
 

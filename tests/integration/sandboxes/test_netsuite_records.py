@@ -202,3 +202,30 @@ def test_suiteql_transaction_types_lines_and_reconciliation_joins(ns: httpx.Clie
         ("3", "75", None, "75"),
         ("4", None, "75", "-75"),
     ]
+
+
+def test_external_ids_and_applied_amounts_follow_updates_and_deletes(ns: httpx.Client) -> None:
+    """Look-ups by external id and what an invoice has been paid are indexed, not scanned: the
+    answers must follow a record that changes its external id, moves its apply lines or is deleted."""
+    cid = customer(ns)
+    first, second = invoice(ns, cid, 100.0, externalId="inv_a"), invoice(ns, cid, 100.0)
+    assert ns.patch(f"{REC}/invoice/{first}", json={"externalId": "inv_b"}).status_code == 204
+    assert ns.get(f"{REC}/invoice/eid:inv_a").status_code == 404
+    assert ns.get(f"{REC}/invoice/eid:inv_b").json()["id"] == first
+    taken = ns.patch(f"{REC}/invoice/{second}", json={"externalId": "inv_b"})
+    assert taken.status_code == 400 and error_code(taken) == "DUP_RCRD"
+    assert ns.patch(f"{REC}/invoice/{second}", json={"externalId": "inv_a"}).status_code == 204
+    assert ns.get(f"{REC}/invoice/eid:inv_a").json()["id"] == second  # a freed id is reusable
+
+    paid = pay(ns, cid, first, 60.0, externalId="pay_1")
+    payment = paid.headers["location"].rsplit("/", 1)[1]
+    assert ns.get(f"{REC}/invoice/{first}").json()["amountRemaining"] == 40.0
+    moved = {"items": [{"doc": {"id": second}, "apply": True, "amount": 60.0}]}
+    assert ns.patch(f"{REC}/customerpayment/{payment}", json={"apply": moved}).status_code == 204
+    assert ns.get(f"{REC}/invoice/{first}").json()["amountRemaining"] == 100.0
+    assert ns.get(f"{REC}/invoice/{second}").json()["amountRemaining"] == 40.0
+    assert ns.delete(f"{REC}/customerpayment/{payment}").status_code == 204
+    assert ns.get(f"{REC}/invoice/{second}").json()["amountRemaining"] == 100.0
+    assert ns.get(f"{REC}/customerpayment/eid:pay_1").status_code == 404
+    assert pay(ns, cid, second, 100.0, externalId="pay_1").status_code == 204  # its id is free again
+    assert ns.get(f"{REC}/invoice/{second}").json()["status"] == "Paid In Full"

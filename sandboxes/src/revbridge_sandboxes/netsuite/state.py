@@ -44,6 +44,16 @@ class SandboxState:
     access_tokens: dict[str, float] = field(default_factory=dict)
     request_log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=1000))
     in_flight: int = 0
+    external_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(record type, external id) -> the internal id it was last given to, so a look-up by external
+    id is not a scan of the table. Every write that sets an external id claims it first
+    (``records.common.unique_external_id``); a read checks the record still has it (it may have
+    been deleted or given another one since), so a stale entry is only a miss."""
+    applications: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    """Transaction id -> (record type, id) of every payment, credit memo and refund whose apply
+    lines have named it, so what was applied to a transaction is not a scan of every payment.
+    Each write of apply lines tracks them (``track_applications``); reads sum the lines as they
+    are now, so a record deleted or re-applied elsewhere since counts for nothing."""
 
     def reset(self) -> None:
         """Drop customers, transactions and jobs; restore the seeded reference data and start-up faults.
@@ -77,6 +87,13 @@ class SandboxState:
         self.faults.add(self.startup_faults[0])
         self.faults.reseed(self.startup_faults[1])
         self.request_log.clear()
+        self.external_ids.clear()
+        self.applications.clear()
+        for record_type, table in self.records.items():
+            for rid, record in table.items():
+                if record.get("externalId"):
+                    self.claim_external_id(record_type, record["externalId"], rid)
+                self.track_applications(record_type, record)
 
     def next_id(self, counter: str) -> int:
         self.counters[counter] += 1
@@ -84,6 +101,21 @@ class SandboxState:
 
     def table(self, record_type: str) -> dict[str, Record]:
         return self.records[record_type]
+
+    def claim_external_id(self, record_type: str, external_id: str, rid: str) -> None:
+        self.external_ids[(record_type, external_id)] = rid
+
+    def by_external_id(self, record_type: str, external_id: str) -> Record | None:
+        rid = self.external_ids.get((record_type, external_id))
+        record = self.records[record_type].get(rid) if rid is not None else None
+        return record if record is not None and record.get("externalId") == external_id else None
+
+    def track_applications(self, record_type: str, record: Record) -> None:
+        for line in record.get("apply", ()):
+            self.applications.setdefault(line["doc"], set()).add((record_type, record["id"]))
+
+    def applications_to(self, doc_id: str) -> set[tuple[str, str]]:
+        return self.applications.get(doc_id, set())
 
 
 def new_state(settings: NetSuiteSandboxSettings, faults: FaultPlan | None = None) -> SandboxState:

@@ -102,12 +102,15 @@ def sublist_lines(body: dict[str, Any], name: str) -> list[dict[str, Any]] | Non
 def unique_external_id(
     state: SandboxState, record_types: tuple[str, ...], external_id: str, rid: str
 ) -> None:
+    """Refuse an external id another record of these types has; else claim it for ``rid``."""
     for record_type in record_types:
-        for other in state.table(record_type).values():
-            if other.get("externalId") == external_id and other["id"] != rid:
-                raise NetSuiteError(
-                    400,
-                    "DUP_RCRD",
-                    f"A record with the external ID {external_id} already exists.",
-                    path="externalId",
-                )
+        other = state.by_external_id(record_type, external_id)
+        if other is not None and other["id"] != rid:
+            raise NetSuiteError(
+                400,
+                "DUP_RCRD",
+                f"A record with the external ID {external_id} already exists.",
+                path="externalId",
+            )
+    for record_type in record_types:
+        state.claim_external_id(record_type, external_id, rid)

@@ -22,10 +22,10 @@ def applied_to(
 ) -> float:
     """What the apply lines of ``sources`` records (optionally all but one) put on ``doc_id``."""
     total = 0.0
-    for source in sources:
-        for record in state.table(source).values():
-            if record["id"] != excluding:
-                total += sum(line["amount"] for line in record.get("apply", []) if line["doc"] == doc_id)
+    for record_type, rid in sorted(state.applications_to(doc_id)):
+        record = state.table(record_type).get(rid) if record_type in sources and rid != excluding else None
+        if record is not None:
+            total += sum(line["amount"] for line in record.get("apply", []) if line["doc"] == doc_id)
     return round(total, 2)
 
 

@@ -91,6 +91,7 @@ def create(state: SandboxState, body: dict[str, Any]) -> Record:
     record: Record = {"id": rid, **fields, "status": "Not Deposited", "createdDate": stamp}
     record["lastModifiedDate"] = stamp
     state.table("customerpayment")[rid] = record
+    state.track_applications("customerpayment", record)
     _refresh_invoices(state, {line["doc"] for line in record["apply"]})
     return record
 
@@ -102,6 +103,7 @@ def update(state: SandboxState, record: Record, body: dict[str, Any]) -> None:
     touched = {line["doc"] for line in record["apply"]}
     record.update(fields)
     record["lastModifiedDate"] = now_iso()
+    state.track_applications("customerpayment", record)
     _refresh_invoices(state, touched | {line["doc"] for line in record["apply"]})
 
 

@@ -65,6 +65,7 @@ def create(state: SandboxState, body: dict[str, Any]) -> Record:
     stamp = now_iso()
     record: Record = {"id": rid, **fields, "createdDate": stamp, "lastModifiedDate": stamp}
     state.table("customerRefund")[rid] = record
+    state.track_applications("customerRefund", record)
     refresh_docs(state, {line["doc"] for line in record["apply"]})
     return record
 
@@ -76,6 +77,7 @@ def update(state: SandboxState, record: Record, body: dict[str, Any]) -> None:
     touched = {line["doc"] for line in record["apply"]}
     record.update(fields)
     record["lastModifiedDate"] = now_iso()
+    state.track_applications("customerRefund", record)
     refresh_docs(state, touched | {line["doc"] for line in record["apply"]})
 
 

@@ -39,9 +39,9 @@ def _find(state: SandboxState, kind: RecordKind, record_id: str) -> Record:
     record_id = record_id.replace(ENCODED_SLASH, "/")
     table = state.table(kind.name)
     if record_id.startswith("eid:"):
-        for record in table.values():
-            if record.get("externalId") == record_id[4:]:
-                return record
+        found = state.by_external_id(kind.name, record_id[4:])
+        if found is not None:
+            return found
     elif record_id in table:
         return table[record_id]
     raise nonexistent(kind.name, record_id)

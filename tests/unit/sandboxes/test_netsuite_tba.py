@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, quote
 import pytest
 from authlib.oauth1.rfc5849.signature import construct_base_string
 from revbridge_sandboxes.netsuite.auth import (
+    _check_fresh,
     base_string_uri,
     hmac_sha256,
     signature_base_string,
@@ -68,3 +69,21 @@ def test_signed_request_passes_once_then_the_nonce_is_rejected_and_stale_ones_fa
         verify(new_state(NetSuiteSandboxSettings()), now=1700000000 + 301)
     with pytest.raises(NetSuiteError):
         verify(new_state(NetSuiteSandboxSettings()), now=1700000010, query="limit=11")
+
+
+def test_nonces_are_forgotten_once_the_window_has_passed_them_oldest_first() -> None:
+    """The nonce store holds only the window's nonces, so checking one is not a scan of every
+    nonce the sandbox has seen (it was, and it was most of the sandbox's CPU under load)."""
+    state = new_state(NetSuiteSandboxSettings())
+    window = state.settings.timestamp_window_seconds
+
+    def fresh(nonce: str, timestamp: int, now: float) -> None:
+        oauth = {"oauth_consumer_key": "ck", "oauth_token": "tk", "oauth_nonce": nonce}
+        _check_fresh(state, {**oauth, "oauth_timestamp": str(timestamp)}, now)
+
+    for i in range(3):
+        fresh(f"n{i}", 1_000 + i, now=1_000 + i)
+    with pytest.raises(NetSuiteError):
+        fresh("n2", 1_002, now=1_002)  # a replay inside the window
+    fresh("n3", 1_000 + window + 1, now=1_000 + window + 1.5)
+    assert [key[2] for key in state.nonces] == ["n2", "n3"]  # n0 and n1 are outside the window now

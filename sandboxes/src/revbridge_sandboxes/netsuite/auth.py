@@ -108,9 +108,9 @@ def _check_fresh(state: SandboxState, oauth: Mapping[str, str], now: float) -> N
         raise invalid_login() from exc
     if abs(now - timestamp) > window:
         raise invalid_login()
-    for key, seen_at in list(state.nonces.items()):
-        if now - seen_at > window:
-            del state.nonces[key]
+    nonces = state.nonces  # oldest first: drop from the front what the window has passed (O(1) each)
+    while nonces and now - next(iter(nonces.values())) > window:
+        nonces.popitem(last=False)
     key = (oauth["oauth_consumer_key"], oauth["oauth_token"], oauth["oauth_nonce"])
     if key in state.nonces:
         raise invalid_login()

@@ -7,7 +7,7 @@ plain dicts and counters need no locks.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,8 @@ class SandboxState:
     settings: NetSuiteSandboxSettings
     records: dict[str, dict[str, Record]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
-    nonces: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    nonces: OrderedDict[tuple[str, str, str], int] = field(default_factory=OrderedDict)
+    """TBA nonces seen inside the timestamp window, in arrival order (``auth._check_fresh``)."""
     jobs: dict[str, AsyncJob] = field(default_factory=dict)
     idempotency_keys: dict[str, str] = field(default_factory=dict)
     faults: FaultPlan = field(default_factory=FaultPlan)

@@ -71,6 +71,8 @@ def test_billing_customer_and_subscription_upserted_twice_exist_once(stack: Stac
     assert got["lines"][0]["product_code"] == "SEAT"
     listed = httpx.get(f"{stack.api}/v1/billing/default/invoices", params={"limit": 100}, timeout=30).json()
     assert invoice_id in [i["id"] for i in listed["items"]]
+    missing = httpx.get(f"{stack.api}/v1/billing/default/invoices/in_{uuid.uuid4().hex[:14]}", timeout=30)
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
     unknown = httpx.put(
         f"{stack.api}/v1/billing/default/subscriptions/800{uuid.uuid4().hex[:15]}",

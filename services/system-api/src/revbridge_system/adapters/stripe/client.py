@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 from typing import Any, cast
+from urllib.parse import quote
 
 import stripe
 from cachetools import TTLCache
@@ -302,8 +303,13 @@ class StripeBilling:
     async def get_invoice(self, account: str, invoice_id: str) -> Invoice:
         client = self._client(account)
         with stripe_errors("retrieve invoice"):
-            found = await client.v1.invoices.retrieve_async(invoice_id, params={"expand": ["payments"]})
-        return await self._full_invoice(client, cast(StripeInvoice, _plain(found)))
+            # the SDK's raw request (same auth, encoding and errors) and its parsed JSON as is: the
+            # invoice is read for every billing event, and building StripeObjects only to turn them
+            # back into dicts was ~9% of the system API's CPU
+            found = await client.raw_request_async(
+                "get", f"/v1/invoices/{quote(invoice_id, safe='')}", expand=["payments"]
+            )
+        return await self._full_invoice(client, cast(StripeInvoice, found.data))
 
     async def list_invoices(self, account: str, limit: int, cursor: str | None) -> InvoicePage:
         client = self._client(account)

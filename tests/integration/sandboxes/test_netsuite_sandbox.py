@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth1Auth
-from authlib.oauth1.client import ClientAuth
 from authlib.oauth1.rfc5849 import client_auth
 from authlib.oauth1.rfc5849.signature import generate_signature_base_string
 from authlib.oauth1.rfc5849.util import escape
@@ -57,10 +56,16 @@ def sign_hmac_sha256(client: Any, request: Any) -> str:
     return base64.b64encode(hmac.new(key.encode(), base_string.encode(), hashlib.sha256).digest()).decode()
 
 
+class _HmacSha256Auth(OAuth1Auth):
+    """HMAC-SHA256 on this class only: registering it in authlib's global table would leak into
+    every other test in the process (the system API's own auth is checked not to need it)."""
+
+    SIGNATURE_METHODS = {**OAuth1Auth.SIGNATURE_METHODS, "HMAC-SHA256": sign_hmac_sha256}
+
+
 def tba(**overrides: str) -> OAuth1Auth:
-    ClientAuth.register_signature_method("HMAC-SHA256", sign_hmac_sha256)
     # force_include_body: without it authlib drops non-form (JSON) bodies from the request.
-    return OAuth1Auth(
+    return _HmacSha256Auth(
         **{**CREDENTIALS, **overrides},
         realm=ACCOUNT,
         signature_method="HMAC-SHA256",

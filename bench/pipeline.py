@@ -19,6 +19,11 @@ entry id the moment the worker finished writing the NetSuite invoice (same clock
 - peak RSS (VmHWM) of every process when ``--memory-at`` invoices are posted, and at the end;
 - CPU seconds each process spent during the measurement (where the time goes).
 
+``--netsuite-latency-ms N`` makes the NetSuite sandbox answer every call N ms late (its ``latency``
+fault, inside the account's concurrency slot), for the raw rate and the pipeline alike: whether
+revbridge keeps up with a NetSuite whose calls take time, where the in-memory sandbox answers at
+once. The latency is an assumption of the run, not a measured NetSuite figure.
+
 Goals (reported, not asserted): ≥ 0.4x the raw rate; 2 workers ≥ 1.6x one; no process above 200 MB;
 no growth between the memory points beyond noise. Full size on a quiet machine:
 
@@ -78,7 +83,15 @@ def _sandbox_bench() -> Any:
     return module
 
 
-def raw_invoice_rate(seconds: float, connections: int) -> float:
+def netsuite_latency_env(latency_ms: int) -> dict[str, str]:
+    """The NetSuite sandbox's start-up faults for ``--netsuite-latency-ms``: every call N ms late."""
+    if not latency_ms:
+        return {}
+    rule = {"path": "/services/rest/*", "kind": "latency", "latency_ms": latency_ms, "count": None}
+    return {"NETSUITE_SANDBOX_FAULTS": json.dumps([rule])}
+
+
+def raw_invoice_rate(seconds: float, connections: int, latency_ms: int = 0) -> float:
     """Invoices/s a fresh NetSuite sandbox (default settings, M2M token) creates at the account's
     concurrency: the ceiling the pipeline is compared with."""
     ns = _sandbox_bench()
@@ -90,6 +103,7 @@ def raw_invoice_rate(seconds: float, connections: int) -> float:
         "NETSUITE_SANDBOX_M2M_CLIENT_ID": "bench",
         "NETSUITE_SANDBOX_M2M_CERTIFICATE_ID": "bench-cert",
         "NETSUITE_SANDBOX_M2M_PUBLIC_KEY": key.as_pem(private=False).decode(),
+        **netsuite_latency_env(latency_ms),
     }
     args = [sys.executable, "-m", "revbridge_sandboxes", "netsuite", "--port", str(port)]
     server = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -297,9 +311,14 @@ async def probe(run: Run, p: Platforms, world: World, clock: Clock, months: int 
 
 
 def measure(
-    workers: int, scenario: Scenario, memory_at: list[int], raw_seconds: float, system_apis: int = 1
+    workers: int,
+    scenario: Scenario,
+    memory_at: list[int],
+    raw_seconds: float,
+    system_apis: int = 1,
+    latency_ms: int = 0,
 ) -> Run:
-    run = Run(workers, raw_rate=raw_invoice_rate(raw_seconds, 15), system_apis=system_apis)
+    run = Run(workers, raw_rate=raw_invoice_rate(raw_seconds, 15, latency_ms), system_apis=system_apis)
     run_dir = ROOT / ".tmp" / f"bench-pipeline-{os.getpid()}-{workers}"
     ports = free_ports([*DEFAULT_PORTS, "redis"])
     redis = RedisServer(ports.pop("redis"), run_dir / "redis")
@@ -311,7 +330,11 @@ def measure(
         keys_dir=run_dir / "keys",
         workers=workers,
         system_apis=system_apis,
-        extra_env={"PROCESS_RECONCILE_INTERVAL_SECONDS": "0", **WEBHOOK_DELIVERY},
+        extra_env={
+            "PROCESS_RECONCILE_INTERVAL_SECONDS": "0",
+            **WEBHOOK_DELIVERY,
+            **netsuite_latency_env(latency_ms),
+        },
     )
     redis.start()
     try:
@@ -379,16 +402,29 @@ def main() -> None:
         default="1",
         help="system API replicas sharing its port: a number, or 'workers' for as many as workers",
     )
+    ap.add_argument(
+        "--netsuite-latency-ms",
+        type=int,
+        default=0,
+        help="the NetSuite sandbox answers every call this late, raw rate and pipeline alike (0: at once)",
+    )
     a = ap.parse_args()
     scenario = Scenario(customers=a.customers, invoices=a.invoices + a.customers, unmapped=0, probes=2)
     memory_at = [int(x) for x in a.memory_at.split(",") if x.strip()]
     counts = [int(w) for w in a.workers.split(",") if w.strip()]
     runs = [
         measure(
-            w, scenario, memory_at, a.raw_seconds, w if a.system_apis == "workers" else int(a.system_apis)
+            w,
+            scenario,
+            memory_at,
+            a.raw_seconds,
+            w if a.system_apis == "workers" else int(a.system_apis),
+            a.netsuite_latency_ms,
         )
         for w in counts
     ]
+    if a.netsuite_latency_ms:
+        print(f"\nNetSuite sandbox: every call answered {a.netsuite_latency_ms} ms late (an assumption)")
     print(report(runs), flush=True)
 
 

@@ -162,8 +162,8 @@ def test_erp_invoice_write_whose_response_was_lost_is_not_duplicated(stack: Stac
         == 200
     )
     fault = {
-        "path_prefix": "/services/rest/record/v1/invoice/",
-        "method": "PUT",
+        "path": "/services/rest/record/v1/invoice",
+        "method": "POST",
         "status": 500,
         "mode": "commit_then_drop",
         "count": 1,
@@ -185,6 +185,7 @@ def test_erp_invoice_write_whose_response_was_lost_is_not_duplicated(stack: Stac
     }
     response = httpx.put(f"{stack.api}/v1/erp/invoices/{inv}", json=body, timeout=30)
     assert response.status_code == 200, response.text  # recovered by looking it up by external id
+    assert httpx.get(f"{stack.netsuite}/__sandbox/faults").json()["data"] == []  # the answer was lost
     again = httpx.put(f"{stack.api}/v1/erp/invoices/{inv}", json=body, timeout=30)
     assert again.json() == response.json()
     assert len(_records(stack, "invoice", inv)) == 1

@@ -30,6 +30,11 @@ def _drop_next(stack: Stack, base: str, path: str, method: str) -> None:
     httpx.post(f"{base}/__sandbox/faults", json=fault, timeout=30).raise_for_status()
 
 
+def _dropped(base: str) -> bool:
+    """The lost answer happened: the one-shot rule has fired and is gone."""
+    return httpx.get(f"{base}/__sandbox/faults", timeout=30).json()["data"] == []
+
+
 @pytest.fixture
 def paid_invoice(stack: Stack) -> tuple[str, str]:
     """An ERP customer and a 100.00 GBP invoice paid in full (in subsidiary 2)."""
@@ -67,9 +72,10 @@ def test_credit_memo_and_refund_whose_answers_were_lost_exist_once(
         "tran_date": "2026-03-05",
         "lines": [{"item_id": "101", "amount": 2500}],
     }
-    _drop_next(stack, stack.netsuite, "/services/rest/record/v1/creditMemo/*", "PUT")
+    _drop_next(stack, stack.netsuite, "/services/rest/record/v1/creditMemo", "POST")
     first = _put(stack, f"credit-memos/{memo_id}", memo)
     assert first.status_code == 200, first.text  # recovered by reading it back by external id
+    assert _dropped(stack.netsuite)
     assert _put(stack, f"credit-memos/{memo_id}", memo).json() == first.json()
     assert len(_rows(stack, "creditMemo", memo_id)) == 1
 
@@ -80,8 +86,9 @@ def test_credit_memo_and_refund_whose_answers_were_lost_exist_once(
         "amount": 1500,
         "tran_date": "2026-03-06",
     }
-    _drop_next(stack, stack.netsuite, "/services/rest/record/v1/customerRefund/*", "PUT")
+    _drop_next(stack, stack.netsuite, "/services/rest/record/v1/customerRefund", "POST")
     assert _put(stack, f"refunds/{refund_id}", refund).status_code == 200
+    assert _dropped(stack.netsuite)
     assert _put(stack, f"refunds/{refund_id}", refund).status_code == 200
     assert len(_rows(stack, "customerRefund", refund_id)) == 1
     read = httpx.get(f"{stack.api}/v1/erp/credit-memos/{memo_id}", timeout=30).json()
@@ -158,8 +165,9 @@ def test_journal_entry_posts_once_and_an_unbalanced_one_is_refused(stack: Stack)
         "tran_date": "2026-03-01",
         "lines": [{"account_id": "3", "debit": 3333}, {"account_id": "4", "credit": 3333}],
     }
-    _drop_next(stack, stack.netsuite, "/services/rest/record/v1/journalEntry/*", "PUT")
+    _drop_next(stack, stack.netsuite, "/services/rest/record/v1/journalEntry", "POST")
     assert _put(stack, f"journal-entries/{key}", journal).status_code == 200
+    assert _dropped(stack.netsuite)
     assert _put(stack, f"journal-entries/{key}", journal).status_code == 200
     [row] = _rows(stack, "journalEntry", key)
     assert (row["subsidiary"], row["currency"], row["total"]) == ("2", "2", 33.33)
@@ -238,3 +246,21 @@ def test_a_customers_internal_id_is_looked_up_once_for_many_money_writes(stack: 
     for inv in ids:  # each invoice refers to that customer
         [row] = _rows(stack, "invoice", inv)
         assert str(row["entity"]) == str(_rows(stack, "customer", cust)[0]["id"])
+
+
+def test_a_second_write_of_a_key_with_another_amount_is_a_conflict_not_a_second_record(stack: Stack) -> None:
+    """NetSuite refuses a second create under the same external id; the system API then reads the
+    record: the same amount is the earlier write (200, same answer), another amount is a 409."""
+    cust = f"001{uuid.uuid4().hex[:12]}"
+    customer = {"name": "Twice Ltd", "subsidiary_id": "2", "currency": "GBP", "crm_account_id": cust}
+    assert _put(stack, f"customers/{cust}", customer).status_code == 200
+    line = {"item_id": "101", "quantity": 1, "period_start": "2026-03-01", "period_end": "2026-03-31"}
+    invoice = {"customer_external_id": cust, "currency": "GBP", "tran_date": "2026-03-01"}
+    inv = f"in_{uuid.uuid4().hex[:12]}"
+    first = _put(stack, f"invoices/{inv}", {**invoice, "lines": [{**line, "amount": 10000}]})
+    same = _put(stack, f"invoices/{inv}", {**invoice, "lines": [{**line, "amount": 10000}]})
+    other = _put(stack, f"invoices/{inv}", {**invoice, "lines": [{**line, "amount": 12000}]})
+    assert first.status_code == same.status_code == 200 and same.json() == first.json()
+    assert other.status_code == 409 and "already exists with amount" in other.text
+    [row] = _rows(stack, "invoice", inv)
+    assert row["total"] == 100.0

@@ -186,7 +186,7 @@ class NetSuiteErp:
         self._customer_ids[external_id] = internal = str(record["id"])
         return internal
 
-    # --- money: look up before writing, never write twice ---------------------------------
+    # --- money: one create per key; look up only when it was refused or its answer lost ----
 
     async def _existing_or_none(
         self, record_type: str, external_id: str, amount: int, currency: str
@@ -202,27 +202,35 @@ class NetSuiteErp:
             )
         return mappers.to_ref(record_type, found["id"], external_id)
 
+    async def _create(self, record_type: str, body: dict[str, Any]) -> str | None:
+        """``POST`` a new record; the internal id from ``Location`` (None when it carried none)."""
+        response = await self._http.post(f"{RECORD}/{record_type}", json=body)
+        response.raise_for_status()
+        tail = response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
+        return tail if tail.isdigit() else None
+
     async def _write_money(
         self, record_type: str, external_id: str, body: dict[str, Any], amount: int, currency: str
     ) -> ErpRef:
-        existing = await self._existing_or_none(record_type, external_id, amount, currency)
-        if existing is not None:
-            log.info(
-                "netsuite.write.skipped_existing",
-                extra={"record_type": record_type, "external_id": external_id},
-            )
-            return existing
+        """Create the record under its external id, which NetSuite keeps unique per record type, so
+        a second create of the same key is refused rather than duplicated. Only then, or when the
+        answer was lost (a timeout, a dropped connection, a 5xx after the write may have happened),
+        is the record looked up: found with the same amount, it is the one written before."""
         try:
-            internal = await self._put_eid(record_type, external_id, body)
+            internal = await self._create(record_type, {**body, "externalId": external_id})
         except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+            refused = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (400, 409)
             if is_ambiguous(exc):
                 log.warning(
                     "netsuite.write.ambiguous", extra={"record_type": record_type, "external_id": external_id}
                 )
-                recovered = await self._existing_or_none(record_type, external_id, amount, currency)
-                if recovered is not None:
-                    return recovered
-            with netsuite_errors(f"upsert {record_type}"):
+            if refused or is_ambiguous(exc):
+                found = await self._existing_or_none(record_type, external_id, amount, currency)
+                if found is not None:
+                    event = "netsuite.write.skipped_existing" if refused else "netsuite.write.recovered"
+                    log.info(event, extra={"record_type": record_type, "external_id": external_id})
+                    return found
+            with netsuite_errors(f"create {record_type}"):
                 raise
         log.info("netsuite.write.created", extra={"record_type": record_type, "external_id": external_id})
         if internal is not None:

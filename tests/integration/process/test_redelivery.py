@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,11 +16,12 @@ from revbridge_contracts.events import EventType
 from revbridge_contracts.models import Invoice
 from revbridge_contracts.process import ErrorClass
 from revbridge_process.bus import EventBus
-from revbridge_process.consumer import Outcome
+from revbridge_process.consumer import Consumer, Outcome
 from revbridge_process.errors import SystemRateLimited, SystemUnavailable
 from revbridge_process.flows.onboarding import onboard
 from revbridge_process.redelivery import SCHEDULE_TTL_SECONDS
 from revbridge_process.retry import RetryPolicy, step_runner
+from revbridge_process.store import RedisStore
 
 from tests.integration.process.support import (
     GROUP,
@@ -98,34 +100,53 @@ async def test_retry_after_from_the_last_failure_sets_a_later_redelivery(redis: 
     assert await redis.zcard(consumer.schedule.key(consumer.streams[1])) == 0
 
 
-async def test_a_throttled_crm_write_back_is_redelivered_after_retry_after_not_abandoned(
-    redis: Redis, prefix: str
-) -> None:
-    """Salesforce 429s outlasting the write-back's own attempts: the onboarding waits for the
-    Retry-After and converges then; no write-back is given up as an owned exception."""
+@dataclass
+class WriteBackRun:
+    system: FakeSystem
+    consumer: Consumer
+    store: RedisStore
+    clock: Clock
+    entry_id: str
+
+    async def converges(self) -> None:
+        """The redelivery links the contract and resolves the exception the failure opened."""
+        assert await self.consumer.reclaim(min_idle_ms=0) == [Outcome.done]
+        assert self.system.links[CONTRACT].billing_subscription_id == f"sub_{CONTRACT}"
+        resolved = await self.store.get_exception("onboarding", CONTRACT)
+        assert resolved is not None and resolved.status == "resolved"
+
+
+async def _write_back_failing(redis: Redis, prefix: str, failure: Exception) -> WriteBackRun:
+    """A contract activated while the CRM write-back fails with ``failure`` for as many attempts as
+    the repository's ``crm_writeback`` policy makes; the first delivery handled."""
     system = FakeSystem()
     system.add(contract(CONTRACT), account())
-    system.failures["put_billing_link"] += [SystemRateLimited("429 from the CRM", retry_after=90.0)] * 2
-    clock = Clock()
     policy = repo_config().retries.policy("crm_writeback", RetryPolicy())
+    system.failures["put_billing_link"] += [failure] * policy.attempts
+    clock = Clock()
     consumer, store = make_consumer(
         redis, prefix, system, clock=clock, writeback=step_runner("crm_writeback", policy, no_sleep)
     )
     consumer._policies["onboarding"] = STEADY
     await consumer.ensure_groups()
     entry_id = await EventBus(redis, prefix).publish(event(EventType.contract_activated, CONTRACT))
-
     assert await consumer.read_new(block_ms=100) == [Outcome.pending]
-    score = await consumer.schedule.not_before(consumer.streams[0], entry_id)
-    assert score is not None and round(score / 1000 - clock.now) == 90
-    record = await store.get_exception("onboarding", CONTRACT)
-    assert record is not None and record.error_class == ErrorClass.rate_limited
     assert CONTRACT not in system.links
-    clock.advance(90)
-    assert await consumer.reclaim(min_idle_ms=0) == [Outcome.done]
-    assert system.links[CONTRACT].billing_subscription_id == f"sub_{CONTRACT}"
-    resolved = await store.get_exception("onboarding", CONTRACT)
-    assert resolved is not None and resolved.status == "resolved"
+    return WriteBackRun(system, consumer, store, clock, entry_id)
+
+
+async def test_a_throttled_crm_write_back_is_redelivered_after_retry_after_not_abandoned(
+    redis: Redis, prefix: str
+) -> None:
+    """Salesforce 429s outlasting the write-back's own attempts: the onboarding waits for the
+    Retry-After and converges then; no write-back is given up as an owned exception."""
+    run = await _write_back_failing(redis, prefix, SystemRateLimited("429 from the CRM", retry_after=90.0))
+    score = await run.consumer.schedule.not_before(run.consumer.streams[0], run.entry_id)
+    assert score is not None and round(score / 1000 - run.clock.now) == 90
+    record = await run.store.get_exception("onboarding", CONTRACT)
+    assert record is not None and record.error_class == ErrorClass.rate_limited
+    run.clock.advance(90)
+    await run.converges()
 
 
 async def test_a_failing_crm_write_back_is_redelivered_and_its_exception_resolved_when_it_converges(
@@ -134,27 +155,11 @@ async def test_a_failing_crm_write_back_is_redelivered_and_its_exception_resolve
     """CRM 500s outlasting the write-back's own attempts (the repository policy): the onboarding is
     redelivered, not left as an exception for a person to retry, and the exception the failure
     opened is resolved when the redelivery links the contract."""
-    system = FakeSystem()
-    system.add(contract(CONTRACT), account())
-    policy = repo_config().retries.policy("crm_writeback", RetryPolicy())
-    system.failures["put_billing_link"] += [SystemUnavailable("500 from the CRM")] * policy.attempts
-    clock = Clock()
-    consumer, store = make_consumer(
-        redis, prefix, system, clock=clock, writeback=step_runner("crm_writeback", policy, no_sleep)
-    )
-    consumer._policies["onboarding"] = STEADY
-    await consumer.ensure_groups()
-    await EventBus(redis, prefix).publish(event(EventType.contract_activated, CONTRACT))
-
-    assert await consumer.read_new(block_ms=100) == [Outcome.pending]
-    record = await store.get_exception("onboarding", CONTRACT)
+    run = await _write_back_failing(redis, prefix, SystemUnavailable("500 from the CRM"))
+    record = await run.store.get_exception("onboarding", CONTRACT)
     assert record is not None and record.error_class == ErrorClass.upstream_unavailable
-    assert CONTRACT not in system.links
-    clock.advance(60)
-    assert await consumer.reclaim(min_idle_ms=0) == [Outcome.done]
-    assert system.links[CONTRACT].billing_subscription_id == f"sub_{CONTRACT}"
-    resolved = await store.get_exception("onboarding", CONTRACT)
-    assert resolved is not None and resolved.status == "resolved"
+    run.clock.advance(60)
+    await run.converges()
 
 
 async def test_orphan_of_a_dead_consumer_is_reclaimed_but_a_scheduled_entry_waits(

@@ -57,7 +57,6 @@ if redis.call('ZCARD', KEYS[1]) < limit then
 end
 return {0, -1}
 """
-# KEYS[1] cool-down; ARGV until_ms, ttl_ms: only ever moves the end later
 # KEYS[1] throttled limit, KEYS[2] cool-down; ARGV limit, ttl_ms, until_ms
 # -> the limit now in force (0: it was one slot already, so the account cools down instead)
 _THROTTLE = """
@@ -71,11 +70,6 @@ end
 local halved = math.floor(current / 2)
 redis.call('SET', KEYS[1], halved, 'PX', ARGV[2])
 return halved
-"""
-_COOL_DOWN = """
-local cool = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > cool then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-return 1
 """
 
 
@@ -112,7 +106,6 @@ class NetSuiteBudget:
         self._clock, self._sleep, self._poll = clock, sleep, poll_seconds
         self._local = asyncio.Semaphore(limit)
         self._acquire = redis.register_script(_ACQUIRE)
-        self._cool = redis.register_script(_COOL_DOWN)
         self._throttle = redis.register_script(_THROTTLE)
 
     def _now_ms(self) -> int:
@@ -159,16 +152,6 @@ class NetSuiteBudget:
     async def _give_back(self, token: str) -> None:
         with contextlib.suppress(RedisError, OSError):  # the lease expires on its own
             await self._redis.zrem(self.leases_key, token)
-
-    async def cool_down(self, seconds: float | None) -> None:
-        """Every holder waits ``seconds`` (default ``cooldown_default_seconds``) before its next call."""
-        wait_ms = int((self._cooldown_default if seconds is None else seconds) * 1000)
-        try:
-            await self._cool(keys=[self.cooldown_key], args=[self._now_ms() + wait_ms, max(wait_ms, 1)])
-        except (RedisError, OSError) as exc:
-            log.warning("netsuite.budget.unavailable", extra={"error": type(exc).__name__})
-            return
-        log.warning("netsuite.budget.cooling_down", extra={"seconds": wait_ms / 1000})
 
     async def throttle(self, seconds: float | None) -> None:
         """NetSuite answered 429: halve the shared limit for ``seconds`` (default

@@ -110,13 +110,16 @@ class NetSuiteErp:
             response.raise_for_status()
         return cast(NsRecord, response.json())
 
-    async def _put_eid(self, record_type: str, external_id: str, body: dict[str, Any]) -> str | None:
-        """Upsert; the internal id from ``Location`` (None when the answer did not carry one)."""
-        response = await self._http.put(self._eid_path(record_type, external_id), json=body)
+    @staticmethod
+    def _location_id(response: httpx.Response) -> str | None:
+        """The internal id a write's ``Location`` names (None when it names none); raises on an error."""
         response.raise_for_status()
-        location = response.headers.get("Location", "")
-        tail = location.rstrip("/").rsplit("/", 1)[-1]
+        tail = response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
         return tail if tail.isdigit() else None
+
+    async def _put_eid(self, record_type: str, external_id: str, body: dict[str, Any]) -> str | None:
+        """Upsert by external id."""
+        return self._location_id(await self._http.put(self._eid_path(record_type, external_id), json=body))
 
     async def suiteql(self, q: str, limit: int, offset: int) -> NsCollection:
         with netsuite_errors("suiteql"):
@@ -203,11 +206,8 @@ class NetSuiteErp:
         return mappers.to_ref(record_type, found["id"], external_id)
 
     async def _create(self, record_type: str, body: dict[str, Any]) -> str | None:
-        """``POST`` a new record; the internal id from ``Location`` (None when it carried none)."""
-        response = await self._http.post(f"{RECORD}/{record_type}", json=body)
-        response.raise_for_status()
-        tail = response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
-        return tail if tail.isdigit() else None
+        """``POST`` a new record."""
+        return self._location_id(await self._http.post(f"{RECORD}/{record_type}", json=body))
 
     async def _write_money(
         self, record_type: str, external_id: str, body: dict[str, Any], amount: int, currency: str
@@ -220,11 +220,12 @@ class NetSuiteErp:
             internal = await self._create(record_type, {**body, "externalId": external_id})
         except (httpx.HTTPStatusError, httpx.TransportError) as exc:
             refused = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (400, 409)
-            if is_ambiguous(exc):
+            ambiguous = is_ambiguous(exc)
+            if ambiguous:
                 log.warning(
                     "netsuite.write.ambiguous", extra={"record_type": record_type, "external_id": external_id}
                 )
-            if refused or is_ambiguous(exc):
+            if refused or ambiguous:
                 found = await self._existing_or_none(record_type, external_id, amount, currency)
                 if found is not None:
                     event = "netsuite.write.skipped_existing" if refused else "netsuite.write.recovered"

@@ -4,7 +4,9 @@ Starts the sandbox as a real process, then drives ``POST /services/data/v59.0/so
 (a Name, a Bearer token, keep-alive) from several client processes, each a minimal asyncio
 HTTP/1.1 client over many connections, so the client costs as little CPU as possible. The same
 load against ``GET /__sandbox/health`` of the same process gives the baseline; the ratio says what
-a create costs beyond the web stack. Not a pass/fail test.
+a create costs beyond the web stack. Then, with those thousands of accounts stored, a SOQL query for
+one of them by Id (``SELECT Id, Name FROM Account WHERE Id = '…'``, the shape of revbridge's contract
+and account reads): what a read costs once the org is no longer empty. Not a pass/fail test.
 
     uv run python bench/sandboxes/salesforce.py [SECONDS] [CLIENT_PROCESSES] [CONNECTIONS_EACH]
 """
@@ -17,6 +19,7 @@ import multiprocessing
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -99,12 +102,20 @@ def main(seconds: float, clients: int, conns: int) -> None:
             measure(pool, port, create, 0.5, clients, conns)
             baseline = measure(pool, port, health, seconds, clients, conns)
             creates = measure(pool, port, create, seconds, clients, conns)
-        total = httpx.get(f"{base}/services/data/v59.0/query", params={"q": "SELECT COUNT() FROM Account"},
-                          headers={"Authorization": f"Bearer {token}"}).json()["totalSize"]  # fmt: skip
+            bearer = {"Authorization": f"Bearer {token}"}
+            api = httpx.Client(base_url=f"{base}/services/data/v59.0", headers=bearer)
+            total = api.get("/query", params={"q": "SELECT COUNT() FROM Account"}).json()["totalSize"]
+            newest = api.post("/sobjects/Account/", json={"Name": "Newest Co"}).json()["id"]
+            q = quote(f"SELECT Id, Name FROM Account WHERE Id = '{newest}'")
+            by_id = build("GET", f"/services/data/v59.0/query?q={q}", host, token)
+            measure(pool, port, by_id, 0.5, clients, conns)
+            reads = measure(pool, port, by_id, seconds, clients, conns)
     print(f"client processes: {clients} x {conns} connections, {seconds:.0f} s per phase")
     print(f"baseline GET /__sandbox/health : {baseline:8.0f} req/s")
     print(f"POST sobjects/Account (create) : {creates:8.0f} creates/s  (target {TARGET}; {total} stored)")
     print(f"create / health                : {creates / baseline:8.2f}")
+    print(f"SOQL WHERE Id = (one of {total + 1}) : {reads:8.0f} queries/s")
+    print(f"query by Id / health           : {reads / baseline:8.2f}")
 
 
 if __name__ == "__main__":

@@ -319,6 +319,25 @@ def test_where_in_like_and_or_not(sf: httpx.Client) -> None:
     assert names(soql(sf, q + "Parent.Name = 'Acme'")) == ["Acme Europe"]
 
 
+def test_where_id_reads_one_record_of_that_type_live_or_deleted_as_asked(sf: httpx.Client) -> None:
+    acme = create(sf, "Account", Name="Acme", BillingCountry="US")
+    product = create(sf, "Product2", Name="Widget")
+    q = "SELECT Name FROM Account WHERE Id = '{}'"
+    assert names(soql(sf, q.format(acme))) == ["Acme"]
+    assert names(soql(sf, q.format(acme[:15]))) == ["Acme"]
+    assert names(soql(sf, q.format(acme) + " AND BillingCountry = 'US'")) == ["Acme"]
+    assert soql(sf, q.format(acme) + " AND BillingCountry = 'FR'")["totalSize"] == 0
+    assert soql(sf, q.format(product))["totalSize"] == 0  # an id of another type matches nothing
+    assert names(soql(sf, q.format(acme) + f" OR Id = '{create(sf, 'Account', Name='Globex')}'")) == [
+        "Acme",
+        "Globex",
+    ]
+    assert sf.delete(f"{V}/sobjects/Account/{acme}").status_code == 204
+    assert soql(sf, q.format(acme))["totalSize"] == 0
+    deleted = sf.get(f"{V}/queryAll/", params={"q": q.format(acme)}).json()
+    assert [r["Name"] for r in deleted["records"]] == ["Acme"]
+
+
 def test_order_by_several_fields_with_nulls_and_limit_offset(sf: httpx.Client) -> None:
     seed(sf)
     q = "SELECT Name, BillingCountry FROM Account ORDER BY BillingCountry DESC NULLS FIRST, Name ASC"

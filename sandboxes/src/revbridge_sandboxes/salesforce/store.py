@@ -43,6 +43,9 @@ class Record:
 class Store:
     objects: dict[str, ObjectDef] = field(default_factory=build_objects)
     records: dict[str, Record] = field(default_factory=dict)
+    # The same records by sObject name (records are never removed: a delete only marks them), so a
+    # query reads its own table rather than the whole org.
+    by_sobject: dict[str, dict[str, Record]] = field(default_factory=dict)
     # Custom fields first seen in a write, per lower-cased object name.
     extra_fields: dict[str, dict[str, FieldDef]] = field(default_factory=dict)
     id_factory: ids.IdFactory = field(default_factory=ids.IdFactory)
@@ -96,9 +99,8 @@ class Store:
         return self.lookup(normalized) if normalized else None
 
     def scan(self, obj: ObjectDef, *, include_deleted: bool = False) -> list[Record]:
-        return [
-            r for r in self.records.values() if r.sobject == obj.name and (include_deleted or not r.deleted)
-        ]
+        table = self.by_sobject.get(obj.name, {})
+        return [r for r in table.values() if include_deleted or not r.deleted]
 
     def find_by(self, obj: ObjectDef, field_name: str, value: str) -> list[Record]:
         f = self.field(obj, field_name)
@@ -139,6 +141,7 @@ class Store:
             record.values["ContractNumber"] = f"{self._contract_number:08d}"
             self._contract_number += 1
         self.records[record_id] = record
+        self.by_sobject.setdefault(obj.name, {})[record_id] = record
         return record, activated
 
     def update(self, obj: ObjectDef, record: Record, body: dict[str, Any]) -> list[Record]:

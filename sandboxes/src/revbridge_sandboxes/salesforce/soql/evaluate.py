@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ..errors import NotFound
 from ..store import Record, Store
 from ..values import render
 from .ast import And, Comparison, Condition, Count, InList, Like, Not, Or, Query
@@ -40,7 +41,10 @@ def execute(store: Store, query: Query, *, version: str, include_deleted: bool =
         if isinstance(query.select, Count)
         else [resolve(store, obj, path) for path in query.select]
     )
-    rows = [r for r in store.scan(obj, include_deleted=include_deleted) if predicate is None or predicate(r)]
+    candidates = _by_id(store, obj, query.where, include_deleted)
+    if candidates is None:
+        candidates = store.scan(obj, include_deleted=include_deleted)
+    rows = [r for r in candidates if predicate is None or predicate(r)]
     if order:
         rows.sort(key=functools.cmp_to_key(lambda a, b: _order(store, order, a, b)))
     else:
@@ -54,6 +58,26 @@ def execute(store: Store, query: Query, *, version: str, include_deleted: bool =
         n = sum(1 for r in rows if selected[0].value(store, r) is not None)
         return QueryResult(1, [{"attributes": {"type": "AggregateResult"}, "expr0": n}])
     return QueryResult(len(rows), [_project(store, r, selected, version) for r in rows])
+
+
+def _by_id(store: Store, obj: Any, where: Condition | None, include_deleted: bool) -> list[Record] | None:
+    """The records a ``WHERE Id = '…'`` (alone or among ANDed conditions) can match, read by id
+    instead of scanning the table; None when the query names no single id. The full predicate still
+    runs on them, so this only narrows."""
+    conditions = where.items if isinstance(where, And) else (where,)
+    for cond in conditions:
+        if (
+            isinstance(cond, Comparison)
+            and cond.op == "="
+            and cond.field.parts[-1].lower() == "id"
+            and len(cond.field.parts) == 1
+            and isinstance(cond.value, str)
+        ):
+            try:
+                return [store.get(obj, cond.value, include_deleted=include_deleted)]
+            except NotFound:
+                return []
+    return None
 
 
 def _order(store: Store, order: list[tuple[Resolved, Any]], a: Record, b: Record) -> int:

@@ -1,6 +1,7 @@
 """The account-wide NetSuite budget against a real NetSuite sandbox and a real Redis: two clients
 sharing one Redis never exceed the account's concurrency together, a 429 from NetSuite halves the
-limit both of them share for its Retry-After, and a 429 at one slot pauses both."""
+limit both of them share for its Retry-After (once for requests sent together), and a 429 at one
+slot pauses both."""
 
 from __future__ import annotations
 
@@ -151,6 +152,38 @@ async def test_a_429_halves_the_shared_limit_for_its_retry_after(
         while await budget_a.limit_now() != ACCOUNT_LIMIT:  # whole again after the Retry-After
             assert asyncio.get_running_loop().time() < deadline, "the halved limit never expired"
             await asyncio.sleep(0.05)
+
+
+async def test_429s_to_requests_sent_together_halve_the_limit_once(
+    netsuite: str, admin: httpx.Client, prefix: str
+) -> None:
+    """Two requests in flight at once, both refused: the second 429 answers a request sent under the
+    old limit, so the limit is halved once (3 -> 1) and the account does not cool down."""
+    admin.post(
+        "/faults",
+        json={
+            "kind": "rate_limit",
+            "retry_after": 30,
+            "latency_ms": 300,  # both are sent before either answer comes back
+            "path": "/services/rest/record/v1/customer/*",
+            "count": 2,
+        },
+    ).raise_for_status()
+    async with client(netsuite, prefix) as first, client(netsuite, prefix) as second:
+        results = await asyncio.gather(
+            first.get_customer("budget-probe-a"),
+            second.get_customer("budget-probe-b"),
+            return_exceptions=True,
+        )
+        assert [type(r) for r in results] == [RateLimited, RateLimited]
+        budget = first._http._transport._budget  # type: ignore[attr-defined]
+        assert await budget.limit_now() == ACCOUNT_LIMIT // 2
+        assert await budget.cooldown_remaining() == 0
+
+        _one_429(admin, 30)  # a request sent after the halving is news: now the account cools down
+        with pytest.raises(RateLimited):
+            await second.get_customer("budget-probe-c")
+        assert await budget.cooldown_remaining() > 0
 
 
 async def test_a_429_at_one_slot_pauses_every_holder_for_its_retry_after(

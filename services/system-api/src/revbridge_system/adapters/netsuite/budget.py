@@ -6,12 +6,17 @@ set (score: when the lease expires) for as long as it runs, so a replica that di
 frees its slots when their leases run out.
 
 A 429 from NetSuite halves the account's shared limit for its Retry-After (else
-``cooldown_default_seconds``); each further 429 halves it again, down to one slot, and a 429 at one
+``cooldown_default_seconds``); a further 429 halves it again, down to one slot, and a 429 at one
 slot starts a shared cool-down that every holder waits out before its next request. Halving rather
 than stopping everything at the first 429: a pause of the whole account per 429 turned a few
 scattered 429s a second (another integration using the account, or the chaos run's injected 5%)
 into NetSuite traffic stopped nearly all the time, while halving still backs off quickly when the
 account really is saturated. The limit is whole again once the last 429's Retry-After has passed.
+
+Only a 429 to a request sent after the last halving halves again (TCP's one reduction per window):
+the requests already in flight when the limit was halved were sent under the larger limit, so their
+429s say nothing about the smaller one. Without this, one burst of 429s to requests sent together
+cut the limit to one slot and paused the account, however few slots the account was short.
 A caller that would wait longer than ``max_wait_seconds`` gets ``RateLimited`` with the time left
 as Retry-After, so the flow schedules its redelivery instead of holding a connection.
 
@@ -57,10 +62,15 @@ if redis.call('ZCARD', KEYS[1]) < limit then
 end
 return {0, -1}
 """
-# KEYS[1] throttled limit, KEYS[2] cool-down; ARGV limit, ttl_ms, until_ms
-# -> the limit now in force (0: it was one slot already, so the account cools down instead)
+# KEYS[1] throttled limit, KEYS[2] cool-down, KEYS[3] when the limit was last halved (ms);
+# ARGV limit, ttl_ms, until_ms, sent_ms (when the refused request was sent; -1: unknown), now_ms
+# -> the limit now in force (0: it was one slot already, so the account cools down instead;
+#    -1: the request was sent before the last halving, so nothing changes)
 _THROTTLE = """
 local current = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+local halved_at = tonumber(redis.call('GET', KEYS[3]) or '-1')
+if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(ARGV[4]) < halved_at then return -1 end
+redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[2])
 if current <= 1 then
   local cool = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tonumber(ARGV[3]) > cool then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2]) end
@@ -101,6 +111,7 @@ class NetSuiteBudget:
         self.leases_key = f"{key_prefix}netsuite:budget:leases"
         self.cooldown_key = f"{key_prefix}netsuite:budget:cooldown"
         self.throttle_key = f"{key_prefix}netsuite:budget:throttled"
+        self.halved_at_key = f"{key_prefix}netsuite:budget:halved_at"
         self._lease_ms = int(lease_seconds * 1000)
         self._max_wait, self._cooldown_default = max_wait_seconds, cooldown_default_seconds
         self._clock, self._sleep, self._poll = clock, sleep, poll_seconds
@@ -108,7 +119,7 @@ class NetSuiteBudget:
         self._acquire = redis.register_script(_ACQUIRE)
         self._throttle = redis.register_script(_THROTTLE)
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
         return int(self._clock() * 1000)
 
     @contextlib.asynccontextmanager
@@ -129,7 +140,7 @@ class NetSuiteBudget:
             try:
                 granted, wait_ms = await self._acquire(
                     keys=[self.leases_key, self.cooldown_key, self.throttle_key],
-                    args=[self._now_ms(), self.limit, self._lease_ms, token],
+                    args=[self.now_ms(), self.limit, self._lease_ms, token],
                 )
             except (RedisError, OSError) as exc:
                 log.warning("netsuite.budget.unavailable", extra={"error": type(exc).__name__})
@@ -153,19 +164,24 @@ class NetSuiteBudget:
         with contextlib.suppress(RedisError, OSError):  # the lease expires on its own
             await self._redis.zrem(self.leases_key, token)
 
-    async def throttle(self, seconds: float | None) -> None:
-        """NetSuite answered 429: halve the shared limit for ``seconds`` (default
-        ``cooldown_default_seconds``); at one slot already, every holder cools down instead."""
+    async def throttle(self, seconds: float | None, sent_ms: int | None = None) -> None:
+        """NetSuite answered 429 to a request sent at ``sent_ms`` (None: count it whenever sent):
+        halve the shared limit for ``seconds`` (default ``cooldown_default_seconds``); at one slot
+        already, every holder cools down instead. A request sent before the last halving changes
+        nothing (see the module docstring)."""
         wait_ms = max(int((self._cooldown_default if seconds is None else seconds) * 1000), 1)
+        now = self.now_ms()
         try:
             limit = await self._throttle(
-                keys=[self.throttle_key, self.cooldown_key],
-                args=[self.limit, wait_ms, self._now_ms() + wait_ms],
+                keys=[self.throttle_key, self.cooldown_key, self.halved_at_key],
+                args=[self.limit, wait_ms, now + wait_ms, now if sent_ms is None else sent_ms, now],
             )
         except (RedisError, OSError) as exc:
             log.warning("netsuite.budget.unavailable", extra={"error": type(exc).__name__})
             return
-        if int(limit):
+        if int(limit) < 0:
+            log.info("netsuite.budget.throttle_in_flight", extra={"seconds": wait_ms / 1000})
+        elif int(limit):
             log.warning("netsuite.budget.throttled", extra={"limit": int(limit), "seconds": wait_ms / 1000})
         else:
             log.warning("netsuite.budget.cooling_down", extra={"seconds": wait_ms / 1000})
@@ -177,11 +193,11 @@ class NetSuiteBudget:
 
     async def cooldown_remaining(self) -> float:
         raw = await self._redis.get(self.cooldown_key)
-        return max(0.0, (int(raw) - self._now_ms()) / 1000) if raw else 0.0
+        return max(0.0, (int(raw) - self.now_ms()) / 1000) if raw else 0.0
 
     async def holders(self) -> int:
         """Leases held now (expired ones not counted)."""
-        return int(await self._redis.zcount(self.leases_key, self._now_ms() + 1, "+inf"))
+        return int(await self._redis.zcount(self.leases_key, self.now_ms() + 1, "+inf"))
 
 
 class BudgetTransport(httpx.AsyncBaseTransport):
@@ -193,6 +209,7 @@ class BudgetTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         async with self._budget.slot():
+            sent_ms = self._budget.now_ms()
             response = await self._inner.handle_async_request(request)
             try:
                 await response.aread()  # the slot is held until the whole answer is in
@@ -200,7 +217,8 @@ class BudgetTransport(httpx.AsyncBaseTransport):
                 await response.aclose()
                 raise
             if response.status_code == 429:
-                await self._budget.throttle(retry_after_seconds(response.headers.get("Retry-After")))
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                await self._budget.throttle(retry_after, sent_ms)
         return response
 
     async def aclose(self) -> None:

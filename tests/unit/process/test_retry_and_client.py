@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
 import pytest
 from revbridge_process.errors import (
     SystemConflict,
@@ -12,7 +16,7 @@ from revbridge_process.errors import (
     SystemUnavailable,
 )
 from revbridge_process.retry import RetryPolicy, with_retries
-from revbridge_process.system_client import SystemApi, retry_after_seconds
+from revbridge_process.system_client import Reply, SystemApi, retry_after_seconds
 
 pytestmark = pytest.mark.anyio
 
@@ -65,11 +69,25 @@ async def test_gives_up_after_attempts_and_never_retries_business_errors() -> No
     assert calls == 4
 
 
-def _client(status: int, headers: dict[str, str] | None = None) -> SystemApi:
-    def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, headers=headers, json={"title": "x", "status": status, "detail": "why"})
+class FakeTransport:
+    """Answers each request with ``respond(method, path with its query)``; what it saw is kept."""
 
-    return SystemApi(httpx.AsyncClient(base_url="http://system", transport=httpx.MockTransport(respond)))
+    def __init__(self, respond: Callable[[str, str], Reply]) -> None:
+        self.respond = respond
+
+    async def send(
+        self, method: str, path: str, params: Mapping[str, str] | None, body: bytes | None
+    ) -> Reply:
+        return self.respond(method, path + (f"?{urlencode(params)}" if params else ""))
+
+
+def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, headers or {}, json.dumps(body).encode())
+
+
+def _client(status: int, headers: dict[str, str] | None = None) -> SystemApi:
+    problem = {"title": "x", "status": status, "detail": "why"}
+    return SystemApi(FakeTransport(lambda method, path: reply(status, problem, headers)))
 
 
 @pytest.mark.parametrize(
@@ -91,26 +109,14 @@ async def test_system_api_statuses_map_to_errors(status: int, error: type[Except
         assert caught.value.retry_after == 2.0
 
 
-async def test_connection_errors_are_unavailable() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    api = SystemApi(httpx.AsyncClient(base_url="http://system", transport=httpx.MockTransport(refuse)))
-    with pytest.raises(SystemUnavailable):
-        await api.get_invoice("default", "in_1")
-
-
 async def test_client_sends_keyed_paths_and_parses_canonical_models() -> None:
     seen: list[str] = []
 
-    def respond(request: httpx.Request) -> httpx.Response:
-        seen.append(f"{request.method} {request.url.raw_path.decode()}")
-        return httpx.Response(
-            200, json={"record_type": "invoice", "internal_id": "77", "external_id": "in/1"}
-        )
+    def respond(method: str, path: str) -> Reply:
+        seen.append(f"{method} {path}")
+        return reply(200, {"record_type": "invoice", "internal_id": "77", "external_id": "in/1"})
 
-    api = SystemApi(httpx.AsyncClient(base_url="http://system", transport=httpx.MockTransport(respond)))
-    ref = await api.get_erp_customer("in/1")
+    ref = await SystemApi(FakeTransport(respond)).get_erp_customer("in/1")
     assert ref.internal_id == "77" and seen == ["GET /v1/erp/customers/in%2F1"]
 
 
@@ -123,15 +129,14 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
 async def test_refund_listing_pages_the_accounts_refunds_and_translates_errors() -> None:
     seen: list[str] = []
 
-    def respond(request: httpx.Request) -> httpx.Response:
-        seen.append(f"{request.url.raw_path.decode()}")
-        if "cursor" in request.url.params:
-            return httpx.Response(429, headers={"Retry-After": "3"}, json={"detail": "throttled"})
+    def respond(method: str, path: str) -> Reply:
+        seen.append(path)
+        if "cursor" in path:
+            return reply(429, {"detail": "throttled"}, {"Retry-After": "3"})
         refund = {"id": "re_1", "charge_id": "ch_1", "amount": 500, "currency": "USD", "status": "succeeded"}
-        return httpx.Response(200, json={"items": [refund], "next_cursor": "re_1"})
+        return reply(200, {"items": [refund], "next_cursor": "re_1"})
 
-    http = httpx.AsyncClient(base_url="http://system", transport=httpx.MockTransport(respond))
-    api = SystemApi(http)
+    api = SystemApi(FakeTransport(respond))
     page = await api.list_refunds("uk")
     assert [r.id for r in page.items] == ["re_1"] and page.next_cursor == "re_1"
     with pytest.raises(SystemRateLimited) as caught:

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from revbridge_contracts.metrics import install_metrics
 from revbridge_contracts.problems import install_problem_handlers
-from revbridge_contracts.telemetry import instrument_app, traced
+from revbridge_contracts.telemetry import instrument_app
 
 from revbridge_process.api import (
     exceptions,
@@ -32,7 +31,7 @@ from revbridge_process.replay import Replayer
 from revbridge_process.scheduling import Reconciliations
 from revbridge_process.settings import Settings
 from revbridge_process.store import build_store
-from revbridge_process.system_client import SystemApi
+from revbridge_process.system_client import SystemApi, http_transport
 
 DESCRIPTION = (
     "Orchestrates the revenue flows: onboarding (contract → billing customer and subscription → "
@@ -48,9 +47,7 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
         app.state.config = config or load_config(settings.config_dir)
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         try:
-            async with traced(
-                httpx.AsyncClient(base_url=str(settings.system_api_url), timeout=settings.timeout_seconds)
-            ) as http:
+            async with http_transport(str(settings.system_api_url), settings.timeout_seconds) as http:
                 app.state.system = SystemApi(http)
                 app.state.store = build_store(redis, settings, app.state.config)
                 app.state.bus = EventBus(redis, settings.key_prefix, settings.stream_maxlen)

@@ -2,17 +2,28 @@
 
 It returns canonical models and translates the system API's answers into this service's errors
 at one edge (``_translate``): 404, 409, 422, 429 and 503 each mean something different to a flow.
+
+The calls go through a ``Transport``; ``HttpTransport`` sends them with aiohttp, injecting the trace
+context and baggage (the correlation id) into each request. aiohttp rather than httpx: a worker
+makes three to five of these calls per invoice, and an httpx call with its OpenTelemetry client
+instrumentation cost 1.1 ms of CPU against 0.2 ms for aiohttp with the context injected by hand,
+measured side by side against one local server; the worker's CPU is what limits the pipeline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
+import json
 import time
-from typing import TypeVar
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 from urllib.parse import quote
 
-import httpx
+import aiohttp
+from opentelemetry.propagate import inject
 from pydantic import BaseModel
 from revbridge_contracts.models import (
     BillingCustomer,
@@ -42,6 +53,7 @@ from revbridge_contracts.models import (
     SubscriptionPage,
     SubscriptionUpsert,
 )
+from yarl import URL
 
 from revbridge_process.errors import (
     SystemConflict,
@@ -65,28 +77,78 @@ def retry_after_seconds(value: str | None) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
-def _detail(response: httpx.Response) -> str:
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The system API's answer: status, headers, the whole body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Transport(Protocol):
+    """Sends one request to the system API; raises ``SystemUnavailable`` when no answer came."""
+
+    async def send(
+        self, method: str, path: str, params: Mapping[str, str] | None, body: bytes | None
+    ) -> Reply: ...
+
+
+class HttpTransport:
+    """The system API over HTTP (aiohttp): ``timeout`` bounds connecting and each wait for data,
+    as httpx's timeout did; a refused connection, a reset or a timeout is ``SystemUnavailable``."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+
+    async def send(
+        self, method: str, path: str, params: Mapping[str, str] | None, body: bytes | None
+    ) -> Reply:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        inject(headers)  # traceparent, tracestate, baggage (the correlation id)
+        url = URL(self._base + path, encoded=True)  # paths arrive quoted (``_p``)
+        try:
+            async with self._session.request(
+                method, url, params=params, data=body, headers=headers
+            ) as response:
+                return Reply(response.status, response.headers, await response.read())
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise SystemUnavailable(f"system API unreachable: {type(exc).__name__}") from exc
+
+
+@contextlib.asynccontextmanager
+async def http_transport(base_url: str, timeout_seconds: float) -> AsyncIterator[HttpTransport]:
+    """An ``HttpTransport`` with its own connection pool, closed on exit."""
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_seconds, sock_read=timeout_seconds)
+    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+        yield HttpTransport(session, base_url)
+
+
+def _detail(reply: Reply) -> str:
     try:
-        body = response.json()
+        body = json.loads(reply.body)
     except ValueError:
-        return f"system API answered {response.status_code}"
+        return f"system API answered {reply.status}"
     detail = body.get("detail") or body.get("title") if isinstance(body, dict) else None
-    return f"system API answered {response.status_code}: {detail or 'no detail'}"
+    return f"system API answered {reply.status}: {detail or 'no detail'}"
 
 
-def _translate(response: httpx.Response) -> None:
-    status = response.status_code
+def _translate(reply: Reply) -> None:
+    status = reply.status
     if status < 400:
         return
-    detail = _detail(response)
+    detail = _detail(reply)
     if status == 404:
         raise SystemNotFound(detail)
     if status == 409:
         raise SystemConflict(detail)
     if status == 429:
-        raise SystemRateLimited(detail, retry_after_seconds(response.headers.get("Retry-After")))
+        raise SystemRateLimited(detail, retry_after_seconds(reply.headers.get("Retry-After")))
     if status >= 500:
-        raise SystemUnavailable(detail, retry_after_seconds(response.headers.get("Retry-After")))
+        raise SystemUnavailable(detail, retry_after_seconds(reply.headers.get("Retry-After")))
     raise SystemRejected(detail)
 
 
@@ -97,8 +159,8 @@ def _p(value: str) -> str:
 class SystemApi:
     """Implements ``ports.SystemPort`` over HTTP."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self._http = http
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     async def _call(
         self,
@@ -109,13 +171,10 @@ class SystemApi:
         params: dict[str, str] | None = None,
         body: BaseModel | None = None,
     ) -> M:
-        json = body.model_dump(mode="json") if body is not None else None
-        try:
-            response = await self._http.request(method, path, params=params, json=json)
-        except httpx.TransportError as exc:
-            raise SystemUnavailable(f"system API unreachable: {type(exc).__name__}") from exc
-        _translate(response)
-        return model.model_validate_json(response.content)
+        payload = body.model_dump_json().encode() if body is not None else None
+        reply = await self._transport.send(method, path, params, payload)
+        _translate(reply)
+        return model.model_validate_json(reply.body)
 
     async def get_contract(self, contract_id: str) -> Contract:
         return await self._call(Contract, "GET", f"/v1/crm/contracts/{_p(contract_id)}")
@@ -195,11 +254,7 @@ class SystemApi:
 
     async def delete_erp_credit_memo(self, external_id: str) -> None:
         path = f"/v1/erp/credit-memos/{_p(external_id)}"
-        try:
-            response = await self._http.request("DELETE", path)
-        except httpx.TransportError as exc:
-            raise SystemUnavailable(f"system API unreachable: {type(exc).__name__}") from exc
-        _translate(response)
+        _translate(await self._transport.send("DELETE", path, None, None))
 
     async def get_erp_refund(self, external_id: str) -> ErpTransaction:
         return await self._call(ErpTransaction, "GET", f"/v1/erp/refunds/{_p(external_id)}")

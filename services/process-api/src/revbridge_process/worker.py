@@ -1,7 +1,7 @@
 """The process worker: a consumer-group member on the CRM and billing streams.
 
-``python -m revbridge_process.worker``. Tracing is set up before any httpx client exists, so
-calls to the system API carry the trace continued from each message. Up to ``PROCESS_MAX_IN_FLIGHT``
+``python -m revbridge_process.worker``. Calls to the system API carry the trace continued from
+each message (``system_client.HttpTransport`` injects it). Up to ``PROCESS_MAX_IN_FLIGHT``
 entries are in hand at once (each flow within its own concurrency, see ``consumer``); the loop keeps
 reading while they run. Every ``PROCESS_RECLAIM_EVERY_SECONDS`` it claims the entries whose
 redelivery is due and the orphans of dead consumers (``redelivery``). SIGTERM/SIGINT stop reading
@@ -21,10 +21,9 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from revbridge_contracts.telemetry import setup_tracing, traced
+from revbridge_contracts.telemetry import setup_tracing
 
 from revbridge_process.config import Config, ConfigError, load_config
 from revbridge_process.consumer import Consumer, Outcome
@@ -36,7 +35,7 @@ from revbridge_process.retry import RetryPolicy, step_runner
 from revbridge_process.scheduling import Reconciliations, scheduled_reconciliation
 from revbridge_process.settings import Settings
 from revbridge_process.store import build_store
-from revbridge_process.system_client import SystemApi
+from revbridge_process.system_client import SystemApi, http_transport
 
 REAP_EVERY_SECONDS = 60.0
 log = logging.getLogger(__name__)
@@ -59,9 +58,7 @@ async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Worker]
     tracer = setup_tracing("process-worker")
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        async with traced(
-            httpx.AsyncClient(base_url=str(settings.system_api_url), timeout=settings.timeout_seconds)
-        ) as http:
+        async with http_transport(str(settings.system_api_url), settings.timeout_seconds) as http:
             store = build_store(redis, settings, config)
             policy = default_policy(settings)
             policies = config.retries.policies(policy)

@@ -3,7 +3,10 @@
 Every write is an upsert keyed by a business id: look the object up by its revbridge metadata
 first, create only when absent, and send an ``Idempotency-Key`` derived from the same id so a
 retry after a lost response replays the first create instead of making a second object.
-The SDK is used through its per-instance client (never global ``stripe.api_key``).
+The SDK is used through its per-instance client (never global ``stripe.api_key``), over the SDK's
+own aiohttp client (``StripeHttp``) rather than its httpx one: 0.5 to 0.6 ms of CPU per call against
+1.4 ms, measured side by side against the Stripe sandbox; the system API's CPU is what limits the
+pipeline.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 from typing import Any, cast
 from urllib.parse import quote
 
+import aiohttp
 import stripe
 from cachetools import TTLCache
 from revbridge_contracts.events import EventEnvelope
@@ -54,6 +58,28 @@ within this time."""
 PRODUCT_CODE_CACHE_SIZE = 10_000
 
 
+class StripeHttp(stripe.AIOHTTPClient):
+    """The SDK's aiohttp client, with a failure while reading the answer's body also reported as
+    ``APIConnectionError`` (the SDK's reads it outside its error handling): a connection cut
+    mid-answer is a lost answer, which the adapter treats as ambiguous, like a timeout."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        super().__init__(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout_seconds, sock_read=timeout_seconds)
+        )
+
+    async def request_async(
+        self, method: str, url: str, headers: Any, post_data: Any = None
+    ) -> tuple[bytes, int, Any]:
+        content, status, response_headers = await self.request_stream_async(
+            method, url, headers, post_data=post_data
+        )
+        try:
+            return await content.read(), status, response_headers
+        except Exception as exc:  # whatever broke the read, the answer is lost
+            self._handle_request_error(exc)
+
+
 def _plain(obj: Any) -> Any:
     return obj.to_dict() if hasattr(obj, "to_dict") else obj
 
@@ -64,7 +90,7 @@ class StripeBilling:
     def __init__(self, settings: StripeSettings) -> None:
         self._accounts: dict[str, StripeAccount] = dict(settings.accounts)
         base = settings.api_base.rstrip("/")
-        self._http = [stripe.HTTPXClient(timeout=settings.timeout_seconds) for _ in self._accounts]
+        self._http = [StripeHttp(settings.timeout_seconds) for _ in self._accounts]
         self._product_codes_cache: TTLCache[tuple[int, str], str | None] = TTLCache(
             PRODUCT_CODE_CACHE_SIZE, PRODUCT_CODE_TTL_SECONDS
         )

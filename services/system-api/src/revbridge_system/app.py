@@ -1,8 +1,9 @@
 """The system API app: composition root for the three adapters, the event bus and the routers.
 
 Nothing connects at import time: ``create_app`` wires routes and handlers, and the lifespan
-builds the Redis client and the platform clients (after the OpenTelemetry httpx instrumentation
-is installed, so every outgoing call carries ``traceparent``).
+builds the Redis client and the platform clients. Outgoing calls carry ``traceparent``: NetSuite's
+httpx client is instrumented (``telemetry.traced``), Salesforce's calls inject it
+(``revbridge_contracts.http``).
 """
 
 from __future__ import annotations

@@ -11,11 +11,13 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import json as _json
 import logging
 import time
 from typing import Any, cast
 
-import httpx
+import aiohttp
+from revbridge_contracts import http
 from revbridge_contracts.models import (
     BillingLink,
     Contract,
@@ -24,10 +26,9 @@ from revbridge_contracts.models import (
     Customer,
     DunningStatus,
 )
-from revbridge_contracts.telemetry import traced
 
 from revbridge_system.adapters.salesforce import mappers
-from revbridge_system.adapters.salesforce.errors import first_error, salesforce_errors
+from revbridge_system.adapters.salesforce.errors import SalesforceStatus, first_error, salesforce_errors
 from revbridge_system.adapters.salesforce.settings import SalesforceSettings
 from revbridge_system.adapters.salesforce.types import SfAccount, SfContract, SfLineItem, SfQueryResult
 from revbridge_system.errors import BadRequest, NotFound, field_error
@@ -69,15 +70,20 @@ class SalesforceCrm:
 
     def __init__(self, settings: SalesforceSettings) -> None:
         self._settings = settings
-        self._http = traced(
-            httpx.AsyncClient(base_url=settings.instance_url.rstrip("/"), timeout=settings.timeout_seconds)
-        )
+        self._base = settings.instance_url.rstrip("/")
+        self._session: aiohttp.ClientSession | None = None  # made in the event loop, on first use
         self._data = f"/services/data/v{settings.api_version}"
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> http.Reply:
+        if self._session is None:
+            self._session = http.session(self._settings.timeout_seconds)
+        return await http.send(self._session, method, self._base + path, **kwargs)
 
     def verify_callout(self, header: str | None, raw_body: bytes) -> None:
         verify_signature(
@@ -94,41 +100,54 @@ class SalesforceCrm:
             if self._token is not None and self._token != stale:
                 return self._token  # another task already refreshed it
             with salesforce_errors("token"):
-                response = await self._http.post(
+                reply = await self._send(
+                    "POST",
                     "/services/oauth2/token",
-                    data={"grant_type": "client_credentials"},
-                    auth=(self._settings.client_id, self._settings.client_secret.get_secret_value()),
+                    form={"grant_type": "client_credentials"},
+                    headers={
+                        "Authorization": aiohttp.encode_basic_auth(
+                            self._settings.client_id, self._settings.client_secret.get_secret_value()
+                        )
+                    },
                 )
-                response.raise_for_status()
-            self._token = str(response.json()["access_token"])
+                if reply.status >= 400:
+                    raise SalesforceStatus(reply)
+            self._token = str(reply.json()["access_token"])
             log.info("salesforce.token.issued")
             return self._token
 
-    async def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> http.Reply:
         token = self._token or await self._fetch_token(None)
+        body = None if json is None else _json.dumps(json).encode()
         with salesforce_errors(what):
             for attempt in range(2):
-                response = await self._http.request(
-                    method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs
+                reply = await self._send(
+                    method, path, params=params, body=body, headers={"Authorization": f"Bearer {token}"}
                 )
-                expired = (
-                    response.status_code == 401
-                    and first_error(response).get("errorCode") == "INVALID_SESSION_ID"
-                )
+                expired = reply.status == 401 and first_error(reply).get("errorCode") == "INVALID_SESSION_ID"
                 if not expired or attempt:
                     break
                 token = await self._fetch_token(token)
-            response.raise_for_status()
-        return response
+            if reply.status >= 400:
+                raise SalesforceStatus(reply)
+        return reply
 
     async def query(self, soql: str, what: str) -> list[dict[str, Any]]:
         """Every record of ``soql``, following ``nextRecordsUrl``."""
-        response = await self._request("GET", f"{self._data}/query", what, params={"q": soql})
-        result = cast(SfQueryResult, response.json())
+        reply = await self._request("GET", f"{self._data}/query", what, params={"q": soql})
+        result = cast(SfQueryResult, reply.json())
         records = list(result.get("records", []))
         while not result.get("done", True) and result.get("nextRecordsUrl"):
-            response = await self._request("GET", result["nextRecordsUrl"], what)
-            result = cast(SfQueryResult, response.json())
+            reply = await self._request("GET", result["nextRecordsUrl"], what)
+            result = cast(SfQueryResult, reply.json())
             records += result.get("records", [])
         return records
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
+from revbridge_contracts.http import NoAnswer, Reply
 
 from revbridge_system.errors import BadRequest, NotFound, RateLimited, Unprocessable, field_error, unavailable
 
@@ -34,10 +34,18 @@ def is_retryable(status: int | None) -> bool:
     return True if status is None else RETRYABLE.get(status, status >= 500)
 
 
-def first_error(response: httpx.Response) -> dict[str, Any]:
+class SalesforceStatus(Exception):
+    """Salesforce answered an error status (raised inside ``salesforce_errors``, which maps it)."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(f"status {reply.status}")
+        self.reply = reply
+
+
+def first_error(reply: Reply) -> dict[str, Any]:
     """The first element of Salesforce's error array (or {} when the body is something else)."""
     try:
-        body = response.json()
+        body = reply.json()
     except ValueError:
         return {}
     if isinstance(body, list) and body and isinstance(body[0], dict):
@@ -47,18 +55,19 @@ def first_error(response: httpx.Response) -> dict[str, Any]:
 
 @contextmanager
 def salesforce_errors(what: str) -> Iterator[None]:
-    """Map httpx status and transport errors raised inside the block; ``what`` names the call."""
+    """Map error statuses (``SalesforceStatus``) and lost answers (``NoAnswer``) raised inside the
+    block; ``what`` names the call."""
     try:
         yield
-    except httpx.HTTPStatusError as exc:
-        response = exc.response
-        status = response.status_code
-        error = first_error(response)
+    except SalesforceStatus as exc:
+        reply = exc.reply
+        status = reply.status
+        error = first_error(reply)
         code = str(error.get("errorCode", ""))
         message = str(error.get("message", "")) or code or f"status {status}"
         if status == 429 or code in THROTTLE_CODES:
             raise RateLimited(
-                f"salesforce throttled {what}", retry_after=response.headers.get("Retry-After")
+                f"salesforce throttled {what}", retry_after=reply.headers.get("Retry-After")
             ) from exc
         if status == 404:
             raise NotFound(f"salesforce {what}: {message}") from exc
@@ -70,5 +79,5 @@ def salesforce_errors(what: str) -> Iterator[None]:
         if is_retryable(status) or status in (401, 403):
             raise unavailable("salesforce", f"{what}: status {status} {code}".strip()) from exc
         raise BadRequest(f"salesforce {what}: {message}") from exc
-    except httpx.TransportError as exc:
-        raise unavailable("salesforce", f"{what}: {type(exc).__name__}") from exc
+    except NoAnswer as exc:
+        raise unavailable("salesforce", f"{what}: {exc}") from exc

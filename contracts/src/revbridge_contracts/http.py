@@ -39,11 +39,15 @@ class NoAnswer(Exception):
     """No answer came: the request may or may not have been carried out."""
 
 
+def timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """``seconds`` bounds connecting and each wait for data (as httpx's timeout does), not the
+    whole exchange."""
+    return aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+
+
 def session(timeout_seconds: float) -> aiohttp.ClientSession:
-    """A connection pool whose ``timeout_seconds`` bounds connecting and each wait for data (as
-    httpx's timeout does), not the whole exchange. Create it inside the running event loop."""
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_seconds, sock_read=timeout_seconds)
-    return aiohttp.ClientSession(timeout=timeout)
+    """A connection pool with ``timeout(timeout_seconds)``. Create it inside the running event loop."""
+    return aiohttp.ClientSession(timeout=timeout(timeout_seconds))
 
 
 async def send(

@@ -69,8 +69,7 @@ def _by_id(store: Store, obj: Any, where: Condition | None, include_deleted: boo
         if (
             isinstance(cond, Comparison)
             and cond.op == "="
-            and cond.field.parts[-1].lower() == "id"
-            and len(cond.field.parts) == 1
+            and [part.lower() for part in cond.field.parts] == ["id"]
             and isinstance(cond.value, str)
         ):
             try:

@@ -99,19 +99,17 @@ class SalesforceCrm:
         async with self._token_lock:
             if self._token is not None and self._token != stale:
                 return self._token  # another task already refreshed it
+            basic = aiohttp.encode_basic_auth(
+                self._settings.client_id, self._settings.client_secret.get_secret_value()
+            )
             with salesforce_errors("token"):
                 reply = await self._send(
                     "POST",
                     "/services/oauth2/token",
                     form={"grant_type": "client_credentials"},
-                    headers={
-                        "Authorization": aiohttp.encode_basic_auth(
-                            self._settings.client_id, self._settings.client_secret.get_secret_value()
-                        )
-                    },
+                    headers={"Authorization": basic},
                 )
-                if reply.status >= 400:
-                    raise SalesforceStatus(reply)
+                SalesforceStatus.check(reply)
             self._token = str(reply.json()["access_token"])
             log.info("salesforce.token.issued")
             return self._token
@@ -136,8 +134,7 @@ class SalesforceCrm:
                 if not expired or attempt:
                     break
                 token = await self._fetch_token(token)
-            if reply.status >= 400:
-                raise SalesforceStatus(reply)
+            SalesforceStatus.check(reply)
         return reply
 
     async def query(self, soql: str, what: str) -> list[dict[str, Any]]:

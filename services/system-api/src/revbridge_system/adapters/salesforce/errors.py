@@ -41,6 +41,13 @@ class SalesforceStatus(Exception):
         super().__init__(f"status {reply.status}")
         self.reply = reply
 
+    @classmethod
+    def check(cls, reply: Reply) -> Reply:
+        """``reply`` when its status is not an error; else raises."""
+        if reply.status >= 400:
+            raise cls(reply)
+        return reply
+
 
 def first_error(reply: Reply) -> dict[str, Any]:
     """The first element of Salesforce's error array (or {} when the body is something else)."""

@@ -17,9 +17,9 @@ import logging
 from typing import Any, cast
 from urllib.parse import quote
 
-import aiohttp
 import stripe
 from cachetools import TTLCache
+from revbridge_contracts import http
 from revbridge_contracts.events import EventEnvelope
 from revbridge_contracts.models import (
     BillingCustomer,
@@ -64,9 +64,7 @@ class StripeHttp(stripe.AIOHTTPClient):
     mid-answer is a lost answer, which the adapter treats as ambiguous, like a timeout."""
 
     def __init__(self, timeout_seconds: float) -> None:
-        super().__init__(
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout_seconds, sock_read=timeout_seconds)
-        )
+        super().__init__(timeout=http.timeout(timeout_seconds))
 
     async def request_async(
         self, method: str, url: str, headers: Any, post_data: Any = None
@@ -98,15 +96,15 @@ class StripeBilling:
             name: stripe.StripeClient(
                 account.secret_key.get_secret_value(),
                 base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
-                http_client=http,
+                http_client=sdk_http,
                 max_network_retries=0,
             )
-            for (name, account), http in zip(self._accounts.items(), self._http, strict=True)
+            for (name, account), sdk_http in zip(self._accounts.items(), self._http, strict=True)
         }
 
     async def aclose(self) -> None:
-        for http in self._http:
-            await http.close_async()
+        for client in self._http:
+            await client.close_async()
 
     def _client(self, account: str) -> stripe.StripeClient:
         client = self._clients.get(account)

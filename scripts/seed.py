@@ -245,9 +245,26 @@ def seed_demo(stack: Any, timeout: float = 90.0) -> Demo:
     return Demo(parent, child, parent_contract, contract, invoice_id, uk_account, uk_contract)
 
 
+def try_it(gw: str, contract_id: str) -> list[str]:
+    """The shell lines ``make run`` prints and the README shows, one per main v2 endpoint; the
+    README's copies are checked against these (tests/unit/test_readme.py)."""
+    client_id, secret = INTERNAL_CLIENT
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    return [
+        f"TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials {gw}/oauth/token"
+        " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f"CONTRACT={contract_id}",
+        f"curl -s {auth} {gw}/experience/v2/revenue/summary",
+        f'curl -s {auth} "{gw}/experience/v2/lineage?contract_id=$CONTRACT"',
+        f"curl -s {auth} {gw}/experience/v2/operations/metrics",
+        f'curl -s {auth} "{gw}/experience/v2/exceptions?status=open"',
+    ]
+
+
 def banner(stack: Any, demo: Demo, elapsed: float) -> str:
     gw = stack.url("gateway")
     client_id, secret = INTERNAL_CLIENT
+    lines = "\n".join(f"  {line}" for line in try_it(gw, demo.contract_id))
     return f"""
 revbridge is ready ({elapsed:.0f}s).
 
@@ -259,14 +276,10 @@ revbridge is ready ({elapsed:.0f}s).
   sandboxes          Stripe {stack.url("stripe")}  Salesforce {stack.url("salesforce")}  NetSuite {stack.url("netsuite")}
   logs               {stack.log_dir}
 
-Fetch a token and the revenue summary:
+A token, then the revenue summary, the demo contract's lineage, the operations metrics and the
+open exceptions (all v2):
 
-  TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials {gw}/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  curl -s -H "Authorization: Bearer $TOKEN" {gw}/experience/v1/revenue/summary
-
-Lineage of the demo contract:
-
-  curl -s -H "Authorization: Bearer $TOKEN" {gw}/experience/v1/lineage/contracts/{demo.contract_id}
+{lines}
 
 Ctrl-C stops everything.
 """

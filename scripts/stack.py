@@ -214,11 +214,12 @@ def single_instance() -> Iterator[None]:
         except BlockingIOError:
             lock.seek(0)
             pid = lock.read().strip() or "?"
-            print(
-                f"revbridge is already running (pid {pid}); gateway at http://127.0.0.1:{DEFAULT_PORTS['gateway']}"
-            )
-            print("Stop it with Ctrl-C in its terminal (or: kill " + pid + ").")
-            raise SystemExit(1) from None
+            gateway = f"http://127.0.0.1:{DEFAULT_PORTS['gateway']}"
+            print(f"revbridge is already running from this checkout (pid {pid}):")
+            print(f"  gateway    {gateway}\n  dashboard  {gateway}/dashboard/")
+            print(f"  logs       {RUN_DIR / 'logs'}")
+            print(f"Its terminal shows the demo and the curls; stop it with Ctrl-C there (or: kill {pid}).")
+            raise SystemExit(0) from None  # what was asked for is running: not a failure
         lock.seek(0)
         lock.truncate()
         lock.write(str(os.getpid()))
@@ -264,6 +265,7 @@ def run() -> None:
         try:
             print("revbridge: starting sandboxes, services, workers and gateway ...", flush=True)
             stack.start()
+            print(f"revbridge: the gateway answers at {stack.url('gateway')}", flush=True)
             print("revbridge: seeding the demo (accounts, contract, invoice, payment) ...", flush=True)
             demo = seed.seed_demo(stack)
             print(seed.banner(stack, demo, time.monotonic() - started), flush=True)

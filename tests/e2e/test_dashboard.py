@@ -254,3 +254,27 @@ def test_dashboard_sign_in_figures_lineage_and_exception_actions(
         raise
     finally:
         context.close()
+
+
+def test_the_page_is_never_blank_without_javascript_or_while_it_loads(stack: Stack, browser: Browser) -> None:
+    url = f"{stack.url('gateway')}/dashboard/"
+    off = browser.new_context(java_script_enabled=False)
+    try:
+        page = off.new_page()
+        page.goto(url)
+        expect(page.get_by_test_id("noscript")).to_be_visible()
+        expect(page.get_by_test_id("noscript")).to_contain_text("needs JavaScript")
+    finally:
+        off.close()
+    on = browser.new_context()
+    try:
+        page = on.new_page()
+        page.route("**/js/app.js", lambda route: route.abort())  # the script never arrives: still not blank
+        page.goto(url)
+        expect(page.get_by_test_id("loading")).to_be_visible()
+        page.unroute("**/js/app.js")
+        page.goto(url)  # once it runs, the loading state gives way to the sign-in
+        expect(page.locator("#signin-panel")).to_be_visible()
+        expect(page.get_by_test_id("loading")).to_be_hidden()
+    finally:
+        on.close()

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from revbridge_contracts.process import ReconciliationPair, ReplayFlow
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -25,6 +26,8 @@ from revbridge_process.cli_runs import run as _run
 REPLAY_CHUNK = 50
 STATUSES = ("open", "retrying", "resolved")
 COLUMNS = ("id", "flow", "business_key", "error_class", "owner", "status", "attempts", "sla_due", "last_seen")
+WIDE = 120
+LEGEND = "id = flow:business key · tries = attempts · SLA due in UTC, red when overdue"
 PAIRS = tuple(pair.value for pair in ReconciliationPair)
 
 
@@ -33,13 +36,23 @@ PAIRS = tuple(pair.value for pair in ReconciliationPair)
 @click.option("--token", envvar="REVBRIDGE_TOKEN", default=None, help="bearer token (through the gateway)")
 @click.pass_context
 def main(ctx: click.Context, api: str, token: str | None) -> None:
-    """Work the revbridge exception queue and replay events."""
+    """Work the revbridge exception queue and replay events.
+
+    \b
+    Example:
+      revbridge exceptions list --overdue
+    """
     ctx.ensure_object(dict).update(api=api, token=token)
 
 
 @main.group()
 def exceptions() -> None:
-    """List, inspect and act on exception records."""
+    """List, inspect and act on exception records.
+
+    \b
+    Example:
+      revbridge exceptions list --status open
+    """
 
 
 @exceptions.command("list")
@@ -52,7 +65,12 @@ def exceptions() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_exceptions(ctx: click.Context, as_json: bool, overdue: bool, **filters: str | None) -> None:
-    """List records (exit 1 when none match)."""
+    """List records, newest activity first (exit 1 when none match).
+
+    \b
+    Example:
+      revbridge exceptions list --status open --owner revops
+    """
     params: dict[str, Any] = {k: v for k, v in filters.items() if v}
     if overdue:
         params["overdue"] = "true"
@@ -61,23 +79,56 @@ def list_exceptions(ctx: click.Context, as_json: bool, overdue: bool, **filters:
         items = api.pages("/v1/exceptions", {**params, "limit": 500})
         if as_json:
             _emit_json(items)
+        elif not items:
+            out.print(_nothing_listed(params), highlight=False)
         elif out.is_terminal:
-            out.print(_table(items))
+            out.print(_table(items, narrow=out.width < WIDE))
+            if out.width < WIDE:
+                out.print(LEGEND, style="dim", highlight=False)
         else:  # piped: one tab-separated line per record, whole values, for grep and awk
             for r in items:
                 click.echo("\t".join(str(r[k]) for k in COLUMNS))
         if not items:
-            raise CliFailure(Exit.nothing, "no exceptions match")
+            raise CliFailure(Exit.nothing, "", quiet=True)
 
     _run(ctx, action)
 
 
-def _table(items: list[dict[str, Any]]) -> Table:
-    table = Table("id", "flow", "business key", "class", "owner", "status", "tries", "SLA due", "last seen")
+def _nothing_listed(params: dict[str, Any]) -> str:
+    """An empty answer said as what it means, not as an error."""
+    status = params.pop("status", None)
+    overdue = params.pop("overdue", None)
+    what = " ".join(w for w in (overdue and "overdue", status, "exceptions") if w)
+    if params:
+        where = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in params.items())
+        return f"no {what} with {where}"
+    return f"no {what}" if status or overdue else "no exceptions: the queue is empty"
+
+
+def _table(items: list[dict[str, Any]], narrow: bool) -> Table:
+    """Every column in one line at 120 columns and more. Narrower, each record takes two lines (the
+    id over its error class, the owner over the status), the id (``flow:business key``) stands for
+    the flow and key and the time is shortened, so the longest class and owner fit 80 columns."""
+    if narrow:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        table.add_column("id / class", overflow="fold")
+        table.add_column("owner / status", no_wrap=True)
+        table.add_column("tries", no_wrap=True, justify="right")
+        table.add_column("SLA due", no_wrap=True)
+    else:
+        table = Table(
+            "id", "flow", "business key", "class", "owner", "status", "tries", "SLA due", "last seen"
+        )
     now = dt.datetime.now(dt.UTC)
     for r in items:
         due = dt.datetime.fromisoformat(r["sla_due"])
         late = r["status"] != "resolved" and due < now
+        shown_due = r["sla_due"][5:16].replace("T", " ") if narrow else r["sla_due"][:16]
+        sla = f"[red]{shown_due}[/red]" if late else shown_due
+        if narrow:
+            who = f"{r['owner']}\n{r['status']}"
+            table.add_row(f"{r['id']}\n  {r['error_class']}", who, str(r["attempts"]), sla, end_section=True)
+            continue
         table.add_row(
             r["id"],
             r["flow"],
@@ -86,7 +137,7 @@ def _table(items: list[dict[str, Any]]) -> Table:
             r["owner"],
             r["status"],
             str(r["attempts"]),
-            f"[red]{r['sla_due'][:16]}[/red]" if late else r["sla_due"][:16],
+            sla,
             r["last_seen"][:19],
         )
     return table
@@ -117,7 +168,12 @@ def _path(record_id: str, action: str = "") -> str:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def show(ctx: click.Context, record_id: str, as_json: bool) -> None:
-    """One record with its history."""
+    """One record with its history.
+
+    \b
+    Example:
+      revbridge exceptions show onboarding:800000000000021
+    """
     _run(ctx, lambda api: _show(api.call("GET", _path(record_id)), as_json))
 
 
@@ -126,7 +182,12 @@ def show(ctx: click.Context, record_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def retry(ctx: click.Context, record_id: str, as_json: bool) -> None:
-    """Re-publish the record's business event; the worker's success resolves it."""
+    """Re-publish the record's business event; the worker's success resolves it.
+
+    \b
+    Example:
+      revbridge exceptions retry onboarding:800000000000021
+    """
     _run(ctx, lambda api: _show(api.call("POST", _path(record_id, "retry")), as_json))
 
 
@@ -136,7 +197,12 @@ def retry(ctx: click.Context, record_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def resolve(ctx: click.Context, record_id: str, note: str, as_json: bool) -> None:
-    """Close a record by hand."""
+    """Close a record by hand.
+
+    \b
+    Example:
+      revbridge exceptions resolve onboarding:800000000000021 --note "mapping added"
+    """
     body = {"note": note}
     _run(ctx, lambda api: _show(api.call("POST", _path(record_id, "resolve"), json=body), as_json))
 
@@ -148,7 +214,12 @@ def resolve(ctx: click.Context, record_id: str, note: str, as_json: bool) -> Non
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def reassign(ctx: click.Context, record_id: str, owner: str, note: str | None, as_json: bool) -> None:
-    """Hand a record to another owner team."""
+    """Hand a record to another owner team.
+
+    \b
+    Example:
+      revbridge exceptions reassign onboarding:800000000000021 --owner tax-ops
+    """
     body = {"owner": owner, **({"note": note} if note else {})}
     _run(ctx, lambda api: _show(api.call("POST", _path(record_id, "reassign"), json=body), as_json))
 
@@ -176,7 +247,12 @@ def replay(ctx: click.Context, since: dt.datetime | None, **options: Any) -> Non
     """Put work back on the bus (the flows converge, so a replay never duplicates).
 
     With --since (and --until), re-publish what Stripe's events API and the CRM recorded in that
-    time range, beyond the bus's retention (same as `replay time-range`)."""
+    time range, beyond the bus's retention (same as `replay time-range`).
+
+    \b
+    Example:
+      revbridge replay --since 6h
+    """
     if ctx.invoked_subcommand is not None:
         if since is not None or options["until"] is not None:
             raise click.UsageError("--since/--until go with `replay` alone, or `replay time-range`")
@@ -190,7 +266,12 @@ def replay(ctx: click.Context, since: dt.datetime | None, **options: Any) -> Non
 @_range_options
 @click.pass_context
 def replay_time_range(ctx: click.Context, since: dt.datetime | None, **options: Any) -> None:
-    """Re-publish what the platforms recorded between --since and --until (progress bar)."""
+    """Re-publish what the platforms recorded between --since and --until (progress bar).
+
+    \b
+    Example:
+      revbridge replay time-range --since 2026-05-01T00:00:00Z --until 2026-05-02T00:00:00Z
+    """
     if since is None:
         raise click.UsageError("--since is required")
     cli_runs.replay_time_range(ctx, since, **options)
@@ -202,7 +283,12 @@ def replay_time_range(ctx: click.Context, since: dt.datetime | None, **options: 
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def replay_dead_letter(ctx: click.Context, ids: tuple[str, ...], everything: bool, as_json: bool) -> None:
-    """Re-publish dead-lettered entries to their original streams (exit 1 when there are none)."""
+    """Re-publish dead-lettered entries to their original streams (exit 1 when there are none).
+
+    \b
+    Example:
+      revbridge replay dead-letter --all
+    """
     if bool(ids) == everything:
         raise click.UsageError("give dead-letter ids, or --all")
 
@@ -248,7 +334,12 @@ def _replay_in_chunks(
 @click.pass_context
 def replay_key(ctx: click.Context, flow: str, business_key: str, account: str | None, as_json: bool) -> None:
     """Publish FLOW's business event for BUSINESS_KEY (a contract id for onboarding, an invoice id for
-    invoice_posting, invoice_dunning and invoice_voiding, a credit note id, a charge id for refunds)."""
+    invoice_posting, invoice_dunning and invoice_voiding, a credit note id, a charge id for refunds).
+
+    \b
+    Example:
+      revbridge replay key invoice_posting in_1Q2w3e4r --account default
+    """
     body = {"source": "business_key", "flow": flow, "business_key": business_key}
     if account:
         body["account"] = account
@@ -267,7 +358,14 @@ def replay_key(ctx: click.Context, flow: str, business_key: str, account: str | 
 
 
 @main.command()
-@click.option("--grace-seconds", type=click.FloatRange(0), help="skip records newer than this (in flight)")
+@click.option(
+    "--grace-seconds",
+    type=click.FloatRange(0),
+    help=(
+        "leave records newer than this unjudged (in flight); 0 judges every record; "
+        "default: the API's PROCESS_RECONCILE_GRACE_SECONDS (300)"
+    ),
+)
 @click.option("--pair", "pairs", multiple=True, type=click.Choice(PAIRS), help="default: every pair")
 @click.option("--latest", is_flag=True, help="show the latest report instead of running one")
 @click.option("--timeout", default=3600.0, show_default=True, help="seconds to wait for the run")
@@ -281,7 +379,12 @@ def reconcile(
     timeout: float,
     as_json: bool,
 ) -> None:
-    """Reconcile CRM, billing and ERP now (progress bar); exit 5 when differences were found."""
+    """Reconcile CRM, billing and ERP now (progress bar); exit 5 when differences were found.
+
+    \b
+    Example:
+      revbridge reconcile --grace-seconds 0 --pair invoice
+    """
     cli_runs.reconcile(ctx, grace_seconds, pairs, latest, as_json, timeout)
 
 

@@ -28,12 +28,14 @@ class Exit(IntEnum):
 
 
 class CliFailure(Exception):
-    """Ends the command with ``code`` and ``message`` on stderr."""
+    """Ends the command with ``code`` and ``message`` on stderr; ``quiet`` when the command has
+    already said what happened on stdout (an empty list is an answer, not an error)."""
 
-    def __init__(self, code: Exit, message: str) -> None:
+    def __init__(self, code: Exit, message: str, quiet: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.quiet = quiet
 
 
 def _problem_text(response: httpx.Response) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -25,17 +26,6 @@ from revbridge_process.cli_client import CliFailure, Exit, ProcessApi
 out, err = Console(), Console(stderr=True, soft_wrap=True)
 RELATIVE = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-CATEGORIES = (
-    "matched",
-    "missing_in_target",
-    "duplicated",
-    "amount_mismatch",
-    "currency_mismatch",
-    "status_mismatch",
-    "unexpected_in_target",
-    "known_exception",
-    "in_grace",
-)
 POLL_SECONDS = 0.5
 
 
@@ -46,7 +36,8 @@ def run(ctx: click.Context, action: Callable[[ProcessApi], Any]) -> None:
     try:
         action(api)
     except CliFailure as failure:
-        err.print(f"[red]error:[/red] {failure.message}", highlight=False)
+        if not failure.quiet:
+            err.print(f"[red]error:[/red] {failure.message}", highlight=False)
         ctx.exit(int(failure.code))
     finally:
         api.close()
@@ -155,7 +146,7 @@ def reconcile(
         if as_json:
             emit_json(report)
         else:
-            _print_report(report)
+            print_report(report)
         if report["status"] != "completed":
             raise CliFailure(
                 Exit.api_error, f"reconciliation {report['id']} {report['status']}: {report.get('error')}"
@@ -186,19 +177,58 @@ def _follow(api: ProcessApi, report: dict[str, Any], as_json: bool, timeout: flo
     return report
 
 
-def _print_report(report: dict[str, Any]) -> None:
-    started = report["started_at"][:19]
-    out.print(
-        f"reconciliation {report['id']} ({report['trigger']}) {report['status']}, started {started}",
+DIFFERENCES = (
+    "missing_in_target",
+    "duplicated",
+    "amount_mismatch",
+    "currency_mismatch",
+    "status_mismatch",
+    "unexpected_in_target",
+)
+
+
+def print_report(report: dict[str, Any], console: Console = out) -> None:
+    """One row per pair in 80 columns: what was read, what matched, what differs, what an open
+    exception already holds, and what was too new to judge; the kinds of difference below it."""
+    started = report["started_at"][:19].replace("T", " ")
+    console.print(f"reconciliation {report['id']} ({report['trigger']})", highlight=False)
+    console.print(f"{report['status']}, started {started} UTC", highlight=False)
+    table = Table("pair", "records", "matched", "differ", "known", "in flight", box=box.SIMPLE_HEAD)
+    for column in table.columns[1:]:
+        column.justify = "right"
+    rows = [(pair, counts, False) for pair, counts in report["by_pair"].items()]
+    for pair, counts, bold in [*rows, ("all", report["counts"], True)]:
+        cells = [
+            pair,
+            str(counts.get("source_records", 0)),
+            str(counts.get("matched", 0)),
+            str(sum(counts.get(c, 0) for c in DIFFERENCES)),
+            str(counts.get("known_exception", 0)),
+            str(counts.get("in_grace", 0)),
+        ]
+        table.add_row(*(f"[bold]{c}[/bold]" for c in cells) if bold else cells)
+    console.print(table)
+    console.print(
+        "records: read from the source · differ: differences found\n"
+        "known: behind, already an open exception · in flight: too new to judge",
+        style="dim",
         highlight=False,
     )
-    table = Table("pair", *(c.replace("_", " ") for c in CATEGORIES))
-    for pair, counts in report["by_pair"].items():
-        table.add_row(pair, *(str(counts.get(c, 0)) for c in CATEGORIES))
-    table.add_row("[bold]all[/bold]", *(f"[bold]{report['counts'].get(c, 0)}[/bold]" for c in CATEGORIES))
-    out.print(table)
+    totals = report["counts"]
+    kinds = [f"{totals[c]} {c.replace('_', ' ')}" for c in DIFFERENCES if totals.get(c)]
+    if kinds:
+        console.print(f"differences: {', '.join(kinds)}", highlight=False)
+    held = totals.get("in_grace", 0)
+    if held:
+        console.print(
+            f"{held} record(s) held back as in flight: made less than {report['grace_seconds']:g} s "
+            "ago, so their flows may still be delivering them (PROCESS_RECONCILE_GRACE_SECONDS). "
+            "To judge them now: revbridge reconcile --grace-seconds 0",
+            highlight=False,
+        )
     for diff in report["differences"][:20]:
-        out.print(f"  {diff['category']}: {diff['detail']}", highlight=False)
+        console.print(f"  {diff['category']}: {diff['detail']}", highlight=False)
     more = report["differences_total"] - min(20, len(report["differences"]))
     if more > 0:
-        out.print(f"  ... and {more} more (revbridge exceptions list --flow reconciliation)", highlight=False)
+        tail = f"  ... and {more} more (revbridge exceptions list --flow reconciliation)"
+        console.print(tail, highlight=False)

@@ -9,6 +9,7 @@ import { OperationsView } from "./operations.js";
 import { RevenueView } from "./revenue.js";
 
 function showSignIn(message) {
+  $("loading").hidden = true;
   $("app").hidden = true;
   $("nav").hidden = true;
   $("who").hidden = true;
@@ -23,6 +24,7 @@ function report(view) {
 }
 
 async function start(session) {
+  $("loading").hidden = true;
   $("signin-panel").hidden = true;
   $("app").hidden = false;
   $("nav").hidden = false;

@@ -16,17 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
 import sqlite3
 from typing import Any
 
 import httpx
 from aiohttp import web
-from authlib.integrations.httpx_client import OAuth1Auth
-from authlib.oauth1.rfc5849.signature import generate_signature_base_string
-from authlib.oauth1.rfc5849.util import escape
+from revbridge_system.adapters.netsuite.tba import TokenAuth  # signing is not what the copier gets wrong
 
 RECORD = "/services/rest/record/v1"
 ATTEMPTS = 3
@@ -43,19 +38,9 @@ TBA = {
 }
 
 
-def _sign(client: Any, request: Any) -> str:
-    base = generate_signature_base_string(request)
-    key = f"{escape(client.client_secret or '')}&{escape(client.token_secret or '')}"
-    return base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha256).digest()).decode()
-
-
-class _Auth(OAuth1Auth):
-    SIGNATURE_METHODS = {**OAuth1Auth.SIGNATURE_METHODS, "HMAC-SHA256": _sign}
-
-
 class Copier:
     def __init__(self, netsuite: str, db_path: str, timeout: float) -> None:
-        auth = _Auth(force_include_body=True, signature_method="HMAC-SHA256", **TBA)
+        auth = TokenAuth(**TBA)
         self.http = httpx.AsyncClient(base_url=netsuite + RECORD, auth=auth, timeout=timeout)
         self.db = sqlite3.connect(db_path, isolation_level=None)
         self.db.execute("CREATE TABLE IF NOT EXISTS ids (stripe_id TEXT PRIMARY KEY, netsuite_id TEXT)")

@@ -24,7 +24,7 @@ import pytest
 import redis
 from click.testing import CliRunner, Result
 from revbridge_process.cli import main as cli_main
-from revbridge_system.adapters.netsuite.client import TokenAuth
+from revbridge_system.adapters.netsuite.tba import TokenAuth
 
 from scripts import seed
 from scripts.stack import ROOT, Stack
@@ -43,8 +43,6 @@ def netsuite(stack: Stack) -> Iterator[httpx.Client]:
         token="revbridge-demo-token-id",
         token_secret="revbridge-demo-token-secret",
         realm="1234567_SB1",
-        force_include_body=True,
-        signature_method="HMAC-SHA256",
     )
     with httpx.Client(base_url=stack.url("netsuite") + NETSUITE_API, auth=auth, timeout=10) as client:
         yield client

@@ -8,11 +8,13 @@ DEMO_KEY = "sk_test_revbridge_demo"  # the sandbox's demo secret key (DEMO VALUE
 
 
 def sdk_client(base: str, key: str = DEMO_KEY) -> stripe.StripeClient:
-    """A synchronous client on ``base`` with the SDK's own retries off (the tests see every answer)."""
+    """A synchronous client on ``base`` with the SDK's own retries off (the tests see every answer).
+
+    The SDK's default HTTP client (requests), as an integrator gets it: its httpx client posts
+    with httpx's deprecated ``data=<str>``, a warning on every call."""
     return stripe.StripeClient(
         key,
         base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
-        http_client=stripe.HTTPXClient(allow_sync_methods=True),
         max_network_retries=0,
     )
 

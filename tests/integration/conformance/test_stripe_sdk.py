@@ -60,7 +60,6 @@ def sdk(base: str, key: str = KEY, retries: int = 2) -> stripe.StripeClient:
     return stripe.StripeClient(
         key,
         base_addresses={"api": base, "files": base, "connect": base, "meter_events": base},
-        http_client=stripe.HTTPXClient(allow_sync_methods=True),
         max_network_retries=retries,
     )
 

@@ -20,6 +20,9 @@ import httpx
 import pytest
 from revbridge_gateway.app import create_app
 from revbridge_gateway.settings import Settings
+
+# Starlette warns once per run that its TestClient wants httpx2; httpx2 is not installed because
+# the netsuite SDK the conformance suite runs breaks beside it (test_netsuite_sdk.py says how).
 from starlette.testclient import TestClient
 
 from tests.support.procs import ROOT, free_port, running

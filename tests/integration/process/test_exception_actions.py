@@ -9,6 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis as sync_redis
+
+# Starlette warns once per run that its TestClient wants httpx2; httpx2 is not installed because
+# the netsuite SDK the conformance suite runs breaks beside it (test_netsuite_sdk.py says how).
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 from revbridge_contracts.events import EventEnvelope

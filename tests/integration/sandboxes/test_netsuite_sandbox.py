@@ -1,15 +1,12 @@
 """The NetSuite sandbox as a real process, driven the way the revbridge adapter drives NetSuite.
 
-Every call is signed with authlib's ``OAuth1Auth`` using HMAC-SHA256 (registered here exactly as
-the adapter must register it), so these tests also prove the adapter's signing is accepted.
+Every call is signed with the adapter's own ``TokenAuth`` (authlib's OAuth 1 core, HMAC-SHA256), so
+these tests also prove the adapter's signing is accepted by a verifier written independently.
 """
 
 from __future__ import annotations
 
 import atexit
-import base64
-import hashlib
-import hmac
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -17,11 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from authlib.integrations.httpx_client import OAuth1Auth
 from authlib.oauth1.rfc5849 import client_auth
-from authlib.oauth1.rfc5849.signature import generate_signature_base_string
-from authlib.oauth1.rfc5849.util import escape
 from joserfc.jwk import RSAKey
+from revbridge_system.adapters.netsuite.tba import TokenAuth
 
 from tests.support.procs import sandbox, wait_until
 
@@ -49,28 +44,8 @@ REC = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
 
 
-def sign_hmac_sha256(client: Any, request: Any) -> str:
-    """RFC 5849 signature with HMAC-SHA256 (what the `netsuite` package gets from oauthlib)."""
-    base_string = generate_signature_base_string(request)
-    key = f"{escape(client.client_secret or '')}&{escape(client.token_secret or '')}"
-    return base64.b64encode(hmac.new(key.encode(), base_string.encode(), hashlib.sha256).digest()).decode()
-
-
-class _HmacSha256Auth(OAuth1Auth):
-    """HMAC-SHA256 on this class only: registering it in authlib's global table would leak into
-    every other test in the process (the system API's own auth is checked not to need it)."""
-
-    SIGNATURE_METHODS = {**OAuth1Auth.SIGNATURE_METHODS, "HMAC-SHA256": sign_hmac_sha256}
-
-
-def tba(**overrides: str) -> OAuth1Auth:
-    # force_include_body: without it authlib drops non-form (JSON) bodies from the request.
-    return _HmacSha256Auth(
-        **{**CREDENTIALS, **overrides},
-        realm=ACCOUNT,
-        signature_method="HMAC-SHA256",
-        force_include_body=True,
-    )
+def tba(**overrides: str) -> TokenAuth:
+    return TokenAuth(**{**CREDENTIALS, **overrides}, realm=ACCOUNT)
 
 
 _SHARED: dict[str, str] = {}

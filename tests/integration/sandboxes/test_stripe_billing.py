@@ -88,9 +88,7 @@ def base(receiver: Receiver) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def client(base: str) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        KEY, base_addresses={"api": base}, http_client=stripe.HTTPXClient(allow_sync_methods=True)
-    )
+    return stripe.StripeClient(KEY, base_addresses={"api": base})
 
 
 @pytest.fixture(scope="module")

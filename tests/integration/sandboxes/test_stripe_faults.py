@@ -118,7 +118,6 @@ def test_commit_then_drop_stores_the_write_for_the_sdk_retry(base: str) -> None:
     client = stripe.StripeClient(
         KEY,
         base_addresses={"api": base},
-        http_client=stripe.HTTPXClient(allow_sync_methods=True),
         max_network_retries=2,
     )
     created = client.v1.customers.create(params={"email": email})

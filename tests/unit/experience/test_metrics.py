@@ -6,6 +6,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from prometheus_client import Gauge
 from revbridge_contracts.metrics import install_metrics
+
+# Starlette warns once per run that its TestClient wants httpx2; httpx2 is not installed because
+# the netsuite SDK the conformance suite runs breaks beside it (test_netsuite_sdk.py says how).
 from starlette.testclient import TestClient
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 
+import httpx
 from revbridge_contracts.models import ErpCustomerUpsert, ErpInvoiceUpsert, ErpPaymentUpsert
 from revbridge_system.adapters.netsuite import mappers
-from revbridge_system.adapters.netsuite.client import TokenAuth
+from revbridge_system.adapters.netsuite.tba import TokenAuth
 
 INVOICE = ErpInvoiceUpsert.model_validate(
     {
@@ -107,8 +110,18 @@ def test_suiteql_row_maps_with_string_values_and_us_dates() -> None:
     assert "type = 'CustPymt'" in mappers.suiteql_transactions_query("payment")
 
 
-def test_token_auth_signs_with_hmac_sha256_without_touching_authlib_globals() -> None:
-    from authlib.integrations.httpx_client import OAuth1Auth
+def test_token_auth_signs_json_bodies_with_hmac_sha256_as_an_independent_verifier_checks() -> None:
+    from authlib.oauth1 import ClientAuth
+    from revbridge_sandboxes.netsuite.auth import hmac_sha256, parse_authorization, signature_base_string
 
-    assert "HMAC-SHA256" in TokenAuth.SIGNATURE_METHODS
-    assert "HMAC-SHA256" not in OAuth1Auth.SIGNATURE_METHODS
+    auth = TokenAuth(client_id="ck", client_secret="cs", token="tk", token_secret="ts", realm="123_SB1")
+    body = b'{"companyName": "Acme & Co"}'
+    uri = "https://123-sb1.suitetalk.api.netsuite.com/r/customer/eid:a%2Fb"
+    request = httpx.Request("PUT", f"{uri}?x=1 2", content=body)
+    oauth = parse_authorization(next(auth.auth_flow(request)).headers["Authorization"])
+
+    assert (oauth["oauth_signature_method"], oauth["realm"]) == ("HMAC-SHA256", "123_SB1")
+    assert oauth["oauth_body_hash"] == base64.b64encode(hashlib.sha1(body).digest()).decode()
+    base = signature_base_string("PUT", uri, oauth, request.url.query.decode())
+    assert oauth["oauth_signature"] == hmac_sha256(base, "cs", "ts")
+    assert "HMAC-SHA256" not in ClientAuth.SIGNATURE_METHODS  # authlib's shared table is left alone

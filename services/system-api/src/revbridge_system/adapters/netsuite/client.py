@@ -10,17 +10,11 @@ looked up again before anything would be written twice.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import logging
 from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
-from authlib.integrations.httpx_client import OAuth1Auth
-from authlib.oauth1.rfc5849.signature import generate_signature_base_string
-from authlib.oauth1.rfc5849.util import escape
 from cachetools import TTLCache
 from revbridge_contracts.models import (
     ErpCreditMemoUpsert,
@@ -39,6 +33,7 @@ from revbridge_system.adapters.netsuite import mappers
 from revbridge_system.adapters.netsuite.budget import BudgetTransport, NetSuiteBudget
 from revbridge_system.adapters.netsuite.errors import is_ambiguous, netsuite_errors
 from revbridge_system.adapters.netsuite.settings import NetSuiteSettings
+from revbridge_system.adapters.netsuite.tba import TokenAuth
 from revbridge_system.adapters.netsuite.types import NsCollection, NsRecord, NsSuiteQlRow
 from revbridge_system.errors import Conflict, NotFound, Unprocessable, field_error
 
@@ -53,19 +48,6 @@ customer deleted and made again is found afresh within this time."""
 CUSTOMER_ID_CACHE_SIZE = 20_000
 
 
-def sign_hmac_sha256(client: Any, request: Any) -> str:
-    """RFC 5849 signature with HMAC-SHA256, the only HMAC NetSuite accepts since 2023.1."""
-    base = generate_signature_base_string(request)
-    key = f"{escape(client.client_secret or '')}&{escape(client.token_secret or '')}"
-    return base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha256).digest()).decode()
-
-
-class TokenAuth(OAuth1Auth):
-    """authlib's httpx OAuth 1 auth with HMAC-SHA256 added on this class only (no global registry change)."""
-
-    SIGNATURE_METHODS = {**OAuth1Auth.SIGNATURE_METHODS, "HMAC-SHA256": sign_hmac_sha256}
-
-
 class NetSuiteErp:
     """The ERP port over SuiteTalk REST."""
 
@@ -76,8 +58,6 @@ class NetSuiteErp:
             token=settings.token_id.get_secret_value(),
             token_secret=settings.token_secret.get_secret_value(),
             realm=settings.account,
-            force_include_body=True,
-            signature_method="HMAC-SHA256",
         )
         self._http = traced(
             httpx.AsyncClient(

@@ -7,50 +7,34 @@ test payment methods (``pm_card_visa`` succeeds, ``pm_card_chargeDeclined`` decl
 
 from __future__ import annotations
 
-from . import invoice_items, shapes
+from . import cards, invoice_items, shapes
 from .deps import Ctx
-from .errors import StripeError, bad_state, not_found
+from .errors import StripeError, bad_state, missing_reference
 from .state import Obj, new_id, now, snapshot
 
-SUCCEEDING_METHODS = {
-    "pm_card_visa",
-    "pm_card_visa_debit",
-    "pm_card_mastercard",
-    "pm_card_amex",
-    "pm_card_us",
-}
-DECLINING_METHODS = {
-    "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
-    "pm_card_chargeDeclinedInsufficientFunds": (
-        "card_declined",
-        "insufficient_funds",
-        "Your card has insufficient funds.",
-    ),
-    "pm_card_chargeDeclinedExpiredCard": ("expired_card", "expired_card", "Your card has expired."),
-    "pm_card_chargeDeclinedIncorrectCvc": (
-        "incorrect_cvc",
-        "incorrect_cvc",
-        "Your card's security code is incorrect.",
-    ),
-}
 RETRY_AFTER_FAILURE_SECONDS = 3 * 86400
 
 
-def check_payment_method(pm: str | None, param: str) -> None:
-    """Only Stripe's test payment method tokens exist in the sandbox."""
-    if pm is not None and pm not in SUCCEEDING_METHODS and pm not in DECLINING_METHODS:
-        raise not_found("PaymentMethod", pm, param)
+def check_payment_method(ctx: Ctx, pm: str | None, param: str) -> None:
+    """A payment method a request names must be a test card or a ``pm_...`` made from one."""
+    if pm is not None and cards.test_card(ctx.account, pm) is None:
+        raise missing_reference("PaymentMethod", pm, param)
 
 
-def declines(pm: str | None) -> bool:
-    return pm in DECLINING_METHODS
+def declines(ctx: Ctx, pm: str | None) -> bool:
+    card = cards.test_card(ctx.account, pm)
+    return card is not None and card.decline is not None
 
 
-def card_error(pm: str, pi: Obj | None) -> StripeError:
-    code, decline_code, message = DECLINING_METHODS[pm]
+def card_error(ctx: Ctx, pm: str, pi: Obj | None) -> StripeError:
+    """The 402 of a declined card, carrying the whole payment method as Stripe does."""
+    card = cards.test_card(ctx.account, pm)
+    assert card is not None and card.decline is not None
+    code, decline_code, message = card.decline
+    stored = ctx.account.get("payment_method", pm)
     extra: dict[str, object] = {
         "decline_code": decline_code,
-        "payment_method": {"id": pm, "object": "payment_method"},
+        "payment_method": snapshot(stored) if stored else cards.payment_method(card, pm),
     }
     if pi is not None:
         extra["payment_intent"] = snapshot(pi)
@@ -185,9 +169,10 @@ def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
     ts = now()
     inv["attempt_count"] = int(inv["attempt_count"]) + 1
     inv["attempted"] = True
-    if declines(pm):
-        error = card_error(pm, None)
-        charge = ctx.account.put(shapes.charge(pi, pm, error.body()["error"]))
+    card = cards.test_card(ctx.account, pm)
+    if declines(ctx, pm):
+        error = card_error(ctx, pm, None)
+        charge = ctx.account.put(shapes.charge(pi, pm, error.body()["error"], card))
         pi.update(
             status="requires_payment_method",
             payment_method=None,
@@ -200,10 +185,10 @@ def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
         )
         ctx.emit("payment_intent.payment_failed", pi)
         ctx.emit("invoice.payment_failed", inv)
-        return card_error(pm, pi)
+        return card_error(ctx, pm, pi)
     amount = int(inv["amount_remaining"])
     pi["amount"] = amount
-    charge = ctx.account.put(shapes.charge(pi, pm, None))
+    charge = ctx.account.put(shapes.charge(pi, pm, None, card))
     pi.update(
         status="succeeded",
         payment_method=pm,
@@ -263,7 +248,7 @@ def pay(ctx: Ctx, inv: Obj, pm: str | None, out_of_band: bool) -> None:
             "This customer has no attached payment source or default payment method. "
             "Please consider adding a default payment method."
         )
-    check_payment_method(pm, "payment_method")
+    check_payment_method(ctx, pm, "payment_method")
     error = attempt_payment(ctx, inv, pm)
     if error is not None:
         raise error

@@ -30,7 +30,8 @@ def clock_time(account: Account, customer_id: str | None) -> int | None:
     return int(clock["frozen_time"]) if clock else None
 
 
-def _period_end(sub: Obj) -> int:
+def period_end(sub: Obj) -> int:
+    """The end of the subscription's current period: its items' earliest period end."""
     return min(int(i["current_period_end"]) for i in sub["items"]["data"])
 
 
@@ -73,7 +74,7 @@ def _due(ctx: Ctx, customers: set[str], target: int) -> list[Due]:
     due: list[Due] = []
     for sub in ctx.account.newest_first("subscription"):
         if sub["customer"] in customers and sub["status"] in RENEWING and sub["items"]["data"]:
-            end = _period_end(sub)
+            end = period_end(sub)
             if end <= target:
                 due.append((end, 1, sub["id"], functools.partial(renew, ctx, sub)))
     for schedule in ctx.account.newest_first("subscription_schedule"):

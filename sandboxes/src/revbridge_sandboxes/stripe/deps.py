@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
-from . import forms
+from . import enums, forms
 from . import params as accepted
 from .archive import json_default
 from .errors import StripeError
@@ -118,6 +118,7 @@ async def request_context(request: Request, route_path: str | None) -> Ctx:
     if not all(isinstance(path, str) for path in forms.as_list(params, "expand")):
         raise StripeError(400, "Invalid array", param="expand")
     accepted.check(request.method, route_path, params)
+    enums.check(request.method, route_path, params)
     request_id = getattr(request.state, "request_id", None)
     return Ctx(
         state=state,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -57,7 +58,29 @@ def invalid(param: str, message: str, code: str = "parameter_invalid") -> Stripe
 
 
 def not_found(label: str, object_id: str, param: str = "id") -> StripeError:
+    """The object named in the URL does not exist: 404."""
     return StripeError(404, f"No such {label}: '{object_id}'", code="resource_missing", param=param)
+
+
+def missing_reference(label: str, object_id: str, param: str) -> StripeError:
+    """An id given as a parameter names nothing: Stripe answers 400 (not 404), naming the param."""
+    return StripeError(400, f"No such {label}: '{object_id}'", code="resource_missing", param=param)
+
+
+def unknown_parameter(name: str) -> StripeError:
+    return StripeError(400, f"Received unknown parameter: {name}", code="parameter_unknown", param=name)
+
+
+def failed_validation(status: int, body: bytes) -> bool:
+    """Whether an answer is a rejection of the parameters before anything ran: Stripe saves no
+    idempotent result for these, so the corrected retry under the same key is executed."""
+    if status != 400 or b'"code"' not in body:
+        return False
+    try:
+        code = json.loads(body)["error"].get("code") or ""
+    except (ValueError, KeyError, AttributeError):
+        return False
+    return code.startswith("parameter_") or code == "resource_missing"
 
 
 def bad_state(message: str) -> StripeError:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import forms
 from .archive import plain
-from .errors import invalid
+from .errors import StripeError, invalid
 
 if TYPE_CHECKING:
     from .state import Account
@@ -139,11 +139,14 @@ def search(items: list[Obj], params: dict[str, Any], url: str) -> Obj:
     }
 
 
-def _expand_path(node: Any, parts: list[str], account: Account) -> None:
+def _expand_path(node: Any, parts: list[str], account: Account, path: str) -> None:
     if not parts or not isinstance(node, dict):
         return
     head, rest = parts[0], parts[1:]
-    value = node.get(head)
+    if head not in node or isinstance(node[head], bool | int | float):
+        # Stripe's wording for a path that names no expandable field (its exact body is a guess)
+        raise StripeError(400, f"This property cannot be expanded ({path}).")
+    value = node[head]
     if isinstance(value, str):
         found = account.find(value)
         if found is None:
@@ -151,13 +154,13 @@ def _expand_path(node: Any, parts: list[str], account: Account) -> None:
         value = node[head] = copy.deepcopy(found)
     if isinstance(value, list):
         for item in value:
-            _expand_path(item, rest, account)
+            _expand_path(item, rest, account, path)
     else:
-        _expand_path(value, rest, account)
+        _expand_path(value, rest, account, path)
 
 
 def expand(obj: Obj, paths: list[str], account: Account) -> Obj:
     """Replace id strings on ``paths`` (dotted, ``data.`` for lists) by the objects they name."""
     for path in paths:
-        _expand_path(obj, path.split("."), account)
+        _expand_path(obj, path.split("."), account, path)
     return obj

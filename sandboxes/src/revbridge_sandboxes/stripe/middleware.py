@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import faults
 from .deps import presented_key
-from .errors import StripeError
+from .errors import StripeError, failed_validation
 from .fastpath import FAST
 from .forms import fingerprint
 from .idempotency import IdempotentEntry
@@ -23,7 +23,7 @@ from .state import SandboxState, new_id
 logger = logging.getLogger("revbridge.sandboxes.stripe")
 
 LOGGED_HEADERS = ("traceparent", "idempotency-key", "stripe-version")
-NOT_SAVED = frozenset({401, 409, 429})
+NOT_SAVED = frozenset({401, 409, 429})  # with parameter validation failures: see failed_validation
 RATE_LIMITED = (
     "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."
 )
@@ -137,7 +137,7 @@ class StripeWire:
         except BaseException:
             account.idempotency.pop(key)
             raise
-        if response.status_code in NOT_SAVED:
+        if response.status_code in NOT_SAVED or failed_validation(response.status_code, bytes(response.body)):
             account.idempotency.pop(key)
         else:
             entry.save(response.status_code, bytes(response.body))

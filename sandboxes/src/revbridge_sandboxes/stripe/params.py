@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import StripeError
+from .errors import unknown_parameter
 
 
 def _names(text: str) -> frozenset[str]:
@@ -78,6 +78,12 @@ ACCEPTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/test_helpers/test_clocks"): _names("frozen_time name"),
     ("POST", "/v1/test_helpers/test_clocks/{clock_id}/advance"): _names("frozen_time"),
     ("POST", "/v1/billing/meter_events"): _names("event_name identifier payload timestamp"),
+    ("POST", "/v1/payment_methods"): _names(
+        "acss_debit affirm billing_details card customer metadata payment_method radar_options type"
+    ),
+    ("POST", "/v1/payment_methods/{pm_id}"): _names("allow_redisplay billing_details card metadata"),
+    ("POST", "/v1/payment_methods/{pm_id}/attach"): _names("customer"),
+    ("POST", "/v1/payment_methods/{pm_id}/detach"): frozenset(),
     ("POST", "/v1/webhook_endpoints"): _names("api_version connect description enabled_events metadata url"),
 }
 ALWAYS = _names("expand")
@@ -90,4 +96,4 @@ def check(method: str, route: str | None, params: dict[str, Any]) -> None:
         return
     for name in params:
         if name not in accepted and name not in ALWAYS:
-            raise StripeError(400, f"Received unknown parameter: {name}", param=name)
+            raise unknown_parameter(name)

@@ -5,15 +5,14 @@ Split from ``invoice_shapes.py`` to keep modules short; field lists follow the o
 
 from __future__ import annotations
 
+from .cards import CARDS, TestCard, charge_card_details
 from .state import Obj, new_id, now
 
-_CARDS = {"pm_card_amex": ("amex", "8431"), "pm_card_mastercard": ("mastercard", "4444")}
 
-
-def charge(pi: Obj, pm: str, failure: Obj | None) -> Obj:
+def charge(pi: Obj, pm: str, failure: Obj | None, card: TestCard | None = None) -> Obj:
     """The charge a payment attempt makes: ``succeeded`` (captured) or ``failed`` with the decline."""
     object_id = new_id("ch")
-    brand, last4 = _CARDS.get(pm, ("visa", "4242"))
+    card = card or CARDS.get(pm) or CARDS["pm_card_visa"]
     return {
         "id": object_id,
         "object": "charge",
@@ -59,7 +58,7 @@ def charge(pi: Obj, pm: str, failure: Obj | None) -> Obj:
         "paid": failure is None,
         "payment_intent": pi["id"],
         "payment_method": pm,
-        "payment_method_details": {"card": {"brand": brand, "last4": last4, "country": "US"}, "type": "card"},
+        "payment_method_details": {"card": charge_card_details(card, int(pi["amount"])), "type": "card"},
         "receipt_email": None,
         "receipt_number": None,
         "receipt_url": None,

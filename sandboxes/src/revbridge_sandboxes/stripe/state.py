@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..faults import FaultPlan
 from .archive import POLICIES, Archived, OwnedBy, json_default
-from .errors import not_found
+from .errors import missing_reference, not_found
 from .event_log import EventLog
 from .idempotency import IdempotencyKeys, IdempotentEntry
 
@@ -83,6 +83,8 @@ class Account:
     idempotency: IdempotencyKeys = field(
         default_factory=lambda: IdempotencyKeys(100_000, IDEMPOTENCY_RETENTION_SECONDS)
     )
+    card_of: dict[str, str] = field(default_factory=dict)  # pm_... -> the test card it was made from
+    deleted: set[str] = field(default_factory=set)  # ids of deleted customers: they retrieve as tombstones
     hot_limit: int = 1000
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _hot: dict[str, OrderedDict[str, None]] = field(default_factory=dict)  # archivable kinds, LRU order
@@ -116,6 +118,14 @@ class Account:
         obj = self.get(kind, object_id) if isinstance(object_id, str) else None
         if obj is None:
             raise not_found(label or kind, str(object_id), param)
+        return obj
+
+    def reference(self, kind: str, object_id: Any, label: str, param: str) -> Obj:
+        """The object a request parameter names (``customer`` on a subscription, ...): an unknown
+        id is Stripe's 400 ``resource_missing`` with ``param``, where an unknown URL id is a 404."""
+        obj = self.get(kind, object_id) if isinstance(object_id, str) else None
+        if obj is None:
+            raise missing_reference(label, str(object_id), param)
         return obj
 
     def newest_first(self, kind: str) -> list[Obj]:
@@ -189,6 +199,8 @@ class Account:
         self.endpoint_secrets = {i: s for i, s in self.endpoint_secrets.items() if i in endpoints}
         self.events.clear()
         self.idempotency.clear()
+        self.deleted.clear()
+        self.card_of.clear()
 
 
 @dataclass

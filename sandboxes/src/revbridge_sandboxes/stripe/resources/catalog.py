@@ -89,7 +89,7 @@ async def update_product(product_id: str, ctx: ApiCtx) -> Response:
 def _price_product(ctx: Ctx) -> str:
     product_id = forms.as_str(ctx.params, "product")
     if product_id:
-        ctx.account.require("product", product_id, "product", "product")
+        ctx.account.reference("product", product_id, "product", "product")
         return product_id
     data = ctx.params.get("product_data")
     if not isinstance(data, dict) or not data.get("name"):
@@ -145,7 +145,7 @@ async def create_price(ctx: ApiCtx) -> Response:
                 meter_id = forms.as_str(recurring, "meter")
                 if not meter_id:
                     raise missing("recurring[meter]")
-                ctx.account.require("billing.meter", meter_id, "billing meter", "recurring[meter]")
+                ctx.account.reference("billing.meter", meter_id, "billing meter", "recurring[meter]")
                 price["recurring"]["meter"] = meter_id
             price["type"] = "recurring"
         for name in ("nickname", "tax_behavior"):

@@ -151,7 +151,7 @@ async def create_credit_note(ctx: ApiCtx) -> Response:
     if reason is not None and reason not in REASONS:
         raise invalid("reason", f"Invalid reason: must be one of {', '.join(REASONS)}")
     async with ctx.account.lock:
-        inv = ctx.account.require("invoice", invoice_id, "invoice", "invoice")
+        inv = ctx.account.reference("invoice", invoice_id, "invoice", "invoice")
         if inv["status"] not in ("open", "paid"):
             raise bad_state(
                 f"Credit notes can only be issued on open or paid invoices; this invoice is {inv['status']}."

@@ -41,7 +41,7 @@ async def create_customer(ctx: ApiCtx) -> Response:
     clock_id = forms.as_str(ctx.params, "test_clock")
     async with ctx.account.lock:
         clock = (
-            ctx.account.require("test_helpers.test_clock", clock_id, "test clock", "test_clock")
+            ctx.account.reference("test_helpers.test_clock", clock_id, "test clock", "test_clock")
             if clock_id
             else None
         )
@@ -68,8 +68,15 @@ async def search_customers(ctx: ApiCtx) -> Response:
     return ctx.render(search(ctx.account.newest_first("customer"), ctx.params, "/v1/customers/search"))
 
 
+def _tombstone(customer_id: str) -> Obj:
+    return {"id": customer_id, "object": "customer", "deleted": True}
+
+
 @router.get("/{customer_id}")
 async def retrieve_customer(customer_id: str, ctx: ApiCtx) -> Response:
+    """A deleted customer still retrieves (200, ``deleted: true``); updating it is a 404."""
+    if customer_id in ctx.account.deleted:
+        return ctx.render(_tombstone(customer_id))
     return ctx.render(_get(ctx, customer_id))
 
 
@@ -88,5 +95,6 @@ async def delete_customer(customer_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         customer = _get(ctx, customer_id)
         ctx.account.remove("customer", customer_id)
+        ctx.account.deleted.add(customer_id)
         ctx.emit("customer.deleted", customer)
-    return ctx.render({"id": customer_id, "object": "customer", "deleted": True})
+    return ctx.render(_tombstone(customer_id))

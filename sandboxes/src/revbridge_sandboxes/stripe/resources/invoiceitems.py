@@ -19,7 +19,7 @@ COLLECTION_METHODS = ("charge_automatically", "send_invoice")
 
 
 def _draft(ctx: Ctx, invoice_id: str, param: str = "invoice") -> Obj:
-    inv = ctx.account.require("invoice", invoice_id, "invoice", param)
+    inv = ctx.account.reference("invoice", invoice_id, "invoice", param)
     if inv["status"] != "draft":
         raise bad_state(f"You can only modify draft invoices; invoice {invoice_id} is {inv['status']}.")
     return inv
@@ -35,7 +35,7 @@ def _apply_item(ctx: Ctx, ii: Obj) -> None:
     price_id = forms.as_str(pricing, "price") or forms.as_str(p, "price")
     quantity = forms.as_int(p, "quantity", ii["quantity"]) or 1
     if price_id:
-        price = ctx.account.require("price", price_id, "price", "pricing[price]")
+        price = ctx.account.reference("price", price_id, "price", "pricing[price]")
         unit = int(price.get("unit_amount") or 0)
         ii["currency"] = price["currency"]
         ii["pricing"] = {
@@ -67,21 +67,21 @@ async def create_invoice_item(ctx: ApiCtx) -> Response:
     if not any(k in p for k in ("amount", "price", "pricing", "unit_amount_decimal")):
         raise missing("amount")
     async with ctx.account.lock:
-        customer = ctx.account.require("customer", customer_id, "customer", "customer")
+        customer = ctx.account.reference("customer", customer_id, "customer", "customer")
         with frozen_at(clocks.clock_time(ctx.account, customer["id"])):
             ii = shapes.invoiceitem(customer, (forms.as_str(p, "currency") or "usd").lower())
             _apply_item(ctx, ii)
             sub_id = forms.as_str(p, "subscription")
             if sub_id:
-                ctx.account.require("subscription", sub_id, "subscription", "subscription")
+                ctx.account.reference("subscription", sub_id, "subscription", "subscription")
                 ii["parent"] = {
                     "type": "subscription_details",
                     "subscription_details": {"subscription": sub_id},
                 }
-            ctx.account.put(ii)
             invoice_id = forms.as_str(p, "invoice")
-            if invoice_id:
-                inv = _draft(ctx, invoice_id)
+            inv = _draft(ctx, invoice_id) if invoice_id else None  # checked before anything is stored
+            ctx.account.put(ii)
+            if inv is not None:
                 inv["lines"]["data"].append(invoice_items.attach(ctx, inv, ii))
                 _relines(ctx, inv)
             ctx.emit("invoiceitem.created", ii)
@@ -173,7 +173,7 @@ async def create_invoice(ctx: ApiCtx) -> Response:
             "days_until_due", "days_until_due can only be set when collection_method is send_invoice."
         )
     async with ctx.account.lock:
-        customer = ctx.account.require("customer", customer_id, "customer", "customer")
+        customer = ctx.account.reference("customer", customer_id, "customer", "customer")
         with frozen_at(clocks.clock_time(ctx.account, customer["id"])):
             inv = shapes.invoice(
                 new_id("in"), customer, (forms.as_str(p, "currency") or "usd").lower(), method

@@ -130,7 +130,7 @@ async def create_meter_event(ctx: ApiCtx) -> Response:
             raise invalid(
                 f"payload[{meter['customer_mapping']['event_payload_key']}]", "Missing the customer id."
             )
-        ctx.account.require("customer", customer_id, "customer", "payload")
+        ctx.account.reference("customer", customer_id, "customer", "payload")
         value = payload.get(meter["value_settings"]["event_payload_key"], "1")
         try:
             float(value)

@@ -73,9 +73,9 @@ async def create_refund(ctx: ApiCtx) -> Response:
     amount = forms.as_int(p, "amount")
     async with ctx.account.lock:
         if charge_id:
-            charge = ctx.account.require("charge", charge_id, "charge", "charge")
+            charge = ctx.account.reference("charge", charge_id, "charge", "charge")
         elif intent_id:
-            intent = ctx.account.require("payment_intent", intent_id, "payment_intent", "payment_intent")
+            intent = ctx.account.reference("payment_intent", intent_id, "payment_intent", "payment_intent")
             if intent["status"] != "succeeded" or not intent["latest_charge"]:
                 raise bad_state(
                     f"This PaymentIntent ({intent_id}) does not have a successful charge to refund."

@@ -132,7 +132,7 @@ async def create_schedule(ctx: ApiCtx) -> Response:
     if start_param not in (None, "", "now") and forms.as_int(p, "start_date") is None:
         raise invalid("start_date", "Invalid start_date")
     async with ctx.account.lock:
-        customer = ctx.account.require(
+        customer = ctx.account.reference(
             "customer", forms.as_str(p, "customer", required=True), "customer", "customer"
         )
         with frozen_at(clocks.clock_time(ctx.account, customer["id"])):

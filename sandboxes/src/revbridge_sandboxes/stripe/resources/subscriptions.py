@@ -15,7 +15,7 @@ from .. import billing, clocks, forms, shapes, subscription_ops
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid, missing
 from ..listing import created_filter, paginate, search
-from ..state import Obj, frozen_at, new_id, snapshot
+from ..state import Obj, frozen_at, new_id, now, snapshot
 
 router = APIRouter()
 
@@ -26,7 +26,7 @@ PAYMENT_BEHAVIORS = ("allow_incomplete", "default_incomplete", "error_if_incompl
 def recurring_price(ctx: Ctx, price_id: Any, param: str) -> Obj:
     if not price_id:
         raise missing(param)
-    price = ctx.account.require("price", price_id, "price", param)
+    price = ctx.account.reference("price", price_id, "price", param)
     if price["type"] != "recurring":
         raise invalid(
             param,
@@ -65,14 +65,34 @@ def _billing_settings(ctx: Ctx, sub: Obj) -> None:
         sub["days_until_due"] = None
     if "default_payment_method" in p:
         pm = forms.as_str(p, "default_payment_method")
-        billing.check_payment_method(pm, "default_payment_method")
+        billing.check_payment_method(ctx, pm, "default_payment_method")
         sub["default_payment_method"] = pm
     for name in ("description",):
         if name in p:
             sub[name] = p[name] or None
     if "cancel_at_period_end" in p:
-        sub["cancel_at_period_end"] = forms.as_bool(p, "cancel_at_period_end")
+        _schedule_cancel(sub, clocks.period_end(sub) if forms.as_bool(p, "cancel_at_period_end") else None)
+        sub["cancel_at_period_end"] = sub["cancel_at"] is not None
+    elif "cancel_at" in p:
+        _schedule_cancel(sub, _cancel_at(sub, p))
     sub["metadata"] = forms.merge_metadata(sub["metadata"], p.get("metadata"))
+
+
+def _cancel_at(sub: Obj, p: dict[str, Any]) -> int | None:
+    value = p.get("cancel_at")
+    ends = [int(i["current_period_end"]) for i in sub["items"]["data"]]
+    if value in ("max_period_end", "min_period_end") and ends:
+        return max(ends) if value == "max_period_end" else min(ends)
+    return forms.as_int(p, "cancel_at")  # "" clears it
+
+
+def _schedule_cancel(sub: Obj, at: int | None) -> None:
+    """Stripe's fields for a scheduled cancellation: ``cancel_at`` the moment it takes effect,
+    ``canceled_at`` the request that scheduled it, the reason ``cancellation_requested``."""
+    sub["cancel_at"] = at
+    sub["cancel_at_period_end"] = False
+    sub["canceled_at"] = now() if at is not None else None
+    sub["cancellation_details"]["reason"] = "cancellation_requested" if at is not None else None
 
 
 def _payment_method(ctx: Ctx, sub: Obj, customer: Obj) -> str | None:
@@ -93,7 +113,7 @@ async def create_subscription(ctx: ApiCtx) -> Response:
     if not specs:
         raise missing("items")
     async with ctx.account.lock:
-        customer = ctx.account.require(
+        customer = ctx.account.reference(
             "customer", forms.as_str(p, "customer", required=True), "customer", "customer"
         )
         with frozen_at(clocks.clock_time(ctx.account, customer["id"])):
@@ -112,16 +132,16 @@ def create_for_customer(ctx: Ctx, customer: Obj, specs: list[Any], behavior: str
     _billing_settings(ctx, sub)
     pm = _payment_method(ctx, sub, customer)
     automatic = sub["collection_method"] == "charge_automatically"
-    if automatic and behavior == "error_if_incomplete" and billing.declines(pm):
+    if automatic and behavior == "error_if_incomplete" and billing.declines(ctx, pm):
         assert pm is not None
-        raise billing.card_error(pm, None)
+        raise billing.card_error(ctx, pm, None)
     items = [_new_item(ctx, sub, s, i, sub["start_date"]) for i, s in enumerate(specs)]
     sub["items"]["data"] = items
     ctx.account.put(sub)
     inv = billing.create_subscription_invoice(ctx, sub, "subscription_create")
     sub["latest_invoice"] = inv["id"]
     charge = automatic and inv["amount_due"] > 0 and behavior != "default_incomplete" and pm is not None
-    will_pay = not automatic or inv["amount_due"] == 0 or (charge and not billing.declines(pm))
+    will_pay = not automatic or inv["amount_due"] == 0 or (charge and not billing.declines(ctx, pm))
     sub["status"] = "active" if will_pay else "incomplete"
     ctx.emit("customer.subscription.created", sub)
     billing.finalize(ctx, inv)

@@ -1,0 +1,129 @@
+"""Stripe's documented test cards through the official SDK, the way Stripe's subscription guide
+uses them: attach ``pm_card_*`` to a customer, make it the default, subscribe, and the charge
+succeeds or declines with the documented ``decline_code``; the card's details are on the charge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import stripe
+
+from tests.integration.conformance.test_stripe_sdk import sdk
+from tests.support.procs import sandbox
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[stripe.StripeClient]:
+    with sandbox("stripe") as url:
+        yield sdk(url, retries=0)
+
+
+def _customer_with(
+    client: stripe.StripeClient, test_card: str
+) -> tuple[stripe.Customer, stripe.PaymentMethod]:
+    customer = client.v1.customers.create({"name": "Card Holder", "email": "holder@example.com"})
+    pm = client.v1.payment_methods.attach(test_card, {"customer": customer.id})
+    client.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": pm.id}})
+    return customer, pm
+
+
+def _monthly_price(client: stripe.StripeClient) -> str:
+    return client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 4900,
+            "product_data": {"name": "Pro"},
+            "recurring": {"interval": "month"},
+        }
+    ).id
+
+
+def test_attaching_a_test_card_makes_a_card_of_the_customers_own(client: stripe.StripeClient) -> None:
+    customer, pm = _customer_with(client, "pm_card_visa")
+
+    assert pm.id.startswith("pm_") and pm.id != "pm_card_visa" and pm.customer == customer.id
+    assert pm.card is not None
+    assert (pm.card.brand, pm.card.last4, pm.card.funding, pm.card.exp_year) == (
+        "visa",
+        "4242",
+        "credit",
+        2030,
+    )
+    assert [m.id for m in client.v1.customers.payment_methods.list(customer.id).data] == [pm.id]
+    assert client.v1.payment_methods.retrieve(pm.id).customer == customer.id
+
+    detached = client.v1.payment_methods.detach(pm.id)
+    assert detached.customer is None
+    with pytest.raises(stripe.InvalidRequestError) as twice:
+        client.v1.payment_methods.detach(pm.id)
+    assert twice.value.code == "payment_method_unexpected_state"
+
+
+def test_a_visa_pays_the_first_invoice_and_the_charge_carries_the_card(client: stripe.StripeClient) -> None:
+    customer, pm = _customer_with(client, "pm_card_mastercard")
+    sub = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": _monthly_price(client)}], "expand": ["latest_invoice"]}
+    )
+    assert sub.status == "active"
+
+    charges = client.v1.charges.list({"customer": customer.id}).data
+    assert len(charges) == 1 and charges[0].payment_method == pm.id and charges[0].status == "succeeded"
+    details = charges[0].payment_method_details
+    assert details is not None and details.card is not None
+    card = details.card
+    assert (card.brand, card.last4, card.exp_month, card.exp_year, card.network) == (
+        "mastercard",
+        "4444",
+        8,
+        2030,
+        "mastercard",
+    )
+    assert card.checks is not None and card.checks.cvc_check == "pass"
+
+
+@pytest.mark.parametrize(
+    ("test_card", "code", "decline_code"),
+    [
+        ("pm_card_chargeDeclined", "card_declined", "generic_decline"),
+        ("pm_card_chargeDeclinedInsufficientFunds", "card_declined", "insufficient_funds"),
+        ("pm_card_chargeDeclinedExpiredCard", "expired_card", "expired_card"),
+    ],
+)
+def test_a_declining_test_card_declines_with_its_documented_code(
+    client: stripe.StripeClient, test_card: str, code: str, decline_code: str
+) -> None:
+    customer, pm = _customer_with(client, test_card)
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.subscriptions.create(
+            {
+                "customer": customer.id,
+                "items": [{"price": _monthly_price(client)}],
+                "payment_behavior": "error_if_incomplete",
+            }
+        )
+    error = declined.value
+    assert (error.http_status, error.code) == (402, code)
+    body = error.json_body or {}
+    assert body["error"]["decline_code"] == decline_code
+    assert body["error"]["payment_method"]["id"] == pm.id
+    assert body["error"]["payment_method"]["card"]["exp_month"] == 8  # the whole object, not a stub
+
+
+def test_an_unknown_payment_method_is_refused_where_it_is_named(client: stripe.StripeClient) -> None:
+    customer = client.v1.customers.create({"name": "Nobody"})
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client.v1.payment_methods.attach("pm_nope", {"customer": customer.id})
+    assert (unknown.value.http_status, unknown.value.code) == (404, "resource_missing")
+    with pytest.raises(stripe.InvalidRequestError) as bad_default:
+        client.v1.subscriptions.create(
+            {
+                "customer": customer.id,
+                "items": [{"price": _monthly_price(client)}],
+                "default_payment_method": "pm_nope",
+            }
+        )
+    assert (bad_default.value.http_status, bad_default.value.param) == (400, "default_payment_method")

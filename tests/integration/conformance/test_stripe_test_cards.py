@@ -127,3 +127,51 @@ def test_an_unknown_payment_method_is_refused_where_it_is_named(client: stripe.S
             }
         )
     assert (bad_default.value.http_status, bad_default.value.param) == (400, "default_payment_method")
+
+
+def test_a_payment_intent_confirmed_with_a_visa_succeeds_and_one_held_is_captured(
+    client: stripe.StripeClient,
+) -> None:
+    customer, pm = _customer_with(client, "pm_card_visa")
+    paid = client.v1.payment_intents.create(
+        {"amount": 2000, "currency": "usd", "customer": customer.id, "payment_method": pm.id, "confirm": True}
+    )
+    assert (paid.status, paid.amount_received, paid.payment_method) == ("succeeded", 2000, pm.id)
+
+    held = client.v1.payment_intents.create(
+        {"amount": 5000, "currency": "usd", "payment_method": "pm_card_visa", "capture_method": "manual"}
+    )
+    assert held.status == "requires_confirmation"
+    held = client.v1.payment_intents.confirm(held.id)
+    assert (held.status, held.amount_capturable) == ("requires_capture", 5000)
+    captured = client.v1.payment_intents.capture(held.id, {"amount_to_capture": 3000})
+    assert (captured.status, captured.amount_received) == ("succeeded", 3000)
+    assert captured.latest_charge is not None
+    charge = client.v1.charges.retrieve(str(captured.latest_charge))
+    assert (charge.captured, charge.amount_captured) == (True, 3000)
+
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.payment_intents.cancel(captured.id)
+    open_intent = client.v1.payment_intents.create({"amount": 100, "currency": "usd"})
+    canceled = client.v1.payment_intents.cancel(open_intent.id, {"cancellation_reason": "abandoned"})
+    assert (canceled.status, canceled.cancellation_reason) == ("canceled", "abandoned")
+
+
+def test_a_declined_payment_intent_waits_for_another_payment_method(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.payment_intents.create(
+            {
+                "amount": 2000,
+                "currency": "usd",
+                "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
+                "confirm": True,
+            }
+        )
+    body = declined.value.json_body or {}
+    assert body["error"]["decline_code"] == "insufficient_funds"
+    intent = body["error"]["payment_intent"]
+    assert intent["status"] == "requires_payment_method"
+    assert intent["last_payment_error"]["decline_code"] == "insufficient_funds"
+
+    retried = client.v1.payment_intents.confirm(intent["id"], {"payment_method": "pm_card_visa"})
+    assert retried.status == "succeeded"

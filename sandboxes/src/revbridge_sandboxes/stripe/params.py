@@ -84,6 +84,24 @@ ACCEPTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/payment_methods/{pm_id}"): _names("allow_redisplay billing_details card metadata"),
     ("POST", "/v1/payment_methods/{pm_id}/attach"): _names("customer"),
     ("POST", "/v1/payment_methods/{pm_id}/detach"): frozenset(),
+    ("POST", "/v1/payment_intents"): _names(
+        "amount application_fee_amount automatic_payment_methods capture_method confirm "
+        "confirmation_method confirmation_token currency customer description error_on_requires_action "
+        "mandate mandate_data metadata off_session on_behalf_of payment_method payment_method_configuration "
+        "payment_method_data payment_method_options payment_method_types radar_options receipt_email "
+        "return_url setup_future_usage shipping statement_descriptor statement_descriptor_suffix "
+        "transfer_data transfer_group use_stripe_sdk"
+    ),
+    ("POST", "/v1/payment_intents/{intent_id}/confirm"): _names(
+        "capture_method error_on_requires_action mandate mandate_data off_session payment_method "
+        "payment_method_data payment_method_options payment_method_types radar_options receipt_email "
+        "return_url setup_future_usage shipping use_stripe_sdk"
+    ),
+    ("POST", "/v1/payment_intents/{intent_id}/capture"): _names(
+        "amount_to_capture application_fee_amount final_capture metadata statement_descriptor "
+        "statement_descriptor_suffix transfer_data"
+    ),
+    ("POST", "/v1/payment_intents/{intent_id}/cancel"): _names("cancellation_reason"),
     ("POST", "/v1/webhook_endpoints"): _names("api_version connect description enabled_events metadata url"),
 }
 ALWAYS = _names("expand")

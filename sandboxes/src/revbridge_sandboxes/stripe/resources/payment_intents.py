@@ -1,0 +1,145 @@
+"""``/v1/payment_intents``: create, confirm, capture and cancel, paid with Stripe's test cards.
+
+requires_payment_method --(pm)--> requires_confirmation --confirm--> succeeded, or requires_capture
+with ``capture_method=manual`` (then capture → succeeded); a declining card leaves it at
+requires_payment_method with ``last_payment_error`` and answers the 402 card error. Cancel is
+allowed from every state but succeeded. Retrieve and list are with the invoices' intents
+(``invoices.py``). No 3-D Secure: ``next_action`` is never set.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from .. import billing, cards, forms, shapes
+from ..deps import ApiCtx, Ctx
+from ..errors import bad_state, invalid, missing
+from ..state import Obj, now, snapshot
+
+router = APIRouter(prefix="/v1/payment_intents")
+KIND = "payment_intent"
+CANCEL_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+
+
+def _intent(ctx: Ctx, intent_id: str) -> Obj:
+    return ctx.account.require(KIND, intent_id, "payment_intent", "intent")
+
+
+def _set_payment_method(ctx: Ctx, pi: Obj) -> None:
+    pm = forms.as_str(ctx.params, "payment_method")
+    if pm:
+        billing.check_payment_method(ctx, pm, "payment_method")
+        pi["payment_method"] = pm
+        if pi["status"] == "requires_payment_method":
+            pi["status"] = "requires_confirmation"
+
+
+def _confirm(ctx: Ctx, pi: Obj) -> None:
+    """Charge the intent's payment method; a decline records the failed charge and raises the 402."""
+    pm = pi["payment_method"]
+    if pm is None:
+        raise missing("payment_method")
+    card = cards.test_card(ctx.account, pm)
+    if billing.declines(ctx, pm):
+        failure = billing.card_error(ctx, pm, None).body()["error"]
+        charge = ctx.account.put(shapes.charge(pi, pm, failure, card))
+        pi.update(status="requires_payment_method", payment_method=None, latest_charge=charge["id"])
+        pi["last_payment_error"] = failure
+        ctx.emit("charge.failed", charge)
+        ctx.emit("payment_intent.payment_failed", pi)
+        raise billing.card_error(ctx, pm, pi)
+    charge = shapes.charge(pi, pm, None, card)
+    manual = pi["capture_method"] == "manual"
+    if manual:
+        charge.update(captured=False, amount_captured=0, balance_transaction=None)
+    ctx.account.put(charge)
+    pi.update(latest_charge=charge["id"], last_payment_error=None)
+    ctx.emit("charge.succeeded", charge)
+    if manual:
+        pi.update(status="requires_capture", amount_capturable=pi["amount"])
+        ctx.emit("payment_intent.amount_capturable_updated", pi)
+    else:
+        pi.update(status="succeeded", amount_received=pi["amount"])
+        ctx.emit("payment_intent.succeeded", pi)
+
+
+@router.post("")
+async def create_payment_intent(ctx: ApiCtx) -> Response:
+    p = ctx.params
+    amount = forms.as_int(p, "amount", required=True) or 0
+    if amount < 1:
+        raise invalid(
+            "amount", "This value must be greater than or equal to 1.", code="parameter_invalid_integer"
+        )
+    currency = (forms.as_str(p, "currency", required=True) or "").lower()
+    capture_method = forms.as_str(p, "capture_method") or "automatic"  # values: the spec's enum table
+    async with ctx.account.lock:
+        customer_id = forms.as_str(p, "customer")
+        if customer_id:
+            ctx.account.reference("customer", customer_id, "customer", "customer")
+        pi = shapes.payment_intent(amount, currency, customer_id, forms.as_str(p, "description"))
+        pi["capture_method"] = capture_method
+        pi["metadata"] = forms.merge_metadata({}, p.get("metadata"))
+        pi["receipt_email"] = forms.as_str(p, "receipt_email")
+        _set_payment_method(ctx, pi)
+        ctx.account.put(pi)
+        ctx.emit("payment_intent.created", pi)
+        if forms.as_bool(p, "confirm"):
+            _confirm(ctx, pi)
+    return ctx.render(pi)
+
+
+@router.post("/{intent_id}/confirm")
+async def confirm_payment_intent(intent_id: str, ctx: ApiCtx) -> Response:
+    async with ctx.account.lock:
+        pi = _intent(ctx, intent_id)
+        if pi["status"] not in ("requires_payment_method", "requires_confirmation"):
+            raise bad_state(
+                f"This PaymentIntent's status is {pi['status']}, but it must be requires_payment_method "
+                "or requires_confirmation to be confirmed."
+            )
+        _set_payment_method(ctx, pi)
+        _confirm(ctx, pi)
+    return ctx.render(pi)
+
+
+@router.post("/{intent_id}/capture")
+async def capture_payment_intent(intent_id: str, ctx: ApiCtx) -> Response:
+    async with ctx.account.lock:
+        pi = _intent(ctx, intent_id)
+        if pi["status"] != "requires_capture":
+            raise bad_state(
+                f"This PaymentIntent could not be captured because it has a status of {pi['status']}. "
+                "Only a PaymentIntent with one of the following statuses may be captured: requires_capture."
+            )
+        amount = forms.as_int(ctx.params, "amount_to_capture", pi["amount_capturable"]) or 0
+        if not 0 < amount <= int(pi["amount_capturable"]):
+            raise invalid("amount_to_capture", "The amount to capture must be at most the amount capturable.")
+        charge = ctx.account.require("charge", pi["latest_charge"], "charge", "charge")
+        before = snapshot(charge)
+        charge.update(captured=True, amount_captured=amount, amount_refunded=int(pi["amount"]) - amount)
+        charge["balance_transaction"] = charge["balance_transaction"] or f"txn_{charge['id'][3:]}"
+        pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        ctx.emit("charge.captured", charge, {k: before[k] for k in ("captured", "amount_captured")})
+        ctx.emit("payment_intent.succeeded", pi)
+    return ctx.render(pi)
+
+
+@router.post("/{intent_id}/cancel")
+async def cancel_payment_intent(intent_id: str, ctx: ApiCtx) -> Response:
+    reason = forms.as_str(ctx.params, "cancellation_reason")
+    if reason is not None and reason not in CANCEL_REASONS:
+        raise invalid(
+            "cancellation_reason", f"Invalid cancellation_reason: must be one of {', '.join(CANCEL_REASONS)}"
+        )
+    async with ctx.account.lock:
+        pi = _intent(ctx, intent_id)
+        if pi["status"] in ("succeeded", "canceled"):
+            raise bad_state(
+                f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. Only a "
+                "PaymentIntent with one of the following statuses may be canceled: requires_payment_method, "
+                "requires_capture, requires_confirmation, requires_action, processing."
+            )
+        pi.update(status="canceled", canceled_at=now(), cancellation_reason=reason, amount_capturable=0)
+        ctx.emit("payment_intent.canceled", pi)
+    return ctx.render(pi)

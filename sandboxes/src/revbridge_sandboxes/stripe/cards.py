@@ -58,6 +58,24 @@ CARDS: dict[str, TestCard] = {
 EXP_MONTH, EXP_YEAR = 8, 2030  # the expiry on Stripe's own test-card fixtures
 
 
+CHECKS = {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"}
+
+
+def no_billing_details() -> Obj:
+    """``billing_details`` as Stripe sends it when none were given (payment methods and charges)."""
+    return {
+        "address": {k: None for k in ("city", "country", "line1", "line2", "postal_code", "state")},
+        "email": None,
+        "name": None,
+        "phone": None,
+        "tax_id": None,
+    }
+
+
+def _fingerprint(card: TestCard) -> str:
+    return f"fp{card.brand[:4]}{card.last4}{card.funding[:2]}"
+
+
 def test_card(account: Account, pm: str | None) -> TestCard | None:
     """The test card behind ``pm``: a magic id itself, or the one a ``pm_...`` was made from."""
     if pm is None:
@@ -69,12 +87,12 @@ def card_details(card: TestCard) -> Obj:
     """``payment_method.card``: the fields Stripe always sends."""
     return {
         "brand": card.brand,
-        "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+        "checks": dict(CHECKS),
         "country": card.country,
         "display_brand": card.brand,
         "exp_month": EXP_MONTH,
         "exp_year": EXP_YEAR,
-        "fingerprint": f"fp{card.brand[:4]}{card.last4}{card.funding[:2]}",
+        "fingerprint": _fingerprint(card),
         "funding": card.funding,
         "generated_from": None,
         "last4": card.last4,
@@ -91,12 +109,12 @@ def charge_card_details(card: TestCard, amount: int) -> Obj:
         "amount_authorized": amount,
         "authorization_code": None,
         "brand": card.brand,
-        "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+        "checks": dict(CHECKS),
         "country": card.country,
         "exp_month": EXP_MONTH,
         "exp_year": EXP_YEAR,
         "extended_authorization": {"status": "disabled"},
-        "fingerprint": f"fp{card.brand[:4]}{card.last4}{card.funding[:2]}",
+        "fingerprint": _fingerprint(card),
         "funding": card.funding,
         "incremental_authorization": {"status": "unavailable"},
         "installments": None,
@@ -118,13 +136,7 @@ def payment_method(card: TestCard, object_id: str | None = None, customer: str |
         "id": object_id or new_id("pm"),
         "object": "payment_method",
         "allow_redisplay": "unspecified",
-        "billing_details": {
-            "address": {k: None for k in ("city", "country", "line1", "line2", "postal_code", "state")},
-            "email": None,
-            "name": None,
-            "phone": None,
-            "tax_id": None,
-        },
+        "billing_details": no_billing_details(),
         "card": card_details(card),
         "created": now(),
         "customer": customer,

@@ -5,7 +5,7 @@ Split from ``invoice_shapes.py`` to keep modules short; field lists follow the o
 
 from __future__ import annotations
 
-from .cards import CARDS, TestCard, charge_card_details
+from .cards import CARDS, TestCard, charge_card_details, no_billing_details
 from .state import Obj, new_id, now
 
 
@@ -23,13 +23,7 @@ def charge(pi: Obj, pm: str, failure: Obj | None, card: TestCard | None = None) 
         "application_fee": None,
         "application_fee_amount": None,
         "balance_transaction": None if failure else new_id("txn"),
-        "billing_details": {
-            "address": {k: None for k in ("city", "country", "line1", "line2", "postal_code", "state")},
-            "email": None,
-            "name": None,
-            "phone": None,
-            "tax_id": None,
-        },
+        "billing_details": no_billing_details(),
         "calculated_statement_descriptor": "REVBRIDGE SANDBOX",
         "captured": failure is None,
         "created": now(),

@@ -105,9 +105,7 @@ async def retrieve_payment_method(pm_id: str, ctx: ApiCtx) -> Response:
 @router.post("/v1/payment_methods/{pm_id}")
 async def update_payment_method(pm_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
-        pm = ctx.account.get(KIND, pm_id)
-        if pm is None:
-            raise not_found("PaymentMethod", pm_id, "payment_method")
+        pm = ctx.account.require(KIND, pm_id, "PaymentMethod", "payment_method")
         before = snapshot(pm)
         _apply(ctx, pm)
         ctx.emit_update("payment_method.updated", before, pm)
@@ -138,9 +136,7 @@ async def attach_payment_method(pm_id: str, ctx: ApiCtx) -> Response:
 @router.post("/v1/payment_methods/{pm_id}/detach")
 async def detach_payment_method(pm_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
-        pm = ctx.account.get(KIND, pm_id)
-        if pm is None:
-            raise not_found("PaymentMethod", pm_id, "payment_method")
+        pm = ctx.account.require(KIND, pm_id, "PaymentMethod", "payment_method")
         if pm["customer"] is None:
             raise invalid(
                 "payment_method",

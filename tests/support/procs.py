@@ -74,9 +74,13 @@ def running(
                 proc.wait()
 
 
+SANDBOXES_STARTED: list[str] = []  # the conformance plugin expects recordings when this is not empty
+
+
 @contextmanager
 def sandbox(platform: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """Run one sandbox on a free port; yields its base URL."""
+    SANDBOXES_STARTED.append(platform)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with running(

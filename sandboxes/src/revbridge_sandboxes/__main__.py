@@ -6,7 +6,9 @@ import argparse
 import importlib
 
 import uvicorn
+from starlette.types import ASGIApp
 
+from .recording import RecordingMiddleware, recorder_for
 from .serving import CoalescingHttpToolsProtocol
 
 DEFAULT_PORTS = {"stripe": 12111, "salesforce": 12112, "netsuite": 12113}
@@ -19,7 +21,10 @@ def main() -> None:
     parser.add_argument("--port", type=int)
     args = parser.parse_args()
     module = importlib.import_module(f"revbridge_sandboxes.{args.platform}.app")
-    app = module.create_app()
+    app: ASGIApp = module.create_app()
+    recorder = recorder_for(args.platform)  # only for the schema conformance suite
+    if recorder is not None:
+        app = RecordingMiddleware(app, recorder)
     uvicorn.run(
         app,
         host=args.host,

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import aiohttp
 
+from .. import recording
 from .event_log import StoredEvent
 
 logger = logging.getLogger("revbridge.sandboxes.stripe.webhooks")
@@ -319,6 +320,8 @@ class WebhookDispatcher:
         delivery.attempts += 1
         self.counters.attempts += 1
         payload = encode_event(delivery.event.to_dict())
+        if (recorder := recording.active()) is not None:
+            recorder.record("webhook", "POST", delivery.endpoint_url, 0, payload)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",

@@ -110,6 +110,7 @@ def _schedule(customer: Obj, phases: list[Obj], end_behavior: str) -> Obj:
         "end_behavior": end_behavior,
         "livemode": False,
         "metadata": {},
+        "pause_schedules": [],
         "phases": phases,
         "released_at": None,
         "released_subscription": None,

@@ -175,3 +175,118 @@ def test_a_declined_payment_intent_waits_for_another_payment_method(client: stri
 
     retried = client.v1.payment_intents.confirm(intent["id"], {"payment_method": "pm_card_visa"})
     assert retried.status == "succeeded"
+
+
+def _authenticate(client: stripe.StripeClient, intent_id: str, outcome: str = "complete") -> dict:
+    """The sandbox's stand-in for the customer finishing the 3-D Secure challenge page."""
+    answer = client.raw_request("post", f"/__sandbox/intents/{intent_id}/authenticate", outcome=outcome)
+    return client.deserialize(answer, api_mode="V1").to_dict()
+
+
+def test_a_3ds_card_on_session_requires_action_then_pays_once_authenticated(
+    client: stripe.StripeClient,
+) -> None:
+    customer, pm = _customer_with(client, "pm_card_authenticationRequired")
+    pi = client.v1.payment_intents.create(
+        {
+            "amount": 1200,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": pm.id,
+            "confirm": True,
+            "return_url": "https://example.com/back",
+        }
+    )
+    assert pi.status == "requires_action" and pi.next_action is not None
+    assert pi.next_action.type == "redirect_to_url"
+    assert client.v1.charges.list({"customer": customer.id}).data == []  # nothing charged yet
+
+    done = _authenticate(client, pi.id)
+    assert (done["status"], done["amount_received"]) == ("succeeded", 1200)
+
+    failing = client.v1.payment_intents.create(
+        {"amount": 500, "currency": "usd", "customer": customer.id, "payment_method": pm.id, "confirm": True}
+    )
+    assert failing.next_action is not None and failing.next_action.type == "use_stripe_sdk"
+    failed = _authenticate(client, failing.id, "fail")
+    assert failed["status"] == "requires_payment_method"
+    assert failed["last_payment_error"]["code"] == "payment_intent_authentication_failure"
+
+
+def test_a_3ds_card_off_session_declines_with_authentication_required(client: stripe.StripeClient) -> None:
+    customer, pm = _customer_with(client, "pm_card_threeDSecure2Required")
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.payment_intents.create(
+            {
+                "amount": 900,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": pm.id,
+                "confirm": True,
+                "off_session": True,
+            }
+        )
+    assert (declined.value.code, (declined.value.json_body or {})["error"]["decline_code"]) == (
+        "authentication_required",
+        "authentication_required",
+    )
+    intent = (declined.value.json_body or {})["error"]["payment_intent"]
+    assert intent["status"] == "requires_payment_method"
+
+
+def test_a_setup_intent_saves_the_card_to_the_customer(client: stripe.StripeClient) -> None:
+    customer = client.v1.customers.create({"name": "Saver"})
+    si = client.v1.setup_intents.create(
+        {"customer": customer.id, "payment_method": "pm_card_visa", "confirm": True}
+    )
+
+    assert si.status == "succeeded" and si.usage == "off_session"
+    assert si.payment_method is not None and si.payment_method != "pm_card_visa"
+    assert [m.id for m in client.v1.customers.payment_methods.list(customer.id).data] == [si.payment_method]
+    assert client.v1.setup_intents.retrieve(si.id).status == "succeeded"
+
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.setup_intents.create(
+            {"customer": customer.id, "payment_method": "pm_card_chargeDeclined", "confirm": True}
+        )
+    body = (declined.value.json_body or {})["error"]
+    assert (body["code"], body["setup_intent"]["status"]) == ("card_declined", "requires_payment_method")
+    assert body["setup_intent"]["last_setup_error"]["decline_code"] == "generic_decline"
+
+
+def test_a_card_set_up_with_3ds_pays_off_session_without_authenticating_again(
+    client: stripe.StripeClient,
+) -> None:
+    customer = client.v1.customers.create({"name": "Later"})
+    si = client.v1.setup_intents.create(
+        {"customer": customer.id, "payment_method": "pm_card_authenticationRequiredOnSetup", "confirm": True}
+    )
+    assert si.status == "requires_action" and si.next_action is not None
+    done = _authenticate(client, si.id)
+    assert done["status"] == "succeeded"
+
+    paid = client.v1.payment_intents.create(
+        {
+            "amount": 3000,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": done["payment_method"],
+            "confirm": True,
+            "off_session": True,
+        }
+    )
+    assert paid.status == "succeeded"
+    # the same card never set up must still authenticate off session
+    _, fresh = _customer_with(client, "pm_card_authenticationRequiredOnSetup")
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.payment_intents.create(
+            {
+                "amount": 3000,
+                "currency": "usd",
+                "customer": fresh.customer,
+                "payment_method": fresh.id,
+                "confirm": True,
+                "off_session": True,
+            }
+        )
+    assert declined.value.code == "authentication_required"

@@ -18,6 +18,7 @@ from . import admin
 from .errors import StripeError, unrecognized_url
 from .middleware import StripeWire
 from .resources import (
+    authentication,
     catalog,
     credit_notes,
     customers,
@@ -29,6 +30,7 @@ from .resources import (
     payment_methods,
     payments,
     schedules,
+    setup_intents,
     subscriptions,
     test_clocks,
 )
@@ -104,9 +106,11 @@ def create_app(settings: StripeSandboxSettings | None = None) -> FastAPI:
         payments,
         payment_methods,
         payment_intents,
+        setup_intents,
         credit_notes,
         schedules,
         meters,
+        authentication,
     ):
         app.include_router(module.router)
     return app

@@ -21,23 +21,45 @@ def check_payment_method(ctx: Ctx, pm: str | None, param: str) -> None:
         raise missing_reference("PaymentMethod", pm, param)
 
 
+def needs_authentication(ctx: Ctx, pm: str | None) -> bool:
+    """A 3-D Secure card the customer must authenticate for this payment."""
+    card = cards.test_card(ctx.account, pm)
+    if card is None or card.authentication is None:
+        return False
+    return card.authentication == "always" or not any(
+        si["payment_method"] == pm and si["status"] == "succeeded"
+        for si in ctx.account.newest_first("setup_intent")
+    )
+
+
+def _decline(ctx: Ctx, pm: str | None) -> tuple[str, str, str] | None:
+    """How a payment off session (no customer present) with ``pm`` is declined, if it is."""
+    card = cards.test_card(ctx.account, pm)
+    if card is None:
+        return None
+    if card.decline is None and needs_authentication(ctx, pm):
+        return cards.AUTHENTICATION_REQUIRED
+    return card.decline
+
+
 def declines(ctx: Ctx, pm: str | None) -> bool:
-    card = cards.test_card(ctx.account, pm)
-    return card is not None and card.decline is not None
+    return _decline(ctx, pm) is not None
 
 
-def card_error(ctx: Ctx, pm: str, pi: Obj | None) -> StripeError:
-    """The 402 of a declined card, carrying the whole payment method as Stripe does."""
+def card_error(ctx: Ctx, pm: str, intent: Obj | None) -> StripeError:
+    """The 402 of a declined card, carrying the whole payment method (and the payment or setup
+    intent, under its own name) as Stripe does."""
+    decline = _decline(ctx, pm)
     card = cards.test_card(ctx.account, pm)
-    assert card is not None and card.decline is not None
-    code, decline_code, message = card.decline
+    assert decline is not None and card is not None
+    code, decline_code, message = decline
     stored = ctx.account.get("payment_method", pm)
     extra: dict[str, object] = {
         "decline_code": decline_code,
         "payment_method": snapshot(stored) if stored else cards.payment_method(card, pm),
     }
-    if pi is not None:
-        extra["payment_intent"] = snapshot(pi)
+    if intent is not None:
+        extra[intent["object"]] = snapshot(intent)
     return StripeError(402, message, type="card_error", code=code, extra=extra)
 
 
@@ -79,14 +101,9 @@ def metered_usage(ctx: Ctx, sub: Obj) -> Usage:
     return usage
 
 
-def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, usage: Usage | None = None) -> Obj:
-    """A draft invoice billing every item of ``sub`` for its current period (emits invoice.created).
-
-    Licensed items bill in advance; metered items bill ``usage`` (the period that just ended).
-    Pending invoice items of the subscription (prorations) are pulled in.
-    """
+def _subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, invoice_id: str) -> Obj:
     customer = ctx.account.require("customer", sub["customer"], "customer", "customer")
-    inv = shapes.invoice(new_id("in"), customer, sub["currency"], sub["collection_method"])
+    inv = shapes.invoice(invoice_id, customer, sub["currency"], sub["collection_method"])
     inv["billing_reason"] = billing_reason
     inv["parent"] = {
         "type": "subscription_details",
@@ -95,6 +112,11 @@ def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, usage: 
     }
     if sub["collection_method"] == "send_invoice" and sub.get("days_until_due") is not None:
         inv["due_date"] = inv["created"] + 86400 * int(sub["days_until_due"])
+    return inv
+
+
+def _item_lines(ctx: Ctx, inv: Obj, sub: Obj, usage: Usage | None) -> list[Obj]:
+    """One line per item: licensed items for their current period, metered ones for ``usage``."""
     lines = []
     for item in sub["items"]["data"]:
         product = ctx.account.get("product", item["price"]["product"])
@@ -105,11 +127,49 @@ def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, usage: 
             unit = int(item["price"].get("unit_amount") or 0)
             line.update(quantity=quantity, quantity_decimal=str(quantity), amount=unit * quantity)
             line.update(subtotal=unit * quantity, period={"start": start, "end": end})
-        lines.append(ctx.account.put(line))
+        lines.append(line)
+    return lines
+
+
+def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, usage: Usage | None = None) -> Obj:
+    """A draft invoice billing every item of ``sub`` for its current period (emits invoice.created).
+
+    Licensed items bill in advance; metered items bill ``usage`` (the period that just ended).
+    Pending invoice items of the subscription (prorations) are pulled in.
+    """
+    inv = _subscription_invoice(ctx, sub, billing_reason, new_id("in"))
+    lines = [ctx.account.put(line) for line in _item_lines(ctx, inv, sub, usage)]
     lines.extend(invoice_items.claim(ctx, inv, sub["customer"], sub["id"]))
     set_lines(inv, lines)
     ctx.account.put(inv)
     ctx.emit("invoice.created", inv)
+    return inv
+
+
+def preview_subscription_invoice(ctx: Ctx, renewed: Obj, usage: Usage, period: tuple[int, int]) -> Obj:
+    """The invoice ``renewed`` (a copy of a subscription moved into its next period) would get.
+
+    Nothing is stored or emitted: the id is ``upcoming_in_...`` as Stripe's previews are, metered
+    items show the usage so far in the period that ends, pending invoice items are shown unclaimed.
+    """
+    inv = _subscription_invoice(ctx, renewed, "upcoming", new_id("upcoming_in"))
+    inv.update(created=period[1], period_start=period[0], period_end=period[1])
+    pending = invoice_items.pending(ctx, renewed["customer"], renewed["id"])
+    set_lines(
+        inv,
+        _item_lines(ctx, inv, renewed, usage) + [shapes.invoice_item_line(inv["id"], ii) for ii in pending],
+    )
+    return inv
+
+
+def preview_customer_invoice(ctx: Ctx, customer: Obj, currency: str) -> Obj | None:
+    """The invoice the customer's pending invoice items would make, None when there are none."""
+    pending = [ii for ii in invoice_items.pending(ctx, customer["id"]) if ii["currency"] == currency]
+    if not pending:
+        return None
+    inv = shapes.invoice(new_id("upcoming_in"), customer, currency, "charge_automatically")
+    inv["billing_reason"] = "upcoming"
+    set_lines(inv, [shapes.invoice_item_line(inv["id"], ii) for ii in pending])
     return inv
 
 

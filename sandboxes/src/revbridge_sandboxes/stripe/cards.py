@@ -4,7 +4,9 @@
 customer makes a new ``pm_...`` of that card (https://docs.stripe.com/testing#cards). What a
 card does when charged follows the test-card table: most succeed, the ``chargeDeclined*`` ones
 decline with their documented ``decline_code``. Brands, last4 and funding are the documented
-ones; expiry is the one Stripe's fixtures show for test cards (a guess for the rest).
+ones; expiry is the one Stripe's fixtures show for test cards (a guess for the rest). The 3-D
+Secure cards stop an on-session payment or setup at ``requires_action``; the sandbox's
+``POST /__sandbox/intents/{id}/authenticate`` stands in for the customer finishing the challenge.
 """
 
 from __future__ import annotations
@@ -21,9 +23,15 @@ class TestCard:
     funding: str = "credit"
     country: str = "US"
     decline: tuple[str, str, str] | None = None  # (code, decline_code, message)
+    authentication: str | None = None  # 3-D Secure: "always", or "setup" (until set up for off-session use)
 
 
 _DECLINED = ("card_declined", "generic_decline", "Your card was declined.")
+AUTHENTICATION_REQUIRED = (
+    "authentication_required",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+)
 CARDS: dict[str, TestCard] = {
     "pm_card_visa": TestCard("visa", "4242"),
     "pm_card_visa_debit": TestCard("visa", "5556", "debit"),
@@ -34,6 +42,11 @@ CARDS: dict[str, TestCard] = {
     "pm_card_us": TestCard("visa", "4242"),
     "pm_card_gb": TestCard("visa", "0002", country="GB"),
     "pm_card_chargeDeclined": TestCard("visa", "0002", decline=_DECLINED),
+    # 3-D Secure (https://docs.stripe.com/testing#regulatory-cards): 3184 and 3220 authenticate every
+    # payment; 3155 once when set up, after which off-session payments need none
+    "pm_card_authenticationRequired": TestCard("visa", "3184", authentication="always"),
+    "pm_card_threeDSecure2Required": TestCard("visa", "3220", authentication="always"),
+    "pm_card_authenticationRequiredOnSetup": TestCard("visa", "3155", authentication="setup"),
     "pm_card_chargeDeclinedInsufficientFunds": TestCard(
         "visa", "9995", decline=("card_declined", "insufficient_funds", "Your card has insufficient funds.")
     ),
@@ -143,4 +156,21 @@ def payment_method(card: TestCard, object_id: str | None = None, customer: str |
         "livemode": False,
         "metadata": {},
         "type": "card",
+    }
+
+
+def three_d_secure_action(return_url: str | None) -> Obj:
+    """``next_action`` of an intent waiting for 3-D Secure: a redirect with ``return_url``, else
+    the challenge Stripe.js runs (the URLs are the sandbox's own stand-ins for hooks.stripe.com)."""
+    source = new_id("src")
+    if return_url:
+        hosted = f"https://hooks.stripe.com/3d_secure_2/hosted?merchant=acct_sandbox&source={source}"
+        return {"type": "redirect_to_url", "redirect_to_url": {"return_url": return_url, "url": hosted}}
+    return {
+        "type": "use_stripe_sdk",
+        "use_stripe_sdk": {
+            "type": "three_d_secure_redirect",
+            "source": source,
+            "stripe_js": f"https://hooks.stripe.com/redirect/authenticate/{source}",
+        },
     }

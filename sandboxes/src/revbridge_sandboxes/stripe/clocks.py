@@ -45,20 +45,30 @@ def _next_end(anchor: int, start: int, rec: Obj) -> int:
         k += 1
 
 
+def advance_periods(sub: Obj, boundary: int) -> None:
+    """Move every item whose period ends by ``boundary`` into its next period."""
+    for item in sub["items"]["data"]:
+        if int(item["current_period_end"]) <= boundary:
+            rec = item["price"].get("recurring") or {"interval": "month", "interval_count": 1}
+            item["current_period_start"] = boundary
+            item["current_period_end"] = _next_end(int(sub["billing_cycle_anchor"]), boundary, rec)
+
+
+def will_end(sub: Obj, boundary: int) -> bool:
+    """True when the subscription ends at ``boundary`` instead of renewing."""
+    return bool(sub["cancel_at_period_end"] or (sub["cancel_at"] and int(sub["cancel_at"]) <= boundary))
+
+
 def renew(ctx: Ctx, sub: Obj, boundary: int) -> None:
     """Cross one period boundary of ``sub`` at ``boundary`` (``now()`` is frozen there)."""
-    if sub["cancel_at_period_end"] or (sub["cancel_at"] and int(sub["cancel_at"]) <= boundary):
+    if will_end(sub, boundary):
         sub.update(status="canceled", canceled_at=sub["canceled_at"] or boundary, ended_at=boundary)
         sub["cancellation_details"]["reason"] = "cancellation_requested"
         ctx.emit("customer.subscription.deleted", sub)
         return
     before = snapshot(sub)
     usage = billing.metered_usage(ctx, sub)
-    for item in sub["items"]["data"]:
-        if int(item["current_period_end"]) <= boundary:
-            rec = item["price"].get("recurring") or {"interval": "month", "interval_count": 1}
-            item["current_period_start"] = boundary
-            item["current_period_end"] = _next_end(int(sub["billing_cycle_anchor"]), boundary, rec)
+    advance_periods(sub, boundary)
     inv = billing.create_subscription_invoice(ctx, sub, "subscription_cycle", usage=usage)
     sub["latest_invoice"] = inv["id"]
     ctx.emit_update("customer.subscription.updated", before, sub)

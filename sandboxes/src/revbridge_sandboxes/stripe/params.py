@@ -65,6 +65,10 @@ ACCEPTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/invoices"): _INVOICE
     | _names("currency customer from_invoice pending_invoice_items_behavior subscription"),
     ("POST", "/v1/invoices/{invoice_id}"): _INVOICE,
+    ("POST", "/v1/invoices/create_preview"): _names(
+        "automatic_tax currency customer customer_account customer_details discounts invoice_items issuer "
+        "on_behalf_of preview_mode schedule schedule_details subscription subscription_details"
+    ),
     ("POST", "/v1/invoiceitems"): _INVOICE_ITEM | _names("currency customer invoice subscription"),
     ("POST", "/v1/invoiceitems/{item_id}"): _INVOICE_ITEM,
     ("POST", "/v1/refunds"): _names(
@@ -102,6 +106,17 @@ ACCEPTED: dict[tuple[str, str], frozenset[str]] = {
         "statement_descriptor_suffix transfer_data"
     ),
     ("POST", "/v1/payment_intents/{intent_id}/cancel"): _names("cancellation_reason"),
+    ("POST", "/v1/setup_intents"): _names(
+        "attach_to_self automatic_payment_methods confirm confirmation_token customer customer_account "
+        "description excluded_payment_method_types flow_directions mandate_data metadata on_behalf_of "
+        "payment_method payment_method_configuration payment_method_data payment_method_options "
+        "payment_method_types return_url single_use usage use_stripe_sdk"
+    ),
+    ("POST", "/v1/setup_intents/{intent_id}/confirm"): _names(
+        "confirmation_token mandate_data payment_method payment_method_data payment_method_options "
+        "return_url use_stripe_sdk"
+    ),
+    ("POST", "/v1/setup_intents/{intent_id}/cancel"): _names("cancellation_reason"),
     ("POST", "/v1/webhook_endpoints"): _names("api_version connect description enabled_events metadata url"),
 }
 ALWAYS = _names("expand")

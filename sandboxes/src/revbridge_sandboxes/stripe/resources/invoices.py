@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 from fastapi import APIRouter, Response
 
-from .. import billing, forms
+from .. import billing, clocks, forms
 from ..deps import ApiCtx, Ctx
-from ..errors import bad_state
+from ..errors import StripeError, bad_state, invalid, missing
 from ..listing import created_filter, paginate, search
 from ..state import Obj, snapshot
 
@@ -46,6 +48,50 @@ async def search_invoices(ctx: ApiCtx) -> Response:
 @router.get("/v1/invoices/{invoice_id}")
 async def retrieve_invoice(invoice_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(_invoice(ctx, invoice_id))
+
+
+# parameters of a preview the sandbox does not model; refused loudly rather than ignored
+_PREVIEW_NOT_MODELLED = ("subscription_details", "schedule", "schedule_details", "invoice_items", "discounts")
+
+
+@router.post("/v1/invoices/create_preview")
+async def create_preview(ctx: ApiCtx) -> Response:
+    """The next invoice of a subscription, or of a customer's pending invoice items; nothing is stored."""
+    p = ctx.params
+    for name in _PREVIEW_NOT_MODELLED:
+        if name in p:
+            raise invalid(name, f"The sandbox does not model `{name}` in invoice previews.")
+    mode = forms.as_str(p, "preview_mode") or "next"
+    if mode not in ("next", "recurring"):
+        raise invalid("preview_mode", f"Invalid preview_mode: must be one of next or recurring, not {mode!r}")
+    sub_id, customer_id = forms.as_str(p, "subscription"), forms.as_str(p, "customer")
+    if not sub_id and not customer_id:
+        raise missing("customer")
+    async with ctx.account.lock:
+        if sub_id:
+            sub = ctx.account.reference("subscription", sub_id, "subscription", "subscription")
+            if customer_id and customer_id != sub["customer"]:
+                raise invalid(
+                    "customer", f"The subscription {sub_id} does not belong to customer {customer_id}."
+                )
+            boundary = clocks.period_end(sub) if sub["items"]["data"] else None
+            if boundary is None or sub["status"] not in clocks.RENEWING or clocks.will_end(sub, boundary):
+                raise _nothing_upcoming(sub["customer"])
+            renewed = copy.deepcopy(sub)
+            start = min(int(i["current_period_start"]) for i in sub["items"]["data"])
+            usage = billing.metered_usage(ctx, sub)
+            clocks.advance_periods(renewed, boundary)
+            return ctx.render(billing.preview_subscription_invoice(ctx, renewed, usage, (start, boundary)))
+        customer = ctx.account.reference("customer", customer_id or "", "customer", "customer")
+        currency = forms.as_str(p, "currency") or customer.get("currency") or "usd"
+        inv = billing.preview_customer_invoice(ctx, customer, currency)
+        if inv is None:
+            raise _nothing_upcoming(customer["id"])
+        return ctx.render(inv)
+
+
+def _nothing_upcoming(customer_id: str) -> StripeError:
+    return StripeError(400, f"No upcoming invoices for customer: {customer_id}", code="invoice_upcoming_none")
 
 
 @router.post("/v1/invoices/{invoice_id}")

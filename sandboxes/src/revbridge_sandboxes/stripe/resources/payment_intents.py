@@ -3,8 +3,10 @@
 requires_payment_method --(pm)--> requires_confirmation --confirm--> succeeded, or requires_capture
 with ``capture_method=manual`` (then capture → succeeded); a declining card leaves it at
 requires_payment_method with ``last_payment_error`` and answers the 402 card error. Cancel is
-allowed from every state but succeeded. Retrieve and list are with the invoices' intents
-(``invoices.py``). No 3-D Secure: ``next_action`` is never set.
+allowed from every state but succeeded. A 3-D Secure card confirmed on session stops at
+requires_action with ``next_action`` (finished by ``POST /__sandbox/intents/{id}/authenticate``);
+off session (``off_session=true``) it declines with ``authentication_required``. Retrieve and
+list are with the invoices' intents (``invoices.py``).
 """
 
 from __future__ import annotations
@@ -35,12 +37,27 @@ def _set_payment_method(ctx: Ctx, pi: Obj) -> None:
 
 
 def _confirm(ctx: Ctx, pi: Obj) -> None:
-    """Charge the intent's payment method; a decline records the failed charge and raises the 402."""
+    """Charge the intent's payment method, or wait for 3-D Secure when the customer is present."""
     pm = pi["payment_method"]
     if pm is None:
         raise missing("payment_method")
+    if not forms.as_bool(ctx.params, "off_session") and billing.needs_authentication(ctx, pm):
+        pi.update(
+            status="requires_action",
+            next_action=cards.three_d_secure_action(forms.as_str(ctx.params, "return_url")),
+        )
+        ctx.emit("payment_intent.requires_action", pi)
+        return
+    charge_intent(ctx, pi)
+
+
+def charge_intent(ctx: Ctx, pi: Obj, authenticated: bool = False) -> None:
+    """Charge the payment method; a decline records the failed charge and raises the 402."""
+    pm = pi["payment_method"]
+    pi["next_action"] = None
     card = cards.test_card(ctx.account, pm)
-    if billing.declines(ctx, pm):
+    declined = card is not None and card.decline is not None if authenticated else billing.declines(ctx, pm)
+    if declined:
         failure = billing.card_error(ctx, pm, None).body()["error"]
         charge = ctx.account.put(shapes.charge(pi, pm, failure, card))
         pi.update(status="requires_payment_method", payment_method=None, latest_charge=charge["id"])

@@ -112,24 +112,30 @@ async def update_payment_method(pm_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(pm)
 
 
+def attach(ctx: Ctx, pm_id: str, customer: Obj) -> Obj:
+    """Attach ``pm_id`` to ``customer`` (a magic test id makes a card of the customer's own)."""
+    pm = _get(ctx, pm_id)
+    if pm_id in cards.CARDS:
+        pm = cards.payment_method(cards.CARDS[pm_id])
+        ctx.account.put(pm)
+        ctx.account.card_of[pm["id"]] = pm_id
+    elif pm["customer"] not in (None, customer["id"]):
+        raise invalid(
+            "payment_method",
+            "The payment method you provided has already been attached to a customer.",
+            code="payment_method_unexpected_state",
+        )
+    pm["customer"] = customer["id"]
+    ctx.emit("payment_method.attached", pm)
+    return pm
+
+
 @router.post("/v1/payment_methods/{pm_id}/attach")
 async def attach_payment_method(pm_id: str, ctx: ApiCtx) -> Response:
     customer_id = forms.as_str(ctx.params, "customer", required=True)
     async with ctx.account.lock:
         customer = ctx.account.reference("customer", customer_id, "customer", "customer")
-        pm = _get(ctx, pm_id)
-        if pm_id in cards.CARDS:  # a magic id: attaching makes a card of the customer's own
-            pm = cards.payment_method(cards.CARDS[pm_id])
-            ctx.account.put(pm)
-            ctx.account.card_of[pm["id"]] = pm_id
-        elif pm["customer"] not in (None, customer["id"]):
-            raise invalid(
-                "payment_method",
-                "The payment method you provided has already been attached to a customer.",
-                code="payment_method_unexpected_state",
-            )
-        pm["customer"] = customer["id"]
-        ctx.emit("payment_method.attached", pm)
+        pm = attach(ctx, pm_id, customer)
     return ctx.render(pm)
 
 

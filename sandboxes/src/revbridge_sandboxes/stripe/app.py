@@ -19,9 +19,11 @@ from .errors import StripeError, unrecognized_url
 from .middleware import StripeWire
 from .resources import (
     authentication,
+    balance,
     catalog,
     credit_notes,
     customers,
+    disputes,
     events,
     invoiceitems,
     invoices,
@@ -110,6 +112,8 @@ def create_app(settings: StripeSandboxSettings | None = None) -> FastAPI:
         credit_notes,
         schedules,
         meters,
+        disputes,
+        balance,
         authentication,
     ):
         app.include_router(module.router)

@@ -7,7 +7,9 @@ test payment methods (``pm_card_visa`` succeeds, ``pm_card_chargeDeclined`` decl
 
 from __future__ import annotations
 
-from . import cards, invoice_items, shapes
+from decimal import Decimal
+
+from . import cards, dispute_ops, invoice_items, shapes
 from .deps import Ctx
 from .errors import StripeError, bad_state, missing_reference
 from .state import Obj, new_id, now, snapshot
@@ -77,27 +79,45 @@ def is_metered(price: Obj) -> bool:
     return bool(price.get("recurring")) and price["recurring"].get("usage_type") == "metered"
 
 
+def meter_events(ctx: Ctx, meter: Obj, customer_id: str, start: int, end: int) -> list[Obj]:
+    """The meter's events for ``customer_id`` with ``start <= timestamp < end``, oldest first."""
+    customer_key = meter["customer_mapping"]["event_payload_key"]
+    return sorted(
+        (
+            event
+            for event in ctx.account.newest_first("billing.meter_event")
+            if event["event_name"] == meter["event_name"]
+            and event["payload"].get(customer_key) == customer_id
+            and start <= int(event["timestamp"]) < end
+        ),
+        key=lambda event: (int(event["timestamp"]), int(event["created"])),
+    )
+
+
+def aggregate(meter: Obj, events: list[Obj]) -> Decimal:
+    """The meter's ``default_aggregation``: the sum of the values, the number of events, or the last value."""
+    formula = meter["default_aggregation"]["formula"]
+    if formula == "count":
+        return Decimal(len(events))
+    value_key = meter["value_settings"]["event_payload_key"]
+    values = [Decimal(str(event["payload"].get(value_key) or 0)) for event in events]
+    if formula == "last":
+        return values[-1] if values else Decimal(0)
+    return sum(values, Decimal(0))
+
+
 def metered_usage(ctx: Ctx, sub: Obj) -> Usage:
-    """Summed meter events of each metered item's current period, billed when the period ends."""
+    """Each metered item's usage in its current period (whole units), billed when the period ends."""
     usage: Usage = {}
     for item in sub["items"]["data"]:
         if not is_metered(item["price"]):
             continue
         start, end = int(item["current_period_start"]), int(item["current_period_end"])
         meter = ctx.account.get("billing.meter", item["price"]["recurring"].get("meter") or "")
-        total = 0
-        if meter is not None:
-            customer_key = meter["customer_mapping"]["event_payload_key"]
-            value_key = meter["value_settings"]["event_payload_key"]
-            for event in ctx.account.newest_first("billing.meter_event"):
-                payload = event["payload"]
-                if (
-                    event["event_name"] == meter["event_name"]
-                    and payload.get(customer_key) == sub["customer"]
-                    and start <= int(event["timestamp"]) < end
-                ):
-                    total += int(float(payload.get(value_key) or 0))
-        usage[item["id"]] = (total, start, end)
+        total = (
+            aggregate(meter, meter_events(ctx, meter, sub["customer"], start, end)) if meter else Decimal(0)
+        )
+        usage[item["id"]] = (int(total), start, end)
     return usage
 
 
@@ -257,6 +277,7 @@ def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
         last_payment_error=None,
     )
     ctx.emit("charge.succeeded", charge)
+    dispute_ops.open_if_disputed(ctx, charge, card)
     payment.update(status="paid", amount_paid=amount)
     payment["status_transitions"]["paid_at"] = ts
     ctx.emit("payment_intent.succeeded", pi)

@@ -24,6 +24,7 @@ class TestCard:
     country: str = "US"
     decline: tuple[str, str, str] | None = None  # (code, decline_code, message)
     authentication: str | None = None  # 3-D Secure: "always", or "setup" (until set up for off-session use)
+    dispute: str | None = None  # the reason of the dispute a successful charge opens at once
 
 
 _DECLINED = ("card_declined", "generic_decline", "Your card was declined.")
@@ -47,6 +48,8 @@ CARDS: dict[str, TestCard] = {
     "pm_card_authenticationRequired": TestCard("visa", "3184", authentication="always"),
     "pm_card_threeDSecure2Required": TestCard("visa", "3220", authentication="always"),
     "pm_card_authenticationRequiredOnSetup": TestCard("visa", "3155", authentication="setup"),
+    "pm_card_createDispute": TestCard("visa", "0259", dispute="fraudulent"),
+    "pm_card_createDisputeProductNotReceived": TestCard("visa", "2685", dispute="product_not_received"),
     "pm_card_chargeDeclinedInsufficientFunds": TestCard(
         "visa", "9995", decline=("card_declined", "insufficient_funds", "Your card has insufficient funds.")
     ),

@@ -117,6 +117,13 @@ ACCEPTED: dict[tuple[str, str], frozenset[str]] = {
         "return_url use_stripe_sdk"
     ),
     ("POST", "/v1/setup_intents/{intent_id}/cancel"): _names("cancellation_reason"),
+    ("POST", "/v1/disputes/{dispute_id}"): _names("evidence metadata submit"),
+    ("POST", "/v1/disputes/{dispute_id}/close"): frozenset(),
+    ("POST", "/v1/payouts"): _names(
+        "amount currency description destination metadata method payout_method source_type "
+        "statement_descriptor"
+    ),
+    ("POST", "/v1/payouts/{payout_id}/cancel"): frozenset(),
     ("POST", "/v1/webhook_endpoints"): _names("api_version connect description enabled_events metadata url"),
 }
 ALWAYS = _names("expand")

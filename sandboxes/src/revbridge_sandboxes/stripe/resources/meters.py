@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from .. import clocks, forms
+from .. import billing, clocks, forms
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid
 from ..listing import created_filter, paginate
@@ -99,6 +99,52 @@ async def _set_status(ctx: Ctx, meter_id: str, status: str) -> Obj:
         meter["status_transitions"]["deactivated_at"] = now() if status == "inactive" else None
         ctx.emit("billing.meter.deactivated" if status == "inactive" else "billing.meter.reactivated", meter)
     return meter
+
+
+WINDOWS = {"hour": 3600, "day": 86400}
+
+
+@router.get("/v1/billing/meters/{meter_id}/event_summaries")
+async def list_event_summaries(meter_id: str, ctx: ApiCtx) -> Response:
+    """A customer's usage on the meter between ``start_time`` (inclusive) and ``end_time``
+    (exclusive), aggregated by the meter's formula: one summary, or one per ``hour``/``day``.
+
+    Guesses, marked: windows without events are left out, summaries come oldest first, and their
+    ids are derived from the meter and the window (Stripe's look random).
+    """
+    p = ctx.params
+    customer_id = forms.as_str(p, "customer", required=True) or ""
+    start = forms.as_int(p, "start_time", required=True) or 0
+    end = forms.as_int(p, "end_time", required=True) or 0
+    for name, ts in (("start_time", start), ("end_time", end)):
+        if ts % 60:
+            raise invalid(name, f"{name} must be aligned with minute boundaries.")
+    if end <= start:
+        raise invalid("end_time", "end_time must be after start_time.")
+    window = forms.as_str(p, "value_grouping_window")
+    if window is not None and window not in WINDOWS:
+        raise invalid("value_grouping_window", "Invalid value_grouping_window: must be one of day or hour")
+    meter = _meter(ctx, meter_id)
+    ctx.account.reference("customer", customer_id, "customer", "customer")
+    step = WINDOWS[window] if window else end - start
+    summaries = []
+    for lo in range(start - start % step if window else start, end, step):
+        hi = min(lo + step, end)
+        events = billing.meter_events(ctx, meter, customer_id, max(lo, start), hi)
+        if events or not window:
+            summaries.append(
+                {
+                    "id": f"mtrusum_{meter['id'][4:]}{lo}",
+                    "object": "billing.meter_event_summary",
+                    "aggregated_value": float(billing.aggregate(meter, events)),
+                    "end_time": hi,
+                    "livemode": False,
+                    "meter": meter["id"],
+                    "start_time": max(lo, start),
+                }
+            )
+    url = f"/v1/billing/meters/{meter['id']}/event_summaries"
+    return ctx.render(paginate(summaries, p, url))
 
 
 @router.post("/v1/billing/meters/{meter_id}/deactivate")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from .. import billing, cards, forms, shapes
+from .. import billing, cards, dispute_ops, forms, shapes
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid, missing
 from ..state import Obj, now, snapshot
@@ -78,6 +78,7 @@ def charge_intent(ctx: Ctx, pi: Obj, authenticated: bool = False) -> None:
     else:
         pi.update(status="succeeded", amount_received=pi["amount"])
         ctx.emit("payment_intent.succeeded", pi)
+        dispute_ops.open_if_disputed(ctx, charge, card)
 
 
 @router.post("")

@@ -22,7 +22,9 @@ from .resources import (
     balance,
     catalog,
     credit_notes,
+    customer_balance,
     customers,
+    discounts,
     disputes,
     events,
     invoiceitems,
@@ -34,6 +36,7 @@ from .resources import (
     schedules,
     setup_intents,
     subscriptions,
+    tax_rates,
     test_clocks,
 )
 from .settings import StripeSandboxSettings
@@ -114,6 +117,9 @@ def create_app(settings: StripeSandboxSettings | None = None) -> FastAPI:
         meters,
         disputes,
         balance,
+        discounts,
+        tax_rates,
+        customer_balance,
         authentication,
     ):
         app.include_router(module.router)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from . import cards, dispute_ops, invoice_items, shapes
+from . import cards, customer_balance, dispute_ops, invoice_items, shapes
 from .deps import Ctx
 from .errors import StripeError, bad_state, missing_reference
 from .state import Obj, new_id, now, snapshot
@@ -215,9 +215,8 @@ def finalize(ctx: Ctx, inv: Obj) -> None:
     seq = int(customer["next_invoice_sequence"])
     customer["next_invoice_sequence"] = seq + 1
     ts = now()
-    inv.update(
-        number=f"{customer['invoice_prefix']}-{seq:04d}", status="open", effective_at=ts, ending_balance=0
-    )
+    customer_balance.apply_to_invoice(ctx, customer, inv)
+    inv.update(number=f"{customer['invoice_prefix']}-{seq:04d}", status="open", effective_at=ts)
     inv["status_transitions"]["finalized_at"] = ts
     if inv["collection_method"] == "send_invoice" and inv["due_date"] is None:
         inv["due_date"] = ts + 30 * 86400

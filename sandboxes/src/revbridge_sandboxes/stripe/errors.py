@@ -71,6 +71,17 @@ def unknown_parameter(name: str) -> StripeError:
     return StripeError(400, f"Received unknown parameter: {name}", code="parameter_unknown", param=name)
 
 
+def unsupported_parameter(name: str) -> StripeError:
+    """A real Stripe parameter the sandbox does not model (see ``params.NOT_MODELLED``)."""
+    return StripeError(
+        400,
+        f"The sandbox does not model `{name}`: it would change the amounts billed, so it is refused "
+        "rather than ignored (see sandboxes/README.md).",
+        code="parameter_unsupported",
+        param=name,
+    )
+
+
 def failed_validation(status: int, body: bytes) -> bool:
     """Whether an answer is a rejection of the parameters before anything ran: Stripe saves no
     idempotent result for these, so the corrected retry under the same key is executed."""

@@ -7,6 +7,7 @@ brackets. All become nested dicts and lists here (wire reference §1.2).
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -83,9 +84,23 @@ def as_decimal_int(params: dict[str, Any], name: str) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return int(float(value))
-    except (TypeError, ValueError, OverflowError):
+        return int(Decimal(str(value)))  # exact: no float between the wire and the amount
+    except (ArithmeticError, TypeError, ValueError):
         raise invalid(name, f"Invalid decimal: {value}", code="parameter_invalid_decimal") from None
+
+
+def as_number(params: dict[str, Any], name: str, *, low: str, high: str) -> float | None:
+    """A decimal parameter within ``[low, high]`` (a percentage), as the JSON number Stripe returns."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except (ArithmeticError, TypeError, ValueError):
+        raise invalid(name, f"Invalid decimal: {value}", code="parameter_invalid_decimal") from None
+    if not number.is_finite() or not Decimal(low) <= number <= Decimal(high):
+        raise invalid(name, f"{name} must be between {low} and {high}.")
+    return float(number)
 
 
 def as_bool(params: dict[str, Any], name: str, default: bool | None = None) -> bool | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from .. import billing, forms
+from .. import billing, customer_balance, forms
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid, missing
 from ..listing import created_filter, paginate
@@ -137,8 +137,10 @@ def _post_payment(ctx: Ctx, inv: Obj, note: Obj, total: int) -> None:
         note["refunds"] = [{"amount_refunded": refund_amount, "refund": refund["id"], "type": "refund"}]
     if credit:
         customer = ctx.account.require("customer", inv["customer"], "customer", "customer")
-        customer["balance"] = int(customer["balance"]) - credit
-        note["customer_balance_transaction"] = new_id("cbtxn")
+        txn = customer_balance.record(
+            ctx, customer, -credit, inv["currency"], "credit_note", credit_note=note["id"]
+        )
+        note["customer_balance_transaction"] = txn["id"]
     note.update(type="post_payment", post_payment_amount=total, out_of_band_amount=out_of_band or None)
     inv["post_payment_credit_notes_amount"] = int(inv["post_payment_credit_notes_amount"]) + total
 
@@ -234,12 +236,10 @@ async def void_credit_note(note_id: str, ctx: ApiCtx) -> Response:
             if note["customer_balance_transaction"]:
                 customer = ctx.account.get("customer", note["customer"])
                 refunded = sum(r["amount_refunded"] for r in note["refunds"])
-                if customer is not None:
-                    customer["balance"] = (
-                        int(customer["balance"])
-                        + note["amount"]
-                        - refunded
-                        - int(note["out_of_band_amount"] or 0)
+                if customer is not None:  # the reversal: a credit_note transaction the other way (guess)
+                    credited = note["amount"] - refunded - int(note["out_of_band_amount"] or 0)
+                    customer_balance.record(
+                        ctx, customer, credited, note["currency"], "credit_note", credit_note=note["id"]
                     )
         note.update(status="void", voided_at=now())
         ctx.emit("credit_note.voided", note)

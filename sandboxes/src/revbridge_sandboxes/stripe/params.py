@@ -163,7 +163,7 @@ def check(method: str, route: str | None, params: dict[str, Any]) -> None:
     accepted = ACCEPTED.get((method, route or ""))
     if accepted is None:
         return
-    unmodelled = NOT_MODELLED | NOT_MODELLED_AT.get((method, route or ""), frozenset())
+    unmodelled = NOT_MODELLED_AT.get((method, route or ""), NOT_MODELLED)
     for name in params:
         if name not in accepted and name not in ALWAYS:
             raise unknown_parameter(name)

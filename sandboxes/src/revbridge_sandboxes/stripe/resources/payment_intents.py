@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from .. import billing, cards, dispute_ops, forms, shapes
+from .. import billing, cards, dispute_ops, forms, intents, shapes
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid, missing
 from ..state import Obj, now, snapshot
@@ -27,26 +27,13 @@ def _intent(ctx: Ctx, intent_id: str) -> Obj:
     return ctx.account.require(KIND, intent_id, "payment_intent", "intent")
 
 
-def _set_payment_method(ctx: Ctx, pi: Obj) -> None:
-    pm = forms.as_str(ctx.params, "payment_method")
-    if pm:
-        billing.check_payment_method(ctx, pm, "payment_method")
-        pi["payment_method"] = pm
-        if pi["status"] == "requires_payment_method":
-            pi["status"] = "requires_confirmation"
-
-
 def _confirm(ctx: Ctx, pi: Obj) -> None:
     """Charge the intent's payment method, or wait for 3-D Secure when the customer is present."""
     pm = pi["payment_method"]
     if pm is None:
         raise missing("payment_method")
     if not forms.as_bool(ctx.params, "off_session") and billing.needs_authentication(ctx, pm):
-        pi.update(
-            status="requires_action",
-            next_action=cards.three_d_secure_action(forms.as_str(ctx.params, "return_url")),
-        )
-        ctx.emit("payment_intent.requires_action", pi)
+        intents.require_action(ctx, pi)
         return
     charge_intent(ctx, pi)
 
@@ -99,7 +86,7 @@ async def create_payment_intent(ctx: ApiCtx) -> Response:
         pi["capture_method"] = capture_method
         pi["metadata"] = forms.merge_metadata({}, p.get("metadata"))
         pi["receipt_email"] = forms.as_str(p, "receipt_email")
-        _set_payment_method(ctx, pi)
+        intents.set_payment_method(ctx, pi)
         ctx.account.put(pi)
         ctx.emit("payment_intent.created", pi)
         if forms.as_bool(p, "confirm"):
@@ -116,7 +103,7 @@ async def confirm_payment_intent(intent_id: str, ctx: ApiCtx) -> Response:
                 f"This PaymentIntent's status is {pi['status']}, but it must be requires_payment_method "
                 "or requires_confirmation to be confirmed."
             )
-        _set_payment_method(ctx, pi)
+        intents.set_payment_method(ctx, pi)
         _confirm(ctx, pi)
     return ctx.render(pi)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from .. import billing, cards, forms
+from .. import billing, cards, forms, intents
 from ..deps import ApiCtx, Ctx
 from ..errors import StripeError, bad_state, missing
 from ..listing import created_filter, paginate
-from ..state import Obj, new_id, now, snapshot
+from ..state import Obj, new_id, now
 from . import payment_methods
 
 router = APIRouter(prefix="/v1/setup_intents")
@@ -60,15 +60,6 @@ def _intent(ctx: Ctx, intent_id: str) -> Obj:
     return ctx.account.require(KIND, intent_id, "setup_intent", "intent")
 
 
-def _set_payment_method(ctx: Ctx, si: Obj) -> None:
-    pm = forms.as_str(ctx.params, "payment_method")
-    if pm:
-        billing.check_payment_method(ctx, pm, "payment_method")
-        si["payment_method"] = pm
-        if si["status"] == "requires_payment_method":
-            si["status"] = "requires_confirmation"
-
-
 def _confirm(ctx: Ctx, si: Obj) -> None:
     pm = si["payment_method"]
     if pm is None:
@@ -76,29 +67,12 @@ def _confirm(ctx: Ctx, si: Obj) -> None:
     card = cards.test_card(ctx.account, pm)
     assert card is not None
     if card.decline is not None:
-        error = billing.card_error(ctx, pm, None)
-        si.update(
-            status="requires_payment_method", payment_method=None, last_setup_error=error.body()["error"]
-        )
+        failure = billing.card_error(ctx, pm, None).body()["error"]
+        si.update(status="requires_payment_method", payment_method=None, last_setup_error=failure)
         ctx.emit("setup_intent.setup_failed", si)
-        body = error.body()["error"]
-        raise StripeError(
-            402,
-            body["message"],
-            type="card_error",
-            code=body["code"],
-            extra={
-                "decline_code": body["decline_code"],
-                "payment_method": body["payment_method"],
-                "setup_intent": snapshot(si),
-            },
-        )
+        raise billing.card_error(ctx, pm, si)
     if card.authentication is not None:
-        si.update(
-            status="requires_action",
-            next_action=cards.three_d_secure_action(forms.as_str(ctx.params, "return_url")),
-        )
-        ctx.emit("setup_intent.requires_action", si)
+        intents.require_action(ctx, si)
         return
     succeed(ctx, si)
 
@@ -125,7 +99,7 @@ async def create_setup_intent(ctx: ApiCtx) -> Response:
         si = _shape(customer_id, usage)
         si["description"] = forms.as_str(p, "description")
         si["metadata"] = forms.merge_metadata({}, p.get("metadata"))
-        _set_payment_method(ctx, si)
+        intents.set_payment_method(ctx, si)
         ctx.account.put(si)
         ctx.emit("setup_intent.created", si)
         if forms.as_bool(p, "confirm"):
@@ -157,7 +131,7 @@ async def confirm_setup_intent(intent_id: str, ctx: ApiCtx) -> Response:
                 f"This SetupIntent's status is {si['status']}, but it must be requires_payment_method "
                 "or requires_confirmation to be confirmed."
             )
-        _set_payment_method(ctx, si)
+        intents.set_payment_method(ctx, si)
         _confirm(ctx, si)
     return ctx.render(si)
 

@@ -15,7 +15,6 @@ The OpenAPI 3.0 dialect becomes JSON Schema (Draft 4) by turning ``nullable`` in
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from typing import Any
 import jsonschema_rs
 
 from .common import messages
-from .stripe_models import model_schema
+from .stripe_models import model_class, model_schema
 
 SPEC = Path(__file__).resolve().parents[2] / "data" / "stripe" / "stripe-spec3-2023-09-12.json"
 _URI = "urn:stripe-spec3"
@@ -46,12 +45,9 @@ def _to_json_schema(node: Any) -> Any:
 
 def _sdk_fields(object_name: str) -> set[str] | None:
     """The top-level fields stripe-python 16.1's model declares for an object type (None: no model)."""
-    from stripe._object_classes import OBJECT_CLASSES
-
-    entry = OBJECT_CLASSES.get(object_name)
-    if entry is None:
+    cls = model_class(object_name)
+    if cls is None:
         return None
-    cls = getattr(importlib.import_module(entry[0]), entry[1])
     fields: set[str] = set()
     for klass in cls.__mro__:
         fields.update(getattr(klass, "__annotations__", {}))

@@ -66,12 +66,19 @@ def object_schema(cls: type, depth: int = 0) -> dict[str, Any]:
     return schema
 
 
-@cache
-def model_schema(object_name: str) -> dict[str, Any] | None:
-    """The schema of ``object_name`` (``"billing.meter"``) from its stripe-python class, None if none."""
+def model_class(object_name: str) -> type | None:
+    """stripe-python 16.1's class for an object type (``"billing.meter"``), None if it has none."""
     from stripe._object_classes import OBJECT_CLASSES
 
     entry = OBJECT_CLASSES.get(object_name)
     if entry is None or object_name in ("list", "search_result"):
         return None
-    return object_schema(getattr(importlib.import_module(entry[0]), entry[1]))
+    cls: type = getattr(importlib.import_module(entry[0]), entry[1])
+    return cls
+
+
+@cache
+def model_schema(object_name: str) -> dict[str, Any] | None:
+    """The schema of ``object_name`` from its stripe-python class, None if it has none."""
+    cls = model_class(object_name)
+    return None if cls is None else object_schema(cls)

@@ -78,6 +78,16 @@ def as_int(
         raise invalid(name, f"Invalid integer: {value}", code="parameter_invalid_integer") from None
 
 
+def as_amount(params: dict[str, Any], name: str) -> int:
+    """A required positive amount in minor units."""
+    amount = as_int(params, name, required=True) or 0
+    if amount < 1:
+        raise invalid(
+            name, "This value must be greater than or equal to 1.", code="parameter_invalid_integer"
+        )
+    return amount
+
+
 def as_decimal_int(params: dict[str, Any], name: str) -> int | None:
     """A ``*_decimal`` string parameter, truncated to whole minor units (the sandbox bills integers)."""
     value = params.get(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import billing, cards, forms
+from .errors import bad_state
 from .state import Obj
 
 if TYPE_CHECKING:
@@ -26,3 +27,12 @@ def require_action(ctx: Ctx, intent: Obj) -> None:
     action = cards.three_d_secure_action(forms.as_str(ctx.params, "return_url"))
     intent.update(status="requires_action", next_action=action)
     ctx.emit(f"{intent['object']}.requires_action", intent)
+
+
+def check_confirmable(intent: Obj) -> None:
+    if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
+        label = "PaymentIntent" if intent["object"] == "payment_intent" else "SetupIntent"
+        raise bad_state(
+            f"This {label}'s status is {intent['status']}, but it must be requires_payment_method "
+            "or requires_confirmation to be confirmed."
+        )

@@ -56,6 +56,16 @@ def paginate(items: list[Obj], params: dict[str, Any], url: str) -> Obj:
     return list_object(items[:limit], url, len(items) > limit)
 
 
+def equal_filter(params: dict[str, Any], items: Iterable[Obj], names: Iterable[str]) -> list[Obj]:
+    """Keep the items whose field equals each of ``names`` given as a parameter (``customer=cus_...``)."""
+    out = list(items)
+    for name in names:
+        value = forms.as_str(params, name)
+        if value:
+            out = [item for item in out if item[name] == value]
+    return out
+
+
 def created_filter(params: dict[str, Any], items: Iterable[Obj]) -> list[Obj]:
     """Apply ``created=<ts>`` or ``created[gt|gte|lt|lte]=<ts>``."""
     created = params.get("created")

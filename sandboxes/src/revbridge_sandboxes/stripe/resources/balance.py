@@ -11,8 +11,8 @@ from fastapi import APIRouter, Response
 
 from .. import forms, money
 from ..deps import ApiCtx, Ctx
-from ..errors import StripeError, bad_state, invalid
-from ..listing import created_filter, paginate
+from ..errors import StripeError, bad_state
+from ..listing import created_filter, equal_filter, paginate
 from ..state import Obj, new_id, now
 
 router = APIRouter()
@@ -32,10 +32,7 @@ async def retrieve_balance(ctx: ApiCtx) -> Response:
 @router.get("/v1/balance_transactions")
 async def list_balance_transactions(ctx: ApiCtx) -> Response:
     items = sorted(money.transactions(ctx), key=lambda t: (int(t["created"]), t["id"]), reverse=True)
-    for name in ("type", "source", "currency"):
-        value = forms.as_str(ctx.params, name)
-        if value:
-            items = [t for t in items if t[name] == value]
+    items = equal_filter(ctx.params, items, ("type", "source", "currency"))
     payout_id = forms.as_str(ctx.params, "payout")
     if payout_id:  # the funds a payout took: everything available when it was made (guess)
         payout = ctx.account.reference("payout", payout_id, "payout", "payout")
@@ -65,11 +62,7 @@ def _settle(ctx: Ctx, payout: Obj) -> Obj:
 @router.post("/v1/payouts")
 async def create_payout(ctx: ApiCtx) -> Response:
     p = ctx.params
-    amount = forms.as_int(p, "amount", required=True) or 0
-    if amount < 1:
-        raise invalid(
-            "amount", "This value must be greater than or equal to 1.", code="parameter_invalid_integer"
-        )
+    amount = forms.as_amount(p, "amount")
     currency = (forms.as_str(p, "currency", required=True) or "").lower()
     async with ctx.account.lock:
         available = next(

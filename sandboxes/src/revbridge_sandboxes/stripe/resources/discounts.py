@@ -13,7 +13,7 @@ from fastapi import APIRouter, Response
 from .. import forms
 from ..deps import ApiCtx, Ctx
 from ..errors import invalid, missing
-from ..listing import created_filter, paginate
+from ..listing import created_filter, equal_filter, paginate
 from ..state import Obj, new_id, now, snapshot
 
 router = APIRouter()
@@ -152,10 +152,7 @@ async def list_promotion_codes(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("promotion_code")
     if "active" in p:
         items = [pc for pc in items if pc["active"] == forms.as_bool(p, "active")]
-    for name in ("code", "customer"):
-        value = forms.as_str(p, name)
-        if value:
-            items = [pc for pc in items if pc[name] == value]
+    items = equal_filter(p, items, ("code", "customer"))
     coupon_id = forms.as_str(p, "coupon")
     if coupon_id:
         items = [pc for pc in items if pc["promotion"]["coupon"] == coupon_id]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from .. import dispute_ops, forms
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid
-from ..listing import created_filter, paginate
+from ..listing import created_filter, equal_filter, paginate
 from ..state import Obj, snapshot
 
 router = APIRouter(prefix="/v1/disputes")
@@ -21,10 +21,7 @@ def _dispute(ctx: Ctx, dispute_id: str) -> Obj:
 @router.get("")
 async def list_disputes(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("dispute")
-    for name in ("charge", "payment_intent"):
-        value = forms.as_str(ctx.params, name)
-        if value:
-            items = [d for d in items if d[name] == value]
+    items = equal_filter(ctx.params, items, ("charge", "payment_intent"))
     return ctx.render(paginate(created_filter(ctx.params, items), ctx.params, "/v1/disputes"))
 
 

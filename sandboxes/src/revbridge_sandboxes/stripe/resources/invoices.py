@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from .. import billing, clocks, forms
 from ..deps import ApiCtx, Ctx
 from ..errors import StripeError, bad_state, invalid, missing
-from ..listing import created_filter, paginate, search
+from ..listing import created_filter, equal_filter, paginate, search
 from ..state import Obj, snapshot
 
 router = APIRouter()
@@ -30,10 +30,7 @@ def _subscription_of(inv: Obj) -> str | None:
 async def list_invoices(ctx: ApiCtx) -> Response:
     p = ctx.params
     items = ctx.account.newest_first("invoice")
-    for name in ("customer", "status", "collection_method"):
-        value = forms.as_str(p, name)
-        if value:
-            items = [i for i in items if i[name] == value]
+    items = equal_filter(p, items, ("customer", "status", "collection_method"))
     sub_id = forms.as_str(p, "subscription")
     if sub_id:
         items = [i for i in items if _subscription_of(i) == sub_id]

@@ -127,10 +127,11 @@ async def list_event_summaries(meter_id: str, ctx: ApiCtx) -> Response:
     meter = _meter(ctx, meter_id)
     ctx.account.reference("customer", customer_id, "customer", "customer")
     step = WINDOWS[window] if window else end - start
+    in_range = billing.meter_events(ctx, meter, customer_id, start, end)  # one scan, then windows
     summaries = []
     for lo in range(start - start % step if window else start, end, step):
         hi = min(lo + step, end)
-        events = billing.meter_events(ctx, meter, customer_id, max(lo, start), hi)
+        events = [e for e in in_range if max(lo, start) <= int(e["timestamp"]) < hi]
         if events or not window:
             summaries.append(
                 {

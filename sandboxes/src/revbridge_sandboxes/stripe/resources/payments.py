@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from .. import forms, shapes
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid, missing
-from ..listing import created_filter, paginate
+from ..listing import created_filter, equal_filter, paginate
 from ..state import Obj, snapshot
 
 router = APIRouter()
@@ -22,10 +22,7 @@ REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 @router.get("/v1/charges")
 async def list_charges(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("charge")
-    for name in ("customer", "payment_intent"):
-        value = forms.as_str(ctx.params, name)
-        if value:
-            items = [c for c in items if c[name] == value]
+    items = equal_filter(ctx.params, items, ("customer", "payment_intent"))
     return ctx.render(paginate(created_filter(ctx.params, items), ctx.params, "/v1/charges"))
 
 
@@ -90,10 +87,7 @@ async def create_refund(ctx: ApiCtx) -> Response:
 @router.get("/v1/refunds")
 async def list_refunds(ctx: ApiCtx) -> Response:
     items = ctx.account.newest_first("refund")
-    for name in ("charge", "payment_intent"):
-        value = forms.as_str(ctx.params, name)
-        if value:
-            items = [r for r in items if r[name] == value]
+    items = equal_filter(ctx.params, items, ("charge", "payment_intent"))
     return ctx.render(paginate(created_filter(ctx.params, items), ctx.params, "/v1/refunds"))
 
 

@@ -171,7 +171,9 @@ def test_errors_arrive_as_the_sdks_own_types(base: str) -> None:
             params={
                 "customer": customer.id,
                 "items": [{"price": price.id}],
-                "default_payment_method": "pm_card_chargeDeclined",
+                "default_payment_method": plain.v1.payment_methods.attach(
+                    "pm_card_chargeDeclined", {"customer": customer.id}
+                ).id,
                 "payment_behavior": "error_if_incomplete",
             }
         )

@@ -129,6 +129,43 @@ def test_an_unknown_payment_method_is_refused_where_it_is_named(client: stripe.S
     assert (bad_default.value.http_status, bad_default.value.param) == (400, "default_payment_method")
 
 
+def test_a_default_payment_method_must_be_attached_to_the_customer_first(client: stripe.StripeClient) -> None:
+    customer = client.v1.customers.create({"name": "Unattached"})
+    other, theirs = _customer_with(client, "pm_card_visa")
+    for unattached in ("pm_card_visa", theirs.id):  # a magic test id, and another customer's card
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            client.v1.customers.update(
+                customer.id, {"invoice_settings": {"default_payment_method": unattached}}
+            )
+        assert (refused.value.http_status, refused.value.param) == (
+            400,
+            "invoice_settings[default_payment_method]",
+        )
+        assert "must be attached to the customer" in str(refused.value.user_message)
+        with pytest.raises(stripe.InvalidRequestError) as on_subscription:
+            client.v1.subscriptions.create(
+                {
+                    "customer": customer.id,
+                    "items": [{"price": _monthly_price(client)}],
+                    "default_payment_method": unattached,
+                }
+            )
+        assert (on_subscription.value.http_status, on_subscription.value.param) == (
+            400,
+            "default_payment_method",
+        )
+    assert client.v1.customers.retrieve(customer.id).invoice_settings.default_payment_method is None
+
+    # Stripe's docs: attach a test card and make it the default in the customer's create
+    both = client.v1.customers.create(
+        {"payment_method": "pm_card_visa", "invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    )
+    default = both.invoice_settings.default_payment_method
+    assert isinstance(default, str) and default.startswith("pm_") and default != "pm_card_visa"
+    assert client.v1.payment_methods.retrieve(default).customer == both.id
+    assert other.id != both.id
+
+
 def test_a_payment_intent_confirmed_with_a_visa_succeeds_and_one_held_is_captured(
     client: stripe.StripeClient,
 ) -> None:

@@ -224,7 +224,7 @@ def test_objects_have_every_fixture_field_with_its_json_type(http: httpx.Client)
         "/v1/subscriptions",
         customer=customer["id"],
         items=[{"price": price["id"]}],
-        default_payment_method="pm_card_visa",
+        default_payment_method=attached(http, "pm_card_visa", customer["id"]),
     )
     invoice = call(http, "GET", f"/v1/invoices/{sub['latest_invoice']}")
     event = call(http, "GET", "/v1/events", limit=1)["data"][0]
@@ -263,10 +263,16 @@ def advance(http: httpx.Client, clock_id: str, to: int) -> dict[str, Any]:
     return clock
 
 
+def attached(http: httpx.Client, test_card: str, customer_id: str) -> str:
+    """A card of the customer's own made from one of Stripe's test cards."""
+    return str(call(http, "POST", f"/v1/payment_methods/{test_card}/attach", customer=customer_id)["id"])
+
+
 def clock_customer(http: httpx.Client, pm: str | None = "pm_card_visa") -> tuple[str, dict[str, Any]]:
     clock = call(http, "POST", "/v1/test_helpers/test_clocks", frozen_time=T0, name="renewals")
     params: dict[str, Any] = {"email": "clock@acme.test", "test_clock": clock["id"]}
-    if pm:
+    if pm:  # as Stripe's docs do: attach the test card and make it the default in one call
+        params["payment_method"] = pm
         params["invoice_settings"] = {"default_payment_method": pm}
     return clock["id"], call(http, "POST", "/v1/customers", **params)
 
@@ -311,9 +317,10 @@ def test_declining_card_fails_the_renewal_and_the_subscription_goes_past_due(htt
         "/v1/subscriptions",
         customer=customer["id"],
         items=[{"price": price["id"]}],
-        default_payment_method="pm_card_visa",
+        default_payment_method=attached(http, "pm_card_visa", customer["id"]),
     )
-    call(http, "POST", f"/v1/subscriptions/{sub['id']}", default_payment_method="pm_card_chargeDeclined")
+    declining = attached(http, "pm_card_chargeDeclined", customer["id"])
+    call(http, "POST", f"/v1/subscriptions/{sub['id']}", default_payment_method=declining)
 
     advance(http, clock_id, T0 + 32 * 86400)
     latest = call(http, "GET", f"/v1/subscriptions/{sub['id']}", **{"expand[]": "latest_invoice"})
@@ -341,6 +348,8 @@ def test_advancing_backwards_is_400_and_delete_removes_the_clocks_customers(http
 def subscribe(http: httpx.Client, amount: int = 3000, **params: Any) -> dict[str, Any]:
     customer = call(http, "POST", "/v1/customers", email="money@acme.test")
     price = monthly_price(http, amount)
+    if "default_payment_method" in params:  # Stripe's rule: attached to the customer first
+        params["default_payment_method"] = attached(http, params["default_payment_method"], customer["id"])
     return call(
         http,
         "POST",

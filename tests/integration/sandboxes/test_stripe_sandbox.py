@@ -242,7 +242,9 @@ def test_charge_automatically_with_visa_is_paid_at_once(
         params={
             "customer": customer.id,
             "items": [{"price": monthly_price.id}],
-            "default_payment_method": "pm_card_visa",
+            "default_payment_method": client.v1.payment_methods.attach(
+                "pm_card_visa", {"customer": customer.id}
+            ).id,
             "expand": ["latest_invoice.payments"],
         }
     )
@@ -259,7 +261,9 @@ def test_declined_card_leaves_invoice_open_and_direct_pay_raises_card_error(
         params={
             "customer": customer.id,
             "items": [{"price": monthly_price.id}],
-            "default_payment_method": "pm_card_chargeDeclined",
+            "default_payment_method": client.v1.payment_methods.attach(
+                "pm_card_chargeDeclined", {"customer": customer.id}
+            ).id,
         }
     )
     invoice = client.v1.invoices.retrieve(str(sub.latest_invoice))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from . import cards, customer_balance, dispute_ops, invoice_items, shapes
+from . import cards, customer_balance, dispute_ops, intents, invoice_items, shapes
 from .deps import Ctx
 from .errors import StripeError, bad_state, missing_reference
 from .state import Obj, new_id, now, snapshot
@@ -21,6 +21,21 @@ def check_payment_method(ctx: Ctx, pm: str | None, param: str) -> None:
     """A payment method a request names must be a test card or a ``pm_...`` made from one."""
     if pm is not None and cards.test_card(ctx.account, pm) is None:
         raise missing_reference("PaymentMethod", pm, param)
+
+
+def check_default_payment_method(ctx: Ctx, customer_id: str, pm: str, param: str) -> None:
+    """A default payment method must be attached to the customer first (Stripe's rule; a magic
+    test id is not attached to anyone). The code Stripe gives this refusal is a guess."""
+    check_payment_method(ctx, pm, param)
+    stored = ctx.account.get("payment_method", pm)
+    if stored is None or stored["customer"] != customer_id:
+        raise StripeError(
+            400,
+            f"The customer does not have a payment method with the ID {pm}. The payment method must "
+            "be attached to the customer.",
+            code="resource_missing",
+            param=param,
+        )
 
 
 def needs_authentication(ctx: Ctx, pm: str | None) -> bool:
@@ -225,6 +240,8 @@ def finalize(ctx: Ctx, inv: Obj) -> None:
     ctx.emit("invoice.finalized", inv)
     if inv["amount_remaining"] == 0:
         mark_paid(ctx, inv)
+    elif inv["collection_method"] == "charge_automatically":
+        _open_payment(ctx, inv)  # Stripe creates the invoice's PaymentIntent during finalization
 
 
 def _open_payment(ctx: Ctx, inv: Obj) -> tuple[Obj, Obj]:
@@ -239,15 +256,74 @@ def _open_payment(ctx: Ctx, inv: Obj) -> tuple[Obj, Obj]:
     ctx.emit("payment_intent.created", pi)
     payment = ctx.account.put(shapes.invoice_payment(inv, pi["id"]))
     inv["payments"]["data"].insert(0, payment)
+    ctx.account.invoice_payment_of[pi["id"]] = payment["id"]
     return payment, pi
+
+
+def require_action(ctx: Ctx, inv: Obj, pm: str) -> None:
+    """The first invoice of a subscription paid on session with a 3-D Secure card: its intent
+    waits at requires_action for the customer (``invoice.payment_action_required``)."""
+    _, pi = _open_payment(ctx, inv)
+    _count_attempt(inv)
+    pi["payment_method"] = pm
+    intents.require_action(ctx, pi)
+    ctx.emit("invoice.payment_action_required", inv)
+
+
+def _invoice_of_intent(ctx: Ctx, pi: Obj) -> tuple[Obj, Obj] | None:
+    """The invoice payment and invoice a payment intent was created for, if it was."""
+    payment_id = ctx.account.invoice_payment_of.get(pi["id"])
+    payment = ctx.account.get("invoice_payment", payment_id) if payment_id else None
+    if payment is None or payment["status"] != "open":
+        return None
+    return payment, ctx.account.require("invoice", payment["invoice"], "invoice")
+
+
+def intent_confirmed(ctx: Ctx, pi: Obj) -> None:
+    """Each confirm of an invoice's payment intent is one payment attempt of the invoice."""
+    found = _invoice_of_intent(ctx, pi)
+    if found is not None:
+        _count_attempt(found[1])
+
+
+def intent_failed(ctx: Ctx, pi: Obj) -> None:
+    """A confirm of an invoice's payment intent declined: the invoice records the failure."""
+    found = _invoice_of_intent(ctx, pi)
+    if found is not None:
+        _payment_failed(ctx, found[1])
+
+
+def intent_succeeded(ctx: Ctx, pi: Obj) -> None:
+    """A confirm of an invoice's payment intent (the customer paying on session) pays the invoice."""
+    found = _invoice_of_intent(ctx, pi)
+    if found is not None:
+        payment, inv = found
+        _payment_succeeded(ctx, inv, payment, str(pi["payment_method"]), int(pi["amount_received"]))
+
+
+def _count_attempt(inv: Obj) -> None:
+    inv["attempt_count"] = int(inv["attempt_count"]) + 1
+    inv["attempted"] = True
+
+
+def _payment_failed(ctx: Ctx, inv: Obj) -> None:
+    automatic = inv["collection_method"] == "charge_automatically"
+    inv["next_payment_attempt"] = now() + RETRY_AFTER_FAILURE_SECONDS if automatic else None
+    ctx.emit("invoice.payment_failed", inv)
+
+
+def _payment_succeeded(ctx: Ctx, inv: Obj, payment: Obj, pm: str, amount: int) -> None:
+    payment.update(status="paid", amount_paid=amount)
+    payment["status_transitions"]["paid_at"] = now()
+    mark_paid(ctx, inv, amount, pm)
+    ctx.emit("invoice_payment.paid", payment)
+    ctx.emit("invoice.payment_succeeded", inv)
 
 
 def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
     """Charge ``pm`` for the invoice; on a decline record the failure and return the card error."""
     payment, pi = _open_payment(ctx, inv)
-    ts = now()
-    inv["attempt_count"] = int(inv["attempt_count"]) + 1
-    inv["attempted"] = True
+    _count_attempt(inv)
     card = cards.test_card(ctx.account, pm)
     if declines(ctx, pm):
         error = card_error(ctx, pm, None)
@@ -257,13 +333,11 @@ def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
             payment_method=None,
             last_payment_error=error.body()["error"],
             latest_charge=charge["id"],
+            next_action=None,
         )
         ctx.emit("charge.failed", charge)
-        inv["next_payment_attempt"] = (
-            ts + RETRY_AFTER_FAILURE_SECONDS if inv["collection_method"] == "charge_automatically" else None
-        )
         ctx.emit("payment_intent.payment_failed", pi)
-        ctx.emit("invoice.payment_failed", inv)
+        _payment_failed(ctx, inv)
         return card_error(ctx, pm, pi)
     amount = int(inv["amount_remaining"])
     pi["amount"] = amount
@@ -274,19 +348,17 @@ def attempt_payment(ctx: Ctx, inv: Obj, pm: str) -> StripeError | None:
         amount_received=amount,
         latest_charge=charge["id"],
         last_payment_error=None,
+        next_action=None,
     )
     ctx.emit("charge.succeeded", charge)
     dispute_ops.open_if_disputed(ctx, charge, card)
-    payment.update(status="paid", amount_paid=amount)
-    payment["status_transitions"]["paid_at"] = ts
     ctx.emit("payment_intent.succeeded", pi)
-    mark_paid(ctx, inv, amount)
-    ctx.emit("invoice_payment.paid", payment)
-    ctx.emit("invoice.payment_succeeded", inv)
+    _payment_succeeded(ctx, inv, payment, pm, amount)
     return None
 
 
-def mark_paid(ctx: Ctx, inv: Obj, amount: int | None = None) -> None:
+def mark_paid(ctx: Ctx, inv: Obj, amount: int | None = None, pm: str | None = None) -> None:
+    """The invoice paid (by ``pm``, or out of band when neither is given)."""
     paid = int(inv["amount_remaining"]) if amount is None else amount
     inv.update(
         status="paid",
@@ -296,16 +368,23 @@ def mark_paid(ctx: Ctx, inv: Obj, amount: int | None = None) -> None:
     )
     inv["status_transitions"]["paid_at"] = now()
     ctx.emit("invoice.paid", inv)
-    _activate_subscription(ctx, inv)
+    _update_subscription(ctx, inv, pm)
 
 
-def _activate_subscription(ctx: Ctx, inv: Obj) -> None:
+def _update_subscription(ctx: Ctx, inv: Obj, pm: str | None) -> None:
+    """A paid invoice activates its subscription and, with ``payment_settings[save_default_payment_method]
+    =on_subscription``, makes the card that paid it the subscription's default."""
     parent = inv.get("parent") or {}
     details = parent.get("subscription_details") or {}
     sub = ctx.account.get("subscription", details.get("subscription") or "")
-    if sub and sub["status"] in ("incomplete", "past_due", "unpaid"):
-        before = snapshot(sub)
+    if not sub:
+        return
+    before = snapshot(sub)
+    if sub["status"] in ("incomplete", "past_due", "unpaid"):
         sub["status"] = "active"
+    if pm and sub["payment_settings"]["save_default_payment_method"] == "on_subscription":
+        sub["default_payment_method"] = pm
+    if sub != before:
         ctx.emit_update("customer.subscription.updated", before, sub)
 
 
@@ -320,6 +399,7 @@ def pay(ctx: Ctx, inv: Obj, pm: str | None, out_of_band: bool) -> None:
         if inv["status"] == "paid":
             return
     if out_of_band:
+        _cancel_open_payments(ctx, inv)
         mark_paid(ctx, inv)
         return
     pm = pm or inv.get("default_payment_method") or _subscription_payment_method(ctx, inv)
@@ -350,11 +430,22 @@ def void(ctx: Ctx, inv: Obj) -> None:
         )
     inv.update(status="void", next_payment_attempt=None)
     inv["status_transitions"]["voided_at"] = now()
-    for payment in inv["payments"]["data"]:
-        if payment["status"] == "open":
-            payment["status"] = "canceled"
-            payment["status_transitions"]["canceled_at"] = now()
+    _cancel_open_payments(ctx, inv, "void_invoice")
     ctx.emit("invoice.voided", inv)
+
+
+def _cancel_open_payments(ctx: Ctx, inv: Obj, reason: str | None = None) -> None:
+    """An invoice voided or paid out of band cancels its open payment and that payment's intent
+    (guess: no cancellation_reason for out of band; Stripe's enum has ``void_invoice`` for voids)."""
+    for payment in inv["payments"]["data"]:
+        if payment["status"] != "open":
+            continue
+        payment["status"] = "canceled"
+        payment["status_transitions"]["canceled_at"] = now()
+        pi = ctx.account.get("payment_intent", payment["payment"]["payment_intent"])
+        if pi is not None and pi["status"] not in ("succeeded", "canceled"):
+            pi.update(status="canceled", canceled_at=now(), cancellation_reason=reason, next_action=None)
+            ctx.emit("payment_intent.canceled", pi)
 
 
 def mark_uncollectible(ctx: Ctx, inv: Obj) -> None:

@@ -149,10 +149,29 @@ def search(items: list[Obj], params: dict[str, Any], url: str) -> Obj:
     }
 
 
+def _confirmation_secret(invoice: Obj, account: Account) -> Obj | None:
+    """The client secret of the intent Stripe made when finalizing the invoice, for Stripe.js."""
+    for payment in invoice["payments"]["data"]:
+        if payment["is_default"] and payment["payment"].get("payment_intent"):
+            intent = account.get("payment_intent", payment["payment"]["payment_intent"])
+            if intent is not None:
+                return {"client_secret": intent["client_secret"], "type": "payment_intent"}
+    return None
+
+
+# Fields Stripe leaves out of an object unless ``expand[]`` names them ("includable" fields)
+INCLUDABLE: dict[tuple[str, str], Callable[[Obj, Account], Any]] = {
+    ("invoice", "confirmation_secret"): _confirmation_secret,
+}
+
+
 def _expand_path(node: Any, parts: list[str], account: Account, path: str) -> None:
     if not parts or not isinstance(node, dict):
         return
     head, rest = parts[0], parts[1:]
+    include = INCLUDABLE.get((str(node.get("object")), head))
+    if include is not None and head not in node:
+        node[head] = include(node, account)
     if head not in node or isinstance(node[head], bool | int | float):
         # Stripe's wording for a path that names no expandable field (its exact body is a guess)
         raise StripeError(400, f"This property cannot be expanded ({path}).")

@@ -84,6 +84,7 @@ class Account:
         default_factory=lambda: IdempotencyKeys(100_000, IDEMPOTENCY_RETENTION_SECONDS)
     )
     card_of: dict[str, str] = field(default_factory=dict)  # pm_... -> the test card it was made from
+    invoice_payment_of: dict[str, str] = field(default_factory=dict)  # pi_... -> its invoice's inpay_...
     deleted: set[str] = field(default_factory=set)  # ids of deleted customers: they retrieve as tombstones
     hot_limit: int = 1000
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -201,6 +202,7 @@ class Account:
         self.idempotency.clear()
         self.deleted.clear()
         self.card_of.clear()
+        self.invoice_payment_of.clear()
 
 
 @dataclass

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from .. import forms, shapes
+from .. import billing, forms, shapes
 from ..deps import ApiCtx, Ctx
 from ..listing import created_filter, paginate, search
 from ..state import Obj, frozen_at, new_id, snapshot
+from . import payment_methods
 
 router = APIRouter(prefix="/v1/customers")
 
 _PLAIN_FIELDS = ("email", "name", "description", "phone")
 
 
-def _apply(ctx: Ctx, customer: Obj) -> None:
+def _default_payment_method(ctx: Ctx, customer: Obj, pm: str | None, attached: Obj | None) -> str | None:
+    """``invoice_settings[default_payment_method]``: attached to the customer, or the one this very
+    request attaches (Stripe's docs create a customer with ``payment_method=pm_card_visa`` and that
+    same id as the default; it then names the card made from it)."""
+    if pm is None:
+        return None
+    if attached is not None and pm == forms.as_str(ctx.params, "payment_method"):
+        return str(attached["id"])
+    param = "invoice_settings[default_payment_method]"
+    billing.check_default_payment_method(ctx, customer["id"], pm, param)
+    return pm
+
+
+def _apply(ctx: Ctx, customer: Obj, attached: Obj | None = None) -> None:
     p = ctx.params
     for name in _PLAIN_FIELDS:
         if name in p:
@@ -28,7 +42,9 @@ def _apply(ctx: Ctx, customer: Obj) -> None:
         customer["preferred_locales"] = [str(x) for x in forms.as_list(p, "preferred_locales")]
     settings = forms.as_object(p, "invoice_settings")
     if settings is not None and "default_payment_method" in settings:
-        customer["invoice_settings"]["default_payment_method"] = settings["default_payment_method"] or None
+        customer["invoice_settings"]["default_payment_method"] = _default_payment_method(
+            ctx, customer, settings["default_payment_method"] or None, attached
+        )
     customer["metadata"] = forms.merge_metadata(customer["metadata"], p.get("metadata"))
 
 
@@ -48,7 +64,9 @@ async def create_customer(ctx: ApiCtx) -> Response:
         with frozen_at(clock["frozen_time"] if clock else None):
             customer = shapes.customer(new_id("cus", 14))
             customer["test_clock"] = clock_id
-            _apply(ctx, customer)
+            pm = forms.as_str(ctx.params, "payment_method")
+            attached = payment_methods.attach(ctx, pm, customer) if pm else None
+            _apply(ctx, customer, attached)
             ctx.account.put(customer)
             ctx.emit("customer.created", customer)
     return ctx.render(customer)

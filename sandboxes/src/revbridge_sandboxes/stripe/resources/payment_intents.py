@@ -5,8 +5,10 @@ with ``capture_method=manual`` (then capture → succeeded); a declining card le
 requires_payment_method with ``last_payment_error`` and answers the 402 card error. Cancel is
 allowed from every state but succeeded. A 3-D Secure card confirmed on session stops at
 requires_action with ``next_action`` (finished by ``POST /__sandbox/intents/{id}/authenticate``);
-off session (``off_session=true``) it declines with ``authentication_required``. Retrieve and
-list are with the invoices' intents (``invoices.py``).
+off session (``off_session=true``) it declines with ``authentication_required``. An invoice's
+own intent (made when it is finalized) confirmed here pays the invoice, as Stripe.js confirming
+``latest_invoice.confirmation_secret`` does. Retrieve and list are with the invoices' intents
+(``invoices.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def _confirm(ctx: Ctx, pi: Obj) -> None:
     pm = pi["payment_method"]
     if pm is None:
         raise missing("payment_method")
+    billing.intent_confirmed(ctx, pi)
     if not forms.as_bool(ctx.params, "off_session") and billing.needs_authentication(ctx, pm):
         intents.require_action(ctx, pi)
         return
@@ -50,6 +53,7 @@ def charge_intent(ctx: Ctx, pi: Obj, authenticated: bool = False) -> None:
         pi["last_payment_error"] = failure
         ctx.emit("charge.failed", charge)
         ctx.emit("payment_intent.payment_failed", pi)
+        billing.intent_failed(ctx, pi)
         raise billing.card_error(ctx, pm, pi)
     charge = shapes.charge(pi, pm, None, card)
     manual = pi["capture_method"] == "manual"
@@ -65,6 +69,7 @@ def charge_intent(ctx: Ctx, pi: Obj, authenticated: bool = False) -> None:
         pi.update(status="succeeded", amount_received=pi["amount"])
         ctx.emit("payment_intent.succeeded", pi)
         dispute_ops.open_if_disputed(ctx, charge, card)
+        billing.intent_succeeded(ctx, pi)
 
 
 @router.post("")

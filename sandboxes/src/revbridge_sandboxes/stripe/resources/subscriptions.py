@@ -2,7 +2,10 @@
 
 Creation finalizes the first invoice immediately; ``send_invoice`` leaves it open (subscription
 active), ``charge_automatically`` charges the default payment method (declines leave the invoice
-open and the subscription ``incomplete``).
+open and the subscription ``incomplete``; a 3-D Secure card leaves the invoice's intent at
+``requires_action``). ``payment_behavior=default_incomplete`` charges nothing: the customer pays
+by confirming the invoice's intent (``latest_invoice.confirmation_secret``), which activates the
+subscription.
 """
 
 from __future__ import annotations
@@ -64,9 +67,11 @@ def _billing_settings(ctx: Ctx, sub: Obj) -> None:
             )
         sub["days_until_due"] = None
     if "default_payment_method" in p:
-        pm = forms.as_str(p, "default_payment_method")
-        billing.check_payment_method(ctx, pm, "default_payment_method")
+        pm = forms.as_str(p, "default_payment_method") or None  # "" clears it
+        if pm is not None:
+            billing.check_default_payment_method(ctx, sub["customer"], pm, "default_payment_method")
         sub["default_payment_method"] = pm
+    _payment_settings(sub, p.get("payment_settings"))
     for name in ("description",):
         if name in p:
             sub[name] = p[name] or None
@@ -76,6 +81,19 @@ def _billing_settings(ctx: Ctx, sub: Obj) -> None:
     elif "cancel_at" in p:
         _schedule_cancel(sub, _cancel_at(sub, p))
     sub["metadata"] = forms.merge_metadata(sub["metadata"], p.get("metadata"))
+
+
+def _payment_settings(sub: Obj, given: Any) -> None:
+    """``payment_settings``: whether a payment saves its card as the default, and the method types
+    (values checked against the spec's enums before the request reaches here)."""
+    if not isinstance(given, dict):
+        return
+    settings = sub["payment_settings"]
+    if "save_default_payment_method" in given:
+        settings["save_default_payment_method"] = given["save_default_payment_method"] or "off"
+    if "payment_method_types" in given:
+        types = given["payment_method_types"]
+        settings["payment_method_types"] = list(types) if isinstance(types, list) and types else None
 
 
 def _cancel_at(sub: Obj, p: dict[str, Any]) -> int | None:
@@ -145,9 +163,13 @@ def create_for_customer(ctx: Ctx, customer: Obj, specs: list[Any], behavior: str
     sub["status"] = "active" if will_pay else "incomplete"
     ctx.emit("customer.subscription.created", sub)
     billing.finalize(ctx, inv)
-    if charge:
+    if charge and inv["status"] == "open":
         assert pm is not None
-        billing.attempt_payment(ctx, inv, pm)
+        if billing.needs_authentication(ctx, pm):
+            # the customer is present for the first invoice: a 3-D Secure card waits for them
+            billing.require_action(ctx, inv, pm)
+        else:
+            billing.attempt_payment(ctx, inv, pm)
     return sub
 
 

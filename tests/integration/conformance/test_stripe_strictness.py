@@ -47,6 +47,45 @@ def test_an_unknown_parameter_is_refused_with_parameter_unknown(client: stripe.S
     assert "Received unknown parameter: nmae" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"items": [{"prise": "price_x"}]}, "items[0][prise]"),
+        (
+            {
+                "items": [
+                    {"price_data": {"currency": "usd", "product": "p", "recurring": {"intervall": "month"}}}
+                ]
+            },
+            "items[0][price_data][recurring][intervall]",
+        ),
+        (
+            {"payment_settings": {"save_default_payment_methods": "on_subscription"}},
+            "payment_settings[save_default_payment_methods]",
+        ),
+    ],
+)
+def test_an_unknown_nested_parameter_is_refused_with_its_full_name(
+    client: stripe.StripeClient, params: dict[str, object], param: str
+) -> None:
+    customer = client.v1.customers.create({"name": "Nested"})
+    error = _error(lambda: client.v1.subscriptions.create({"customer": customer.id, **params}))  # type: ignore[arg-type]
+    assert (error.http_status, error.code, error.param) == (400, "parameter_unknown", param)
+    assert str(error.user_message) == f"Received unknown parameter: {param}"
+    assert client.v1.subscriptions.list({"customer": customer.id, "status": "all"}).data == []
+    # free-keyed hashes (metadata) take any key at any depth the API allows
+    price = _price(client)
+    pm = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
+    made = client.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": price, "metadata": {"any_key": "1"}}],
+            "default_payment_method": pm.id,
+        }
+    )
+    assert made["items"].data[0].metadata.to_dict() == {"any_key": "1"}
+
+
 def test_an_id_given_as_a_parameter_that_names_nothing_is_a_400_naming_the_param(
     client: stripe.StripeClient,
 ) -> None:

@@ -1,15 +1,23 @@
-"""The top-level parameters each write endpoint accepts, so unknown ones answer Stripe's 400.
+"""The parameters each write endpoint accepts, so unknown ones answer Stripe's 400.
 
 Stripe rejects a request naming a parameter the endpoint does not have ("Received unknown
-parameter: ..."); a client typo must fail here as it would in production, not be ignored.
-Lists come from stripe-python 16.1.0's ``stripe/params``; endpoints not listed are not checked.
+parameter: ..."), at any depth (``items[0][prise]``); a client typo must fail here as it would
+in production, not be ignored. Top-level lists come from stripe-python 16.1.0's ``stripe/params``;
+the keys of nested hashes from the same TypedDicts, built into ``data/params.json`` with
+``python -m revbridge_sandboxes.stripe.params``. Endpoints not listed are not checked.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from .errors import unknown_parameter, unsupported_parameter
+
+NESTED = Path(__file__).with_name("data") / "params.json"
 
 
 def _names(text: str) -> frozenset[str]:
@@ -164,8 +172,129 @@ def check(method: str, route: str | None, params: dict[str, Any]) -> None:
     if accepted is None:
         return
     unmodelled = NOT_MODELLED_AT.get((method, route or ""), NOT_MODELLED)
-    for name in params:
+    nested = nested_table().get(f"{method} {route}", {})
+    for name, value in params.items():
         if name not in accepted and name not in ALWAYS:
             raise unknown_parameter(name)
-        if name in unmodelled and params[name] not in ("", [], {}):
+        if name in unmodelled and value not in ("", [], {}):
             raise unsupported_parameter(name)
+        node = nested.get(name)
+        if node is not None:
+            _check_nested(node, value, name)
+
+
+@cache
+def nested_table() -> dict[str, dict[str, Any]]:
+    """``{"METHOD route": {param: node}}``; a node is ``{"fields": {key: node | None}}`` for a hash
+    and ``{"items": node}`` for an array of hashes; ``None`` is a value with free keys or none."""
+    loaded: dict[str, dict[str, Any]] = json.loads(NESTED.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _check_nested(node: dict[str, Any], value: Any, param: str) -> None:
+    if "fields" in node and isinstance(value, dict):
+        fields = node["fields"]
+        for key, inner in value.items():
+            if key not in fields:
+                raise unknown_parameter(f"{param}[{key}]")
+            if fields[key] is not None:
+                _check_nested(fields[key], inner, f"{param}[{key}]")
+    elif "items" in node and isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_nested(node["items"], item, f"{param}[{i}]")
+
+
+# --- building the nested table (at development time, from stripe-python's params) ------------
+
+SDK_PARAMS: dict[tuple[str, str], str] = {
+    # the sandbox's route -> stripe-python 16.1's params module and TypedDict for it
+    ("POST", "/v1/customers"): "_customer_create_params:CustomerCreateParams",
+    ("POST", "/v1/customers/{customer_id}"): "_customer_update_params:CustomerUpdateParams",
+    ("POST", "/v1/products"): "_product_create_params:ProductCreateParams",
+    ("POST", "/v1/products/{product_id}"): "_product_update_params:ProductUpdateParams",
+    ("POST", "/v1/prices"): "_price_create_params:PriceCreateParams",
+    ("POST", "/v1/prices/{price_id}"): "_price_update_params:PriceUpdateParams",
+    ("POST", "/v1/subscriptions"): "_subscription_create_params:SubscriptionCreateParams",
+    ("POST", "/v1/subscriptions/{sub_id}"): "_subscription_update_params:SubscriptionUpdateParams",
+    ("POST", "/v1/invoices"): "_invoice_create_params:InvoiceCreateParams",
+    ("POST", "/v1/invoices/{invoice_id}"): "_invoice_update_params:InvoiceUpdateParams",
+    ("POST", "/v1/invoices/create_preview"): "_invoice_create_preview_params:InvoiceCreatePreviewParams",
+    ("POST", "/v1/invoiceitems"): "_invoice_item_create_params:InvoiceItemCreateParams",
+    ("POST", "/v1/invoiceitems/{item_id}"): "_invoice_item_update_params:InvoiceItemUpdateParams",
+    ("POST", "/v1/refunds"): "_refund_create_params:RefundCreateParams",
+    ("POST", "/v1/credit_notes"): "_credit_note_create_params:CreditNoteCreateParams",
+    ("POST", "/v1/payment_methods"): "_payment_method_create_params:PaymentMethodCreateParams",
+    ("POST", "/v1/payment_methods/{pm_id}"): "_payment_method_update_params:PaymentMethodUpdateParams",
+    ("POST", "/v1/payment_intents"): "_payment_intent_create_params:PaymentIntentCreateParams",
+    (
+        "POST",
+        "/v1/payment_intents/{intent_id}/confirm",
+    ): "_payment_intent_confirm_params:PaymentIntentConfirmParams",
+    (
+        "POST",
+        "/v1/payment_intents/{intent_id}/capture",
+    ): "_payment_intent_capture_params:PaymentIntentCaptureParams",
+    ("POST", "/v1/setup_intents"): "_setup_intent_create_params:SetupIntentCreateParams",
+    (
+        "POST",
+        "/v1/setup_intents/{intent_id}/confirm",
+    ): "_setup_intent_confirm_params:SetupIntentConfirmParams",
+    ("POST", "/v1/disputes/{dispute_id}"): "_dispute_update_params:DisputeUpdateParams",
+    ("POST", "/v1/payouts"): "_payout_create_params:PayoutCreateParams",
+    ("POST", "/v1/coupons"): "_coupon_create_params:CouponCreateParams",
+    ("POST", "/v1/coupons/{coupon_id}"): "_coupon_update_params:CouponUpdateParams",
+    ("POST", "/v1/promotion_codes"): "_promotion_code_create_params:PromotionCodeCreateParams",
+    ("POST", "/v1/promotion_codes/{promo_id}"): "_promotion_code_update_params:PromotionCodeUpdateParams",
+    ("POST", "/v1/tax_rates"): "_tax_rate_create_params:TaxRateCreateParams",
+    ("POST", "/v1/tax_rates/{rate_id}"): "_tax_rate_update_params:TaxRateUpdateParams",
+    ("POST", "/v1/webhook_endpoints"): "_webhook_endpoint_create_params:WebhookEndpointCreateParams",
+}
+
+
+def _node(hint: Any, namespace: dict[str, Any], depth: int = 0) -> dict[str, Any] | None:
+    """What a TypedDict annotation nests: hashes (TypedDicts) and arrays of them; else ``None``."""
+    import typing
+
+    import typing_extensions as te
+
+    if depth > 12:
+        return None
+    if isinstance(hint, typing.ForwardRef):
+        hint = hint.__forward_arg__
+    if isinstance(hint, str):
+        try:
+            hint = eval(hint, namespace)  # the SDK's own annotations, read at build time
+        except NameError:
+            return None
+    origin = te.get_origin(hint)
+    if origin in (te.NotRequired, te.Required):
+        return _node(te.get_args(hint)[0], namespace, depth)
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        found = [n for n in (_node(a, namespace, depth) for a in te.get_args(hint)) if n]
+        return found[-1] if found else None
+    if origin is list:
+        inner = _node(te.get_args(hint)[0], namespace, depth + 1)
+        return {"items": inner} if inner else None
+    if te.is_typeddict(hint):
+        own = vars(sys.modules[hint.__module__])
+        return {"fields": {k: _node(v, own, depth + 1) for k, v in hint.__annotations__.items()}}
+    return None
+
+
+def build() -> dict[str, dict[str, Any]]:
+    import importlib
+
+    table: dict[str, dict[str, Any]] = {}
+    for (method, route), target in SDK_PARAMS.items():
+        module_name, class_name = target.split(":")
+        module = importlib.import_module(f"stripe.params.{module_name}")
+        top = _node(getattr(module, class_name), vars(module)) or {"fields": {}}
+        nested = {k: v for k, v in top["fields"].items() if v is not None and k in ACCEPTED[(method, route)]}
+        if nested:
+            table[f"{method} {route}"] = nested
+    return table
+
+
+if __name__ == "__main__":
+    NESTED.write_text(json.dumps(build(), sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {NESTED} ({NESTED.stat().st_size} bytes)")

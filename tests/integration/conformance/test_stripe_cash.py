@@ -99,3 +99,31 @@ def test_losing_evidence_loses_staged_evidence_waits_and_close_accepts_the_loss(
     ).data[0]
     assert second.reason == "product_not_received"
     assert client.v1.disputes.close(second.id).status == "lost"
+
+
+def test_an_inquiry_takes_no_funds_and_winning_evidence_closes_it_losing_escalates_it(
+    client: stripe.StripeClient,
+) -> None:
+    def inquiry() -> stripe.Dispute:
+        paid = _pay(client, 2_500, "pm_card_createDisputeInquiry")
+        return client.v1.disputes.list({"payment_intent": paid.id}).data[0]
+
+    first = inquiry()
+    assert (first.status, first.balance_transactions) == ("warning_needs_response", [])
+    assert first.payment_method_details is not None and first.payment_method_details.card is not None
+    assert first.payment_method_details.card.case_type == "inquiry"
+    assert (
+        client.v1.balance.retrieve().pending[0].amount == 2_500 - 103
+    )  # the charge less its fee, nothing withdrawn
+    closed = client.v1.disputes.update(first.id, {"evidence": {"uncategorized_text": "winning_evidence"}})
+    assert (closed.status, closed.balance_transactions) == ("warning_closed", [])
+
+    second = inquiry()
+    escalated = client.v1.disputes.update(second.id, {"evidence": {"uncategorized_text": "losing_evidence"}})
+    assert escalated.status == "needs_response" and len(escalated.balance_transactions) == 1
+    assert escalated.balance_transactions[0].amount == -2_500
+
+    third = inquiry()
+    assert client.v1.disputes.close(third.id).status == "warning_closed"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.disputes.close(third.id)

@@ -25,6 +25,7 @@ class TestCard:
     decline: tuple[str, str, str] | None = None  # (code, decline_code, message)
     authentication: str | None = None  # 3-D Secure: "always", or "setup" (until set up for off-session use)
     dispute: str | None = None  # the reason of the dispute a successful charge opens at once
+    inquiry: bool = False  # the dispute opens as an inquiry (warning_needs_response)
 
 
 _DECLINED = ("card_declined", "generic_decline", "Your card was declined.")
@@ -50,6 +51,8 @@ CARDS: dict[str, TestCard] = {
     "pm_card_authenticationRequiredOnSetup": TestCard("visa", "3155", authentication="setup"),
     "pm_card_createDispute": TestCard("visa", "0259", dispute="fraudulent"),
     "pm_card_createDisputeProductNotReceived": TestCard("visa", "2685", dispute="product_not_received"),
+    # guess: the inquiry card's reason (Stripe's table says only that an inquiry opens)
+    "pm_card_createDisputeInquiry": TestCard("visa", "1976", dispute="fraudulent", inquiry=True),
     "pm_card_chargeDeclinedInsufficientFunds": TestCard(
         "visa", "9995", decline=("card_declined", "insufficient_funds", "Your card has insufficient funds.")
     ),

@@ -4,6 +4,8 @@ A charge paid with ``pm_card_createDispute`` (reason ``fraudulent``) or
 ``pm_card_createDisputeProductNotReceived`` succeeds and is disputed at once: the dispute is
 ``needs_response``, the amount and the dispute fee are withdrawn (an ``adjustment`` balance
 transaction) and ``charge.dispute.created`` / ``charge.dispute.funds_withdrawn`` are sent.
+``pm_card_createDisputeInquiry`` opens an inquiry instead (``warning_needs_response``, no funds
+taken): winning evidence or closing it ends it as ``warning_closed``; losing evidence escalates it.
 Submitting evidence whose ``uncategorized_text`` is ``winning_evidence`` wins it (funds and fee
 reinstated), ``losing_evidence`` loses it, as Stripe's test mode does; Stripe decides these
 after a few minutes, the sandbox at once.
@@ -52,8 +54,25 @@ EVIDENCE_FIELDS = [
 RESPONSE_WINDOW = 7 * 86400  # guess: evidence due a week after the dispute opens
 
 
+def _withdrawal(dispute: Obj) -> Obj:
+    """The ``adjustment`` taking the disputed amount and the dispute fee from the balance."""
+    return money.transaction(
+        new_id("txn"),
+        -int(dispute["amount"]),
+        dispute["currency"],
+        now(),
+        "adjustment",
+        "dispute",
+        dispute["id"],
+        fee=money.DISPUTE_FEE,
+        fee_type="stripe_fee",
+        description=f"Chargeback withdrawal for {dispute['charge']}",
+    )
+
+
 def open_if_disputed(ctx: Ctx, charge: Obj, card: TestCard | None) -> None:
-    """Dispute a charge just made with a dispute test card."""
+    """Dispute a charge just made with a dispute test card: a chargeback, or an inquiry (which
+    takes no funds until it escalates)."""
     if card is None or card.dispute is None:
         return
     ts = now()
@@ -62,20 +81,7 @@ def open_if_disputed(ctx: Ctx, charge: Obj, card: TestCard | None) -> None:
         "id": new_id("dp"),
         "object": "dispute",
         "amount": amount,
-        "balance_transactions": [
-            money.transaction(
-                new_id("txn"),
-                -amount,
-                charge["currency"],
-                ts,
-                "adjustment",
-                "dispute",
-                "",
-                fee=money.DISPUTE_FEE,
-                fee_type="stripe_fee",
-                description=f"Chargeback withdrawal for {charge['id']}",
-            )
-        ],
+        "balance_transactions": [],
         "charge": charge["id"],
         "created": ts,
         "currency": charge["currency"],
@@ -96,24 +102,46 @@ def open_if_disputed(ctx: Ctx, charge: Obj, card: TestCard | None) -> None:
         "payment_method_details": {
             "card": {
                 "brand": card.brand,
-                "case_type": "chargeback",
+                "case_type": "inquiry" if card.inquiry else "chargeback",
                 "network": card.brand,
                 "network_reason_code": None,
             },
             "type": "card",
         },
         "reason": card.dispute,
-        "status": "needs_response",
+        "status": "warning_needs_response" if card.inquiry else "needs_response",
     }
-    dispute["balance_transactions"][0]["source"] = dispute["id"]
     ctx.account.put(dispute)
     charge["disputed"] = True
     ctx.emit("charge.dispute.created", dispute)
+    if not card.inquiry:
+        dispute["balance_transactions"].append(_withdrawal(dispute))
+        ctx.emit("charge.dispute.funds_withdrawn", dispute)
+
+
+def is_inquiry(dispute: Obj) -> bool:
+    return str(dispute["status"]).startswith("warning_")
+
+
+def escalate(ctx: Ctx, dispute: Obj) -> None:
+    """An inquiry lost becomes a chargeback needing a response, and the funds are withdrawn
+    (guess: Stripe's test mode escalates an inquiry given ``losing_evidence`` this way)."""
+    before = snapshot(dispute)
+    dispute["status"] = "needs_response"
+    dispute["payment_method_details"]["card"]["case_type"] = "chargeback"
+    dispute["balance_transactions"].append(_withdrawal(dispute))
+    ctx.emit_update("charge.dispute.updated", before, dispute)
     ctx.emit("charge.dispute.funds_withdrawn", dispute)
 
 
 def close(ctx: Ctx, dispute: Obj, won: bool) -> None:
+    """Decide the dispute; an inquiry closes as ``warning_closed`` whoever closes it."""
     before = snapshot(dispute)
+    if is_inquiry(dispute):
+        dispute["status"] = "warning_closed"
+        ctx.emit_update("charge.dispute.updated", before, dispute)
+        ctx.emit("charge.dispute.closed", dispute)
+        return
     dispute["status"] = "won" if won else "lost"
     if won:
         amount = int(dispute["amount"])

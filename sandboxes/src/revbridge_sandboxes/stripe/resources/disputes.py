@@ -12,6 +12,8 @@ from ..state import Obj, snapshot
 
 router = APIRouter(prefix="/v1/disputes")
 OPEN = ("needs_response", "warning_needs_response")
+REVIEW = ("under_review", "warning_under_review")
+CLOSED = ("won", "lost", "warning_closed")
 
 
 def _dispute(ctx: Ctx, dispute_id: str) -> Obj:
@@ -56,10 +58,12 @@ async def update_dispute(dispute_id: str, ctx: ApiCtx) -> Response:
         if submit and dispute["status"] in OPEN:
             details["submission_count"] = int(details["submission_count"]) + 1
             details["submission_method"] = "manual"
-            dispute["status"] = "under_review"
+            dispute["status"] = "warning_under_review" if dispute_ops.is_inquiry(dispute) else "under_review"
         ctx.emit_update("charge.dispute.updated", before, dispute)
         outcome = dispute["evidence"]["uncategorized_text"]
-        if dispute["status"] == "under_review" and outcome in ("winning_evidence", "losing_evidence"):
+        if dispute["status"] == "warning_under_review" and outcome == "losing_evidence":
+            dispute_ops.escalate(ctx, dispute)
+        elif dispute["status"] in REVIEW and outcome in ("winning_evidence", "losing_evidence"):
             dispute_ops.close(ctx, dispute, won=outcome == "winning_evidence")
     return ctx.render(dispute)
 
@@ -68,7 +72,7 @@ async def update_dispute(dispute_id: str, ctx: ApiCtx) -> Response:
 async def close_dispute(dispute_id: str, ctx: ApiCtx) -> Response:
     async with ctx.account.lock:
         dispute = _dispute(ctx, dispute_id)
-        if dispute["status"] in ("won", "lost"):
+        if dispute["status"] in CLOSED:
             raise bad_state(f"This dispute is already closed ({dispute['status']}).")
         dispute_ops.close(ctx, dispute, won=False)
     return ctx.render(dispute)

@@ -95,18 +95,67 @@ def test_a_subscription_ending_at_period_end_has_no_next_invoice(client: stripe.
     assert none.value.code == "invoice_upcoming_none"
 
 
+def test_a_proposed_quantity_change_previews_its_prorations_and_the_renewal_at_the_new_quantity(
+    client: stripe.StripeClient,
+) -> None:
+    # Stripe's guide "preview a proration": subscription_details[items] with the item's id
+    _, sub = _subscribed(client)
+    item = sub["items"].data[0]
+    halfway = (item.current_period_start + item.current_period_end) // 2
+    share = (item.current_period_end - halfway) / (item.current_period_end - item.current_period_start)
+    details = {"items": [{"id": item.id, "quantity": 20}], "proration_date": halfway}
+
+    preview = client.v1.invoices.create_preview({"subscription": sub.id, "subscription_details": details})
+
+    prorations = sorted(
+        line.amount for line in preview.lines.data if line.parent and line.parent.invoice_item_details
+    )
+    assert prorations == [-round(15000 * share), round(30000 * share)]
+    renewal = [
+        line.amount for line in preview.lines.data if not (line.parent and line.parent.invoice_item_details)
+    ]
+    assert renewal == [30000]
+    assert preview.amount_due == 30000 + round(30000 * share) - round(15000 * share)
+
+    # always_invoice previews the proration invoice billed at once; nothing changed or stored
+    now = client.v1.invoices.create_preview(
+        {"subscription": sub.id, "subscription_details": {**details, "proration_behavior": "always_invoice"}}
+    )
+    assert now.billing_reason == "subscription_update"
+    assert sorted(line.amount for line in now.lines.data) == prorations
+    assert client.v1.subscriptions.retrieve(sub.id)["items"].data[0].quantity == 10
+    assert client.v1.invoice_items.list({"customer": sub.customer}).data == []
+
+
+def test_a_new_subscription_is_previewed_for_a_customer_before_it_exists(client: stripe.StripeClient) -> None:
+    customer, sub = _subscribed(client)
+    price = sub["items"].data[0].price.id
+    preview = client.v1.invoices.create_preview(
+        {"customer": customer.id, "subscription_details": {"items": [{"price": price, "quantity": 3}]}}
+    )
+    assert (preview.billing_reason, preview.amount_due, len(preview.lines.data)) == (
+        "subscription_create",
+        4500,
+        1,
+    )
+    assert [s.id for s in client.v1.subscriptions.list({"customer": customer.id}).data] == [sub.id]
+
+
 def test_what_the_sandbox_does_not_model_in_a_preview_is_refused_not_ignored(
     client: stripe.StripeClient,
 ) -> None:
     _, sub = _subscribed(client)
     with pytest.raises(stripe.InvalidRequestError) as refused:
         client.v1.invoices.create_preview(
-            {
-                "subscription": sub.id,
-                "subscription_details": {"items": [{"id": sub["items"].data[0].id, "quantity": 20}]},
-            }
+            {"subscription": sub.id, "subscription_details": {"trial_end": "now"}}
         )
-    assert (refused.value.http_status, refused.value.param) == (400, "subscription_details")
+    assert (refused.value.http_status, refused.value.param) == (400, "subscription_details[trial_end]")
+    assert refused.value.code == "parameter_unsupported"
+    with pytest.raises(stripe.InvalidRequestError) as bad_item:
+        client.v1.invoices.create_preview(
+            {"subscription": sub.id, "subscription_details": {"items": [{"id": "si_nope", "quantity": 2}]}}
+        )
+    assert bad_item.value.param == "subscription_details[items][0][id]"
     with pytest.raises(stripe.InvalidRequestError) as missing:
         client.v1.invoices.create_preview({})
     assert missing.value.param == "customer"

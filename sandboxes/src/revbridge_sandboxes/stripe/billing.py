@@ -181,19 +181,39 @@ def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, usage: 
     return inv
 
 
-def preview_subscription_invoice(ctx: Ctx, renewed: Obj, usage: Usage, period: tuple[int, int]) -> Obj:
+def preview_subscription_invoice(
+    ctx: Ctx, renewed: Obj, usage: Usage, period: tuple[int, int], proposed: list[Obj] | None = None
+) -> Obj:
     """The invoice ``renewed`` (a copy of a subscription moved into its next period) would get.
 
     Nothing is stored or emitted: the id is ``upcoming_in_...`` as Stripe's previews are, metered
-    items show the usage so far in the period that ends, pending invoice items are shown unclaimed.
+    items show the usage so far in the period that ends, pending invoice items are shown unclaimed,
+    followed by the prorations a ``proposed`` change would create.
     """
     inv = _subscription_invoice(ctx, renewed, "upcoming", new_id("upcoming_in"))
     inv.update(created=period[1], period_start=period[0], period_end=period[1])
-    pending = invoice_items.pending(ctx, renewed["customer"], renewed["id"])
+    pending = invoice_items.pending(ctx, renewed["customer"], renewed["id"]) + (proposed or [])
     set_lines(
         inv,
         _item_lines(ctx, inv, renewed, usage) + [shapes.invoice_item_line(inv["id"], ii) for ii in pending],
     )
+    return inv
+
+
+def preview_update_invoice(ctx: Ctx, sub: Obj, prorations: list[Obj], ts: int) -> Obj:
+    """The invoice ``proration_behavior=always_invoice`` would bill at once for a proposed change."""
+    inv = _subscription_invoice(ctx, sub, "subscription_update", new_id("upcoming_in"))
+    inv.update(created=ts, period_start=ts, period_end=ts)
+    set_lines(inv, [shapes.invoice_item_line(inv["id"], ii) for ii in prorations])
+    return inv
+
+
+def preview_new_subscription_invoice(ctx: Ctx, sub: Obj) -> Obj:
+    """The first invoice a subscription not yet created would get."""
+    inv = _subscription_invoice(ctx, sub, "subscription_create", new_id("upcoming_in"))
+    start = int(sub["start_date"])
+    inv.update(created=start, period_start=start, period_end=start)
+    set_lines(inv, _item_lines(ctx, inv, sub, None))
     return inv
 
 

@@ -43,6 +43,11 @@ def claim(ctx: Ctx, inv: Obj, customer_id: str, subscription_id: str | None = No
 
 def proration(ctx: Ctx, sub: Obj, item: Obj, amount: int, start: int, end: int, credit: bool) -> Obj:
     """A pending proration item for the unused (``credit``) or remaining time of one item's price."""
+    return ctx.account.put(proration_item(ctx, sub, item, amount, start, end, credit))
+
+
+def proration_item(ctx: Ctx, sub: Obj, item: Obj, amount: int, start: int, end: int, credit: bool) -> Obj:
+    """The proration item itself, not stored (a preview shows it without creating it)."""
     customer = ctx.account.require("customer", sub["customer"], "customer", "customer")
     ii = invoice_shapes.invoiceitem(customer, sub["currency"])
     product = ctx.account.get("product", item["price"]["product"]) or {"name": item["price"]["product"]}
@@ -62,4 +67,4 @@ def proration(ctx: Ctx, sub: Obj, item: Obj, amount: int, start: int, end: int, 
         "unit_amount_decimal": str(item["price"].get("unit_amount") or 0),
     }
     ii["quantity_decimal"] = str(ii["quantity"])
-    return ctx.account.put(ii)
+    return ii

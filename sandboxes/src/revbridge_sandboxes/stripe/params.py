@@ -159,9 +159,7 @@ ALWAYS = _names("expand")
 # ``parameter_unsupported``) rather than accepted and ignored, which would bill the wrong amount.
 NOT_MODELLED = _names("discounts default_tax_rates tax_rates coupon promotion_code")
 NOT_MODELLED_AT: dict[tuple[str, str], frozenset[str]] = {
-    ("POST", "/v1/invoices/create_preview"): _names(
-        "subscription_details schedule schedule_details invoice_items"
-    ),
+    ("POST", "/v1/invoices/create_preview"): _names("discounts schedule schedule_details invoice_items"),
 }
 
 

@@ -33,8 +33,10 @@ def item_amount(item: Obj) -> int:
     return int(item["price"].get("unit_amount") or 0) * int(item["quantity"] or 0)
 
 
-def prorate(ctx: Ctx, sub: Obj, before_items: list[Obj], ts: int) -> list[Obj]:
-    """Pending items crediting the old items' unused time and charging the new items' remaining time."""
+def prorate(ctx: Ctx, sub: Obj, before_items: list[Obj], ts: int, store: bool = True) -> list[Obj]:
+    """Pending items crediting the old items' unused time and charging the new items' remaining time
+    (with ``store=False`` only computed, for a preview)."""
+    make = invoice_items.proration if store else invoice_items.proration_item
     created: list[Obj] = []
     old = {i["id"]: i for i in before_items}
     new = {i["id"]: i for i in sub["items"]["data"]}
@@ -50,11 +52,11 @@ def prorate(ctx: Ctx, sub: Obj, before_items: list[Obj], ts: int) -> list[Obj]:
         share = (end - ts) / (end - start)
         if was and item_amount(was):
             amount = -round(item_amount(was) * share)
-            created.append(invoice_items.proration(ctx, sub, was, amount, ts, end, credit=True))
+            created.append(make(ctx, sub, was, amount, ts, end, credit=True))
         if now_item and item_amount(now_item):
             amount = round(item_amount(now_item) * share)
-            created.append(invoice_items.proration(ctx, sub, now_item, amount, ts, end, credit=False))
-    for ii in created:
+            created.append(make(ctx, sub, now_item, amount, ts, end, credit=False))
+    for ii in created if store else ():
         ctx.emit("invoiceitem.created", ii)
     return created
 

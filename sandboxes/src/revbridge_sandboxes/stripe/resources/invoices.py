@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from fastapi import APIRouter, Response
 
-from .. import billing, clocks, forms
+from .. import billing, clocks, forms, shapes, subscription_ops
 from ..deps import ApiCtx, Ctx
-from ..errors import StripeError, bad_state, invalid, missing
+from ..errors import StripeError, bad_state, invalid, missing, unsupported_parameter
 from ..listing import created_filter, equal_filter, paginate, search
-from ..state import Obj, snapshot
+from ..state import Obj, frozen_at, snapshot
+from . import subscriptions
 
 router = APIRouter()
 
@@ -50,13 +52,14 @@ async def retrieve_invoice(invoice_id: str, ctx: ApiCtx) -> Response:
 @router.post("/v1/invoices/create_preview")
 async def create_preview(ctx: ApiCtx) -> Response:
     """The next invoice of a subscription, or of a customer's pending invoice items; nothing is stored."""
-    p = ctx.params  # proposed changes (subscription_details, ...) are refused in params.NOT_MODELLED_AT
+    p = ctx.params  # schedules and invoice_items (proposed) are refused in params.NOT_MODELLED_AT
     mode = forms.as_str(p, "preview_mode") or "next"
     if mode not in ("next", "recurring"):
         raise invalid("preview_mode", f"Invalid preview_mode: must be one of next or recurring, not {mode!r}")
     sub_id, customer_id = forms.as_str(p, "subscription"), forms.as_str(p, "customer")
     if not sub_id and not customer_id:
         raise missing("customer")
+    details = _subscription_details(p)
     async with ctx.account.lock:
         if sub_id:
             sub = ctx.account.reference("subscription", sub_id, "subscription", "subscription")
@@ -64,20 +67,69 @@ async def create_preview(ctx: ApiCtx) -> Response:
                 raise invalid(
                     "customer", f"The subscription {sub_id} does not belong to customer {customer_id}."
                 )
-            boundary = clocks.period_end(sub) if sub["items"]["data"] else None
-            if boundary is None or sub["status"] not in clocks.RENEWING or clocks.will_end(sub, boundary):
-                raise _nothing_upcoming(sub["customer"])
-            renewed = copy.deepcopy(sub)
-            start = min(int(i["current_period_start"]) for i in sub["items"]["data"])
-            usage = billing.metered_usage(ctx, sub)
-            clocks.advance_periods(renewed, boundary)
-            return ctx.render(billing.preview_subscription_invoice(ctx, renewed, usage, (start, boundary)))
+            with frozen_at(clocks.clock_time(ctx.account, sub["customer"])):
+                return ctx.render(_preview_subscription(ctx, sub, details))
         customer = ctx.account.reference("customer", customer_id or "", "customer", "customer")
+        if details is not None:
+            with frozen_at(clocks.clock_time(ctx.account, customer["id"])):
+                return ctx.render(_preview_new_subscription(ctx, customer, details))
         currency = forms.as_str(p, "currency") or customer.get("currency") or "usd"
         inv = billing.preview_customer_invoice(ctx, customer, currency)
         if inv is None:
             raise _nothing_upcoming(customer["id"])
         return ctx.render(inv)
+
+
+DETAILS_MODELLED = frozenset(("items", "proration_behavior", "proration_date"))
+
+
+def _subscription_details(p: dict[str, Any]) -> dict[str, Any] | None:
+    """``subscription_details``: the proposed items and how they prorate; the rest of it (trials,
+    anchors, cancellation) is refused by name rather than ignored."""
+    details = forms.as_object(p, "subscription_details")
+    if details is None:
+        return None
+    for name in sorted(details):
+        if name not in DETAILS_MODELLED and details[name] not in ("", [], {}):
+            raise unsupported_parameter(f"subscription_details[{name}]")
+    subscription_ops.proration_behavior(details)  # refuses a bad value before anything is built
+    return details
+
+
+def _preview_subscription(ctx: Ctx, sub: Obj, details: dict[str, Any] | None) -> Obj:
+    """The next invoice of ``sub``, or of ``sub`` changed as ``details`` propose: with
+    ``create_prorations`` the renewal at the new prices plus the prorations, with ``always_invoice``
+    the invoice of the prorations alone, billed at once."""
+    proposed, prorations = copy.deepcopy(sub), []
+    if details is not None:
+        subscriptions.update_items(
+            ctx, proposed, forms.as_list(details, "items"), "subscription_details[items]", store=False
+        )
+        behavior = subscription_ops.proration_behavior(details)
+        ts = forms.as_int(details, "proration_date") or shapes.now()
+        if behavior != "none" and sub["status"] in clocks.RENEWING:
+            prorations = subscription_ops.prorate(ctx, proposed, sub["items"]["data"], ts, store=False)
+        if behavior == "always_invoice":
+            return billing.preview_update_invoice(ctx, proposed, prorations, ts)
+    boundary = clocks.period_end(proposed) if proposed["items"]["data"] else None
+    if boundary is None or sub["status"] not in clocks.RENEWING or clocks.will_end(sub, boundary):
+        raise _nothing_upcoming(sub["customer"])
+    start = min(int(i["current_period_start"]) for i in proposed["items"]["data"])
+    usage = billing.metered_usage(ctx, sub)
+    clocks.advance_periods(proposed, boundary)
+    return billing.preview_subscription_invoice(ctx, proposed, usage, (start, boundary), prorations)
+
+
+def _preview_new_subscription(ctx: Ctx, customer: Obj, details: dict[str, Any]) -> Obj:
+    """The first invoice of a subscription ``details`` describe for ``customer``, none created."""
+    specs = forms.as_list(details, "items")
+    if not specs:
+        raise missing("subscription_details[items]")
+    first = specs[0] if isinstance(specs[0], dict) else {}
+    price = subscriptions.recurring_price(ctx, first.get("price"), "subscription_details[items][0][price]")
+    sub = shapes.subscription(shapes.new_id("sub"), customer["id"], price["currency"])
+    subscriptions.update_items(ctx, sub, specs, "subscription_details[items]", store=False)
+    return billing.preview_new_subscription_invoice(ctx, sub)
 
 
 def _nothing_upcoming(customer_id: str) -> StripeError:

@@ -39,11 +39,12 @@ def recurring_price(ctx: Ctx, price_id: Any, param: str) -> Obj:
     return price
 
 
-def _new_item(ctx: Ctx, sub: Obj, spec: dict[str, Any], index: int, start: int) -> Obj:
-    price = recurring_price(ctx, spec.get("price"), f"items[{index}][price]")
+def _new_item(ctx: Ctx, sub: Obj, spec: dict[str, Any], param: str, start: int, store: bool = True) -> Obj:
+    price = recurring_price(ctx, spec.get("price"), f"{param}[price]")
     quantity = forms.as_int(spec, "quantity", 1)
-    metadata = forms.merge_metadata({}, spec.get("metadata"), f"items[{index}][metadata]")
-    return ctx.account.put(shapes.subscription_item(sub["id"], price, quantity or 1, metadata, start))
+    metadata = forms.merge_metadata({}, spec.get("metadata"), f"{param}[metadata]")
+    item = shapes.subscription_item(sub["id"], price, quantity or 1, metadata, start)
+    return ctx.account.put(item) if store else item
 
 
 def _billing_settings(ctx: Ctx, sub: Obj) -> None:
@@ -153,7 +154,7 @@ def create_for_customer(ctx: Ctx, customer: Obj, specs: list[Any], behavior: str
     if automatic and behavior == "error_if_incomplete" and billing.declines(ctx, pm):
         assert pm is not None
         raise billing.card_error(ctx, pm, None)
-    items = [_new_item(ctx, sub, s, i, sub["start_date"]) for i, s in enumerate(specs)]
+    items = [_new_item(ctx, sub, s, f"items[{i}]", sub["start_date"]) for i, s in enumerate(specs)]
     sub["items"]["data"] = items
     ctx.account.put(sub)
     inv = billing.create_subscription_invoice(ctx, sub, "subscription_create")
@@ -208,36 +209,35 @@ async def retrieve_subscription(sub_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(_subscription(ctx, sub_id))
 
 
-def _update_items(ctx: Ctx, sub: Obj) -> None:
+def update_items(ctx: Ctx, sub: Obj, specs: list[Any], prefix: str = "items", store: bool = True) -> None:
+    """Apply ``items[]`` changes (add, change price or quantity, delete) to ``sub``; with
+    ``store=False`` to a copy being previewed, leaving the account untouched."""
     items: list[Obj] = sub["items"]["data"]
-    for index, spec in enumerate(forms.as_list(ctx.params, "items")):
+    for index, spec in enumerate(specs):
+        param = f"{prefix}[{index}]"
         if not isinstance(spec, dict):
-            raise invalid(f"items[{index}]", "Invalid object")
+            raise invalid(param, "Invalid object")
         item_id = spec.get("id")
         if not item_id:
-            items.append(
-                _new_item(ctx, sub, spec, index, items[0]["current_period_start"] if items else shapes.now())
-            )
+            start = items[0]["current_period_start"] if items else shapes.now()
+            items.append(_new_item(ctx, sub, spec, param, start, store))
             continue
         item = next((i for i in items if i["id"] == item_id), None)
         if item is None:
-            raise invalid(
-                f"items[{index}][id]", f"No such subscription item: '{item_id}'", code="resource_missing"
-            )
+            raise invalid(f"{param}[id]", f"No such subscription item: '{item_id}'", code="resource_missing")
         if forms.as_bool(spec, "deleted", False):
             items.remove(item)
-            ctx.account.remove("subscription_item", item["id"])
+            if store:
+                ctx.account.remove("subscription_item", item["id"])
             continue
         if spec.get("price"):
-            item["price"] = dict(recurring_price(ctx, spec["price"], f"items[{index}][price]"))
+            item["price"] = dict(recurring_price(ctx, spec["price"], f"{param}[price]"))
             item["plan"] = shapes.plan(item["price"])
         if "quantity" in spec:
             item["quantity"] = forms.as_int(spec, "quantity")
-        item["metadata"] = forms.merge_metadata(
-            item["metadata"], spec.get("metadata"), f"items[{index}][metadata]"
-        )
+        item["metadata"] = forms.merge_metadata(item["metadata"], spec.get("metadata"), f"{param}[metadata]")
     if not items:
-        raise invalid("items", "A subscription must have at least one active plan.")
+        raise invalid(prefix, "A subscription must have at least one active plan.")
 
 
 @router.post("/v1/subscriptions/{sub_id}")
@@ -250,7 +250,7 @@ async def update_subscription(sub_id: str, ctx: ApiCtx) -> Response:
         with frozen_at(clocks.clock_time(ctx.account, sub["customer"])):
             before = snapshot(sub)
             _billing_settings(ctx, sub)
-            _update_items(ctx, sub)
+            update_items(ctx, sub, forms.as_list(ctx.params, "items"))
             ctx.emit_update("customer.subscription.updated", before, sub)
             if behavior != "none" and sub["status"] in clocks.RENEWING:
                 prorations = subscription_ops.prorate(ctx, sub, before["items"]["data"], shapes.now())

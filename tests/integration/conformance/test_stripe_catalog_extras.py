@@ -1,7 +1,8 @@
 """Coupons, promotion codes, tax rates and customer balances through the official SDK.
 
-Coupons, promotion codes and tax rates are stored and served as Stripe does; the sandbox does not
-apply them to amounts, so passing one to a subscription is refused by name, never ignored. A
+Coupons, promotion codes and tax rates are stored and served as Stripe does; a subscription's
+discounts (a coupon or a promotion code) reduce its invoices for the coupon's duration; tax rates
+are not applied to amounts, so passing one to a subscription is refused by name, never ignored. A
 customer's credit balance (a manual adjustment or a credit note) is applied to the next invoice
 when it is finalized, as Stripe does.
 """
@@ -43,6 +44,89 @@ def test_coupons_and_promotion_codes_round_trip(client: stripe.StripeClient) -> 
     with pytest.raises(stripe.InvalidRequestError) as gone:
         client.v1.coupons.retrieve(coupon.id)
     assert gone.value.http_status == 404
+
+
+T0 = 1767225600  # 2026-01-01T00:00:00Z
+
+
+def _subscribe_with(
+    client: stripe.StripeClient, discounts: list[dict[str, str]]
+) -> tuple[str, stripe.Subscription]:
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": T0})
+    customer = client.v1.customers.create({"name": "Discounted", "test_clock": clock.id})
+    price = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 3333,
+            "product_data": {"name": "Seat"},
+            "recurring": {"interval": "month"},
+        }
+    )
+    sub = client.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": price.id, "quantity": 3}],
+            "collection_method": "send_invoice",
+            "days_until_due": 30,
+            "discounts": discounts,
+            "expand": ["latest_invoice"],
+        }
+    )
+    return clock.id, sub
+
+
+def _invoices(client: stripe.StripeClient, sub: stripe.Subscription) -> list[stripe.Invoice]:
+    return list(reversed(client.v1.invoices.list({"subscription": sub.id}).data))  # oldest first
+
+
+def test_a_repeating_percent_coupon_reduces_each_invoice_for_its_months(client: stripe.StripeClient) -> None:
+    coupon = client.v1.coupons.create({"percent_off": 12.5, "duration": "repeating", "duration_in_months": 2})
+    clock, sub = _subscribe_with(client, [{"coupon": coupon.id}])
+
+    first = sub.latest_invoice
+    assert isinstance(first, stripe.Invoice)
+    off = 1250  # 12.5% of 9,999, half up
+    assert (first.subtotal, first.total, first.amount_due) == (9999, 9999 - off, 9999 - off)
+    assert first.total_discount_amounts is not None and [d.amount for d in first.total_discount_amounts] == [
+        off
+    ]
+    line = first.lines.data[0]
+    assert line.amount == 9999 and [d.amount for d in line.discount_amounts or []] == [off]
+    discount = client.v1.subscriptions.retrieve(sub.id).discounts[0]
+    assert first.discounts == [discount]
+    assert client.v1.coupons.retrieve(coupon.id).times_redeemed == 1
+
+    client.v1.test_helpers.test_clocks.advance(clock, {"frozen_time": T0 + 65 * 86400})
+    totals = [i.total for i in _invoices(client, sub)]
+    assert totals == [9999 - off, 9999 - off, 9999]  # January and February discounted, March not
+
+
+def test_a_once_amount_off_promotion_code_reduces_only_the_first_invoice(client: stripe.StripeClient) -> None:
+    coupon = client.v1.coupons.create({"amount_off": 2000, "currency": "usd", "duration": "once"})
+    promo = client.v1.promotion_codes.create(
+        {"promotion": {"type": "coupon", "coupon": coupon.id}, "max_redemptions": 1}
+    )
+    clock, sub = _subscribe_with(client, [{"promotion_code": promo.id}])
+
+    client.v1.test_helpers.test_clocks.advance(clock, {"frozen_time": T0 + 32 * 86400})
+    assert [i.total for i in _invoices(client, sub)] == [7999, 9999]
+    assert client.v1.subscriptions.retrieve(sub.id).discounts == []
+    assert client.v1.promotion_codes.retrieve(promo.id).times_redeemed == 1
+    with pytest.raises(stripe.InvalidRequestError) as spent:  # max_redemptions reached
+        _subscribe_with(client, [{"promotion_code": promo.id}])
+    assert spent.value.param == "discounts[0][promotion_code]"
+
+
+def test_a_proposed_change_previews_with_the_subscriptions_discount(client: stripe.StripeClient) -> None:
+    coupon = client.v1.coupons.create({"percent_off": 50, "duration": "forever"})
+    _, sub = _subscribe_with(client, [{"coupon": coupon.id}])
+    preview = client.v1.invoices.create_preview({"subscription": sub.id})
+    assert (preview.subtotal, preview.total) == (9999, 4999)  # 4,999.5 off rounds half up to 5,000
+    with pytest.raises(stripe.InvalidRequestError) as item_level:
+        client.v1.subscriptions.update(
+            sub.id, {"items": [{"id": sub["items"].data[0].id, "discounts": [{"coupon": coupon.id}]}]}
+        )
+    assert (item_level.value.code, item_level.value.param) == ("parameter_unsupported", "items[0][discounts]")
 
 
 def test_tax_rates_round_trip_and_unmodelled_amount_changes_are_refused_by_name(

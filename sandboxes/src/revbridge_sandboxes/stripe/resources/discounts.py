@@ -1,7 +1,8 @@
 """``/v1/coupons`` and ``/v1/promotion_codes``: stored, listed, updated and deleted as Stripe does.
 
-They are not applied to amounts: ``discounts`` / ``coupon`` / ``promotion_code`` on subscriptions,
-invoices and items are refused by name (``params.NOT_MODELLED``) rather than ignored.
+A subscription's ``discounts`` redeem them and reduce its invoices (``discount_ops.py``);
+``discounts`` on invoices, invoice items, subscription items and customers are refused by name
+(``params.NOT_MODELLED``) rather than ignored.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from .. import billing, clocks, forms, shapes, subscription_ops
+from .. import billing, clocks, discount_ops, forms, shapes, subscription_ops
 from ..deps import ApiCtx, Ctx
-from ..errors import bad_state, invalid, missing
+from ..errors import bad_state, invalid, missing, unsupported_parameter
 from ..listing import created_filter, paginate, search
 from ..state import Obj, frozen_at, new_id, now, snapshot
 
@@ -73,6 +73,8 @@ def _billing_settings(ctx: Ctx, sub: Obj) -> None:
             billing.check_default_payment_method(ctx, sub["customer"], pm, "default_payment_method")
         sub["default_payment_method"] = pm
     _payment_settings(sub, p.get("payment_settings"))
+    if "discounts" in p:
+        sub["discounts"] = discount_ops.redeem(ctx, forms.as_list(p, "discounts"), sub)
     for name in ("description",):
         if name in p:
             sub[name] = p[name] or None
@@ -154,6 +156,8 @@ def create_for_customer(ctx: Ctx, customer: Obj, specs: list[Any], behavior: str
     if automatic and behavior == "error_if_incomplete" and billing.declines(ctx, pm):
         assert pm is not None
         raise billing.card_error(ctx, pm, None)
+    for i, spec in enumerate(specs):
+        _refuse_unmodelled(spec if isinstance(spec, dict) else {}, f"items[{i}]")
     items = [_new_item(ctx, sub, s, f"items[{i}]", sub["start_date"]) for i, s in enumerate(specs)]
     sub["items"]["data"] = items
     ctx.account.put(sub)
@@ -209,6 +213,13 @@ async def retrieve_subscription(sub_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(_subscription(ctx, sub_id))
 
 
+def _refuse_unmodelled(spec: dict[str, Any], param: str) -> None:
+    """Item-level discounts and tax rates would change the amounts: refused, never ignored."""
+    for name in ("discounts", "tax_rates"):
+        if spec.get(name) not in (None, "", []):
+            raise unsupported_parameter(f"{param}[{name}]")
+
+
 def update_items(ctx: Ctx, sub: Obj, specs: list[Any], prefix: str = "items", store: bool = True) -> None:
     """Apply ``items[]`` changes (add, change price or quantity, delete) to ``sub``; with
     ``store=False`` to a copy being previewed, leaving the account untouched."""
@@ -217,6 +228,7 @@ def update_items(ctx: Ctx, sub: Obj, specs: list[Any], prefix: str = "items", st
         param = f"{prefix}[{index}]"
         if not isinstance(spec, dict):
             raise invalid(param, "Invalid object")
+        _refuse_unmodelled(spec, param)
         item_id = spec.get("id")
         if not item_id:
             start = items[0]["current_period_start"] if items else shapes.now()

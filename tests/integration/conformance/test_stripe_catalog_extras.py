@@ -148,12 +148,58 @@ def test_tax_rates_round_trip_and_unmodelled_amount_changes_are_refused_by_name(
             "recurring": {"interval": "month"},
         }
     )
-    with pytest.raises(stripe.InvalidRequestError) as refused:
+    with pytest.raises(stripe.InvalidRequestError) as inactive:  # the rate was archived above
         client.v1.subscriptions.create(
             {"customer": customer.id, "items": [{"price": price.id}], "default_tax_rates": [rate.id]}
         )
+    assert inactive.value.param == "default_tax_rates[0]"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.invoices.create({"customer": customer.id, "default_tax_rates": [rate.id]})
     assert (refused.value.code, refused.value.param) == ("parameter_unsupported", "default_tax_rates")
     assert client.v1.subscriptions.list({"customer": customer.id}).data == []  # nothing was made
+
+
+def test_default_tax_rates_tax_each_line_after_its_discount(client: stripe.StripeClient) -> None:
+    vat = client.v1.tax_rates.create({"display_name": "VAT", "percentage": 19, "inclusive": False})
+    gst = client.v1.tax_rates.create({"display_name": "GST", "percentage": 10, "inclusive": True})
+    coupon = client.v1.coupons.create({"percent_off": 10, "duration": "forever"})
+    customer = client.v1.customers.create({"name": "Taxed"})
+    price = client.v1.prices.create(
+        {
+            "currency": "eur",
+            "unit_amount": 1000,
+            "product_data": {"name": "Seat"},
+            "recurring": {"interval": "month"},
+        }
+    )
+    sub = client.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": price.id, "quantity": 3}],
+            "collection_method": "send_invoice",
+            "days_until_due": 30,
+            "discounts": [{"coupon": coupon.id}],
+            "default_tax_rates": [vat.id, gst.id],
+            "expand": ["latest_invoice"],
+        }
+    )
+    invoice = sub.latest_invoice
+    assert isinstance(invoice, stripe.Invoice)
+    # 3,000 less 10% = 2,700 taxable; VAT 19% on top = 513; GST 10% inside = 2,700 - 2,455 = 245
+    taxes = {
+        t.tax_rate_details.tax_rate: (t.amount, t.taxable_amount)
+        for t in invoice.total_taxes or []
+        if t.tax_rate_details
+    }
+    assert taxes == {vat.id: (513, 2700), gst.id: (245, 2455)}
+    assert (invoice.subtotal, invoice.total_excluding_tax, invoice.total, invoice.amount_due) == (
+        3000,
+        2455,
+        3213,
+        3213,
+    )
+    assert [r.id for r in invoice.default_tax_rates] == [vat.id, gst.id]
+    assert [r.id for r in sub.default_tax_rates or []] == [vat.id, gst.id]
 
 
 def test_a_credit_balance_is_applied_to_the_next_invoice(client: stripe.StripeClient) -> None:

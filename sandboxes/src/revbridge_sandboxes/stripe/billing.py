@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from . import cards, customer_balance, discount_ops, dispute_ops, intents, invoice_items, shapes
+from . import cards, customer_balance, discount_ops, dispute_ops, intents, invoice_items, shapes, tax_ops
 from .deps import Ctx
 from .errors import StripeError, bad_state, missing_reference
 from .state import Obj, new_id, now, snapshot
@@ -176,15 +176,17 @@ def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, usage: 
     lines = [ctx.account.put(line) for line in _item_lines(ctx, inv, sub, usage)]
     lines.extend(invoice_items.claim(ctx, inv, sub["customer"], sub["id"]))
     set_lines(inv, lines)
-    discount(ctx, inv, sub)
+    adjust(ctx, inv, sub)
     ctx.account.put(inv)
     ctx.emit("invoice.created", inv)
     return inv
 
 
-def discount(ctx: Ctx, inv: Obj, sub: Obj, preview: bool = False) -> None:
-    """The subscription's discounts on its invoice; a ``once`` discount is spent by it."""
+def adjust(ctx: Ctx, inv: Obj, sub: Obj, preview: bool = False) -> None:
+    """The subscription's discounts, then its tax rates, on its invoice; a ``once`` discount is
+    spent by it (unless it is a preview)."""
     used = discount_ops.apply(ctx, inv, list(sub.get("discounts") or []))
+    tax_ops.apply(inv, list(sub.get("default_tax_rates") or []))
     if not preview:
         discount_ops.spend_once(ctx, sub, used)
 
@@ -205,7 +207,7 @@ def preview_subscription_invoice(
         inv,
         _item_lines(ctx, inv, renewed, usage) + [shapes.invoice_item_line(inv["id"], ii) for ii in pending],
     )
-    discount(ctx, inv, renewed, preview=True)
+    adjust(ctx, inv, renewed, preview=True)
     return inv
 
 
@@ -214,7 +216,7 @@ def preview_update_invoice(ctx: Ctx, sub: Obj, prorations: list[Obj], ts: int) -
     inv = _subscription_invoice(ctx, sub, "subscription_update", new_id("upcoming_in"))
     inv.update(created=ts, period_start=ts, period_end=ts)
     set_lines(inv, [shapes.invoice_item_line(inv["id"], ii) for ii in prorations])
-    discount(ctx, inv, sub, preview=True)
+    adjust(ctx, inv, sub, preview=True)
     return inv
 
 

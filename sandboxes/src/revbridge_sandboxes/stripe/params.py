@@ -159,9 +159,10 @@ ALWAYS = _names("expand")
 # ``parameter_unsupported``) rather than accepted and ignored, which would bill the wrong amount.
 NOT_MODELLED = _names("discounts default_tax_rates tax_rates coupon promotion_code")
 NOT_MODELLED_AT: dict[tuple[str, str], frozenset[str]] = {
-    # a subscription's discounts are applied to its invoices (discount_ops.py)
-    ("POST", "/v1/subscriptions"): NOT_MODELLED - {"discounts"},
-    ("POST", "/v1/subscriptions/{sub_id}"): NOT_MODELLED - {"discounts"},
+    # a subscription's discounts and default tax rates are applied to its invoices (discount_ops.py,
+    # tax_ops.py)
+    ("POST", "/v1/subscriptions"): NOT_MODELLED - {"discounts", "default_tax_rates"},
+    ("POST", "/v1/subscriptions/{sub_id}"): NOT_MODELLED - {"discounts", "default_tax_rates"},
     ("POST", "/v1/invoices/create_preview"): _names("discounts schedule schedule_details invoice_items"),
 }
 

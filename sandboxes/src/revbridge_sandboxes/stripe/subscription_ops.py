@@ -72,7 +72,7 @@ def invoice_now(ctx: Ctx, sub: Obj) -> Obj:
         "subscription_details": {"subscription": sub["id"], "metadata": dict(sub["metadata"])},
     }
     billing.set_lines(inv, invoice_items.claim(ctx, inv, sub["customer"], sub["id"]))
-    billing.discount(ctx, inv, sub)
+    billing.adjust(ctx, inv, sub)
     ctx.account.put(inv)
     ctx.emit("invoice.created", inv)
     sub["latest_invoice"] = inv["id"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from .. import billing, clocks, discount_ops, forms, shapes, subscription_ops
+from .. import billing, clocks, discount_ops, forms, shapes, subscription_ops, tax_ops
 from ..deps import ApiCtx, Ctx
 from ..errors import bad_state, invalid, missing, unsupported_parameter
 from ..listing import created_filter, paginate, search
@@ -75,6 +75,9 @@ def _billing_settings(ctx: Ctx, sub: Obj) -> None:
     _payment_settings(sub, p.get("payment_settings"))
     if "discounts" in p:
         sub["discounts"] = discount_ops.redeem(ctx, forms.as_list(p, "discounts"), sub)
+    if "default_tax_rates" in p:
+        taxes = tax_ops.rates(ctx, forms.as_list(p, "default_tax_rates"), "default_tax_rates")
+        sub["default_tax_rates"] = taxes
     for name in ("description",):
         if name in p:
             sub[name] = p[name] or None

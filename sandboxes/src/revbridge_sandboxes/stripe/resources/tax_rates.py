@@ -1,6 +1,7 @@
 """``/v1/tax_rates``: stored, listed and updated as Stripe does (a rate's percentage and
-inclusiveness never change once made). Not applied to amounts: ``tax_rates`` and
-``default_tax_rates`` elsewhere are refused by name (``params.NOT_MODELLED``).
+inclusiveness never change once made). A subscription's ``default_tax_rates`` tax its invoices
+(``tax_ops.py``); ``tax_rates`` and ``default_tax_rates`` elsewhere are refused by name
+(``params.NOT_MODELLED``).
 """
 
 from __future__ import annotations

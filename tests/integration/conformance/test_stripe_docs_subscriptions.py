@@ -140,6 +140,8 @@ def test_confirming_the_payment_activates_the_subscription_and_saves_the_card(
     after = client.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice"]})
     assert after.status == "active"
     assert after.default_payment_method == paid.payment_method  # save_default_payment_method=on_subscription
+    saved = client.v1.payment_methods.retrieve(str(paid.payment_method))
+    assert saved.id != "pm_card_visa" and saved.customer == customer.id  # a card of the customer's own
     invoice = after.latest_invoice
     assert isinstance(invoice, stripe.Invoice)
     assert (invoice.status, invoice.amount_paid, invoice.attempt_count) == ("paid", 500, 1)

@@ -416,6 +416,10 @@ def _update_subscription(ctx: Ctx, inv: Obj, pm: str | None) -> None:
         sub["status"] = "active"
     if pm and sub["payment_settings"]["save_default_payment_method"] == "on_subscription":
         sub["default_payment_method"] = pm
+        card = ctx.account.get("payment_method", pm)
+        if card is not None and card["customer"] is None:  # saved for later: attached to the customer
+            card["customer"] = sub["customer"]
+            ctx.emit("payment_method.attached", card)
     if sub != before:
         ctx.emit_update("customer.subscription.updated", before, sub)
 
@@ -441,7 +445,7 @@ def pay(ctx: Ctx, inv: Obj, pm: str | None, out_of_band: bool) -> None:
             "Please consider adding a default payment method."
         )
     check_payment_method(ctx, pm, "payment_method")
-    error = attempt_payment(ctx, inv, pm)
+    error = attempt_payment(ctx, inv, cards.materialize(ctx.account, pm))
     if error is not None:
         raise error
 

@@ -102,6 +102,17 @@ def test_card(account: Account, pm: str | None) -> TestCard | None:
     return CARDS.get(pm) or CARDS.get(account.card_of.get(pm, ""))
 
 
+def materialize(account: Account, pm: str) -> str:
+    """A magic test id used to pay or set up becomes a PaymentMethod of its own (``pm_...``, not
+    attached to anyone), as Stripe makes one; any other id is returned as it is."""
+    card = CARDS.get(pm)
+    if card is None:
+        return pm
+    made = account.put(payment_method(card))
+    account.card_of[made["id"]] = pm
+    return str(made["id"])
+
+
 def card_details(card: TestCard) -> Obj:
     """``payment_method.card``: the fields Stripe always sends."""
     return {

@@ -17,7 +17,7 @@ def set_payment_method(ctx: Ctx, intent: Obj) -> None:
     pm = forms.as_str(ctx.params, "payment_method")
     if pm:
         billing.check_payment_method(ctx, pm, "payment_method")
-        intent["payment_method"] = pm
+        intent["payment_method"] = cards.materialize(ctx.account, pm)
         if intent["status"] == "requires_payment_method":
             intent["status"] = "requires_confirmation"
 

@@ -250,6 +250,48 @@ def test_a_3ds_card_on_session_requires_action_then_pays_once_authenticated(
     assert failed["last_payment_error"]["code"] == "payment_intent_authentication_failure"
 
 
+def test_a_renewal_with_a_3ds_card_waits_for_the_customer_and_pay_says_action_is_required(
+    client: stripe.StripeClient,
+) -> None:
+    # Stripe Billing: a payment that needs authentication leaves the invoice's intent at
+    # requires_action and sends invoice.payment_action_required; the subscription is past_due
+    start = 1767225600
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": start})
+    customer = client.v1.customers.create({"name": "Renews", "test_clock": clock.id})
+    visa = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
+    sub = client.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": _monthly_price(client)}],
+            "default_payment_method": visa.id,
+        }
+    )
+    strict = client.v1.payment_methods.attach("pm_card_authenticationRequired", {"customer": customer.id})
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": strict.id})
+
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": start + 32 * 86400})
+
+    renewed = client.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice.payments"]})
+    invoice = renewed.latest_invoice
+    assert isinstance(invoice, stripe.Invoice) and invoice.payments is not None
+    assert (renewed.status, invoice.status, invoice.billing_reason) == (
+        "past_due",
+        "open",
+        "subscription_cycle",
+    )
+    intent_id = str(invoice.payments.data[0].payment.payment_intent)
+    assert client.v1.payment_intents.retrieve(intent_id).status == "requires_action"
+    actions = client.v1.events.list({"type": "invoice.payment_action_required", "limit": 100}).data
+    assert invoice.id in [e.data.object.to_dict()["id"] for e in actions]
+    with pytest.raises(stripe.CardError) as pay:
+        client.v1.invoices.pay(invoice.id)
+    assert pay.value.code == "invoice_payment_intent_requires_action"
+
+    _authenticate(client, intent_id)
+    assert client.v1.invoices.retrieve(invoice.id).status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
 def test_a_3ds_card_off_session_declines_with_authentication_required(client: stripe.StripeClient) -> None:
     customer, pm = _customer_with(client, "pm_card_threeDSecure2Required")
     with pytest.raises(stripe.CardError) as declined:

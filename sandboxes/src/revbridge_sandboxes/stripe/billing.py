@@ -250,7 +250,12 @@ def collect(ctx: Ctx, sub: Obj, inv: Obj) -> None:
         "default_payment_method"
     )
     before = snapshot(sub)
-    if pm is None or attempt_payment(ctx, inv, pm) is not None:
+    if pm is not None and needs_authentication(ctx, pm):
+        require_action(ctx, inv, pm)  # the customer must come back to authenticate the renewal
+        failed = True
+    else:
+        failed = pm is None or attempt_payment(ctx, inv, pm) is not None
+    if failed:
         sub["status"] = "past_due"
         ctx.emit_update("customer.subscription.updated", before, sub)
 
@@ -293,8 +298,9 @@ def _open_payment(ctx: Ctx, inv: Obj) -> tuple[Obj, Obj]:
 
 
 def require_action(ctx: Ctx, inv: Obj, pm: str) -> None:
-    """The first invoice of a subscription paid on session with a 3-D Secure card: its intent
-    waits at requires_action for the customer (``invoice.payment_action_required``)."""
+    """An invoice paid with a 3-D Secure card that must authenticate: its intent waits at
+    requires_action for the customer (``invoice.payment_action_required``), as Stripe Billing
+    does for first invoices, renewals and ``/pay`` alike."""
     _, pi = _open_payment(ctx, inv)
     _count_attempt(inv)
     pi["payment_method"] = pm
@@ -445,7 +451,18 @@ def pay(ctx: Ctx, inv: Obj, pm: str | None, out_of_band: bool) -> None:
             "Please consider adding a default payment method."
         )
     check_payment_method(ctx, pm, "payment_method")
-    error = attempt_payment(ctx, inv, cards.materialize(ctx.account, pm))
+    pm = cards.materialize(ctx.account, pm)
+    if needs_authentication(ctx, pm):
+        require_action(ctx, inv, pm)
+        # guess: the status and type; the code and message are Stripe's documented ones
+        raise StripeError(
+            402,
+            "This payment requires additional user action before it can be completed successfully. "
+            "Payment can be completed using the PaymentIntent associated with the invoice.",
+            type="card_error",
+            code="invoice_payment_intent_requires_action",
+        )
+    error = attempt_payment(ctx, inv, pm)
     if error is not None:
         raise error
 

@@ -140,11 +140,11 @@ def test_suiteql_pages_with_limit_and_offset(ns: NetSuite) -> None:
 
 def test_errors_are_raised_with_status_and_netsuite_body(base: str, ns: NetSuite) -> None:
     required = failure(lambda: ns.rest_api.post(f"{REC}/customer", json={"subsidiary": {"id": "1"}}))
-    assert required.status_code == 400 and code_of(required) == "FIELD_REQUIRED"
+    assert required.status_code == 400 and code_of(required) == "USER_ERROR"
     unknown = failure(lambda: ns.rest_api.post(f"{REC}/customer", json={"companyName": "X", "colour": 1}))
     assert unknown.status_code == 400 and code_of(unknown) == "INVALID_CONTENT"
     bad_type = failure(lambda: ns.rest_api.get(f"{REC}/nosuchrecord/1"))
-    assert bad_type.status_code == 400 and code_of(bad_type) == "INVALID_RCRD_TYPE"
+    assert bad_type.status_code == 404 and code_of(bad_type) == "INVALID_RCRD_TYPE"
     bad_query = failure(lambda: ns.rest_api.suiteql("SELECT FROM", limit=1))
     assert bad_query.status_code == 400 and code_of(bad_query) == "INVALID_PARAMETER"
     intruder = client(base, token_secret="wrong")

@@ -135,7 +135,7 @@ def test_bad_ids_paging_and_record_types_are_4xx(ns: httpx.Client) -> None:
     missing = ns.get(f"{REC}/customer/424242")
     assert missing.status_code == 404 and error_code(missing) == "NONEXISTENT_ID"
     unknown_type = ns.get(f"{REC}/nosuchrecord/1")
-    assert unknown_type.status_code == 400 and error_code(unknown_type) == "INVALID_RCRD_TYPE"
+    assert unknown_type.status_code == 404 and error_code(unknown_type) == "INVALID_RCRD_TYPE"
     for path in (
         "/services/rest/nowhere",
         f"{REC}/customer/1/item/2/x",

@@ -184,9 +184,9 @@ def test_upsert_twice_by_external_id_keeps_one_record(base: str, ns: httpx.Clien
 
 def test_customer_requires_company_name_and_a_real_subsidiary(ns: httpx.Client) -> None:
     missing = ns.post(f"{REC}/customer", json={"subsidiary": {"id": "1"}})
-    assert missing.status_code == 400 and error_code(missing) == "FIELD_REQUIRED"
+    assert missing.status_code == 400 and error_code(missing) == "USER_ERROR"
     bad_ref = ns.post(f"{REC}/customer", json={"companyName": "X", "subsidiary": {"id": "77"}})
-    assert bad_ref.status_code == 400 and error_code(bad_ref) == "INVALID_KEY_OR_REF"
+    assert bad_ref.status_code == 400 and error_code(bad_ref) == "INVALID_CONTENT"
 
 
 def test_unknown_property_is_named_when_validation_is_error_and_bad_json_is_invalid_content(

@@ -8,9 +8,11 @@ serves, with the field types it lists: references are ``{id, refName?, links}``,
 in UTC; amounts numbers; ids strings of digits. Around them: the collection (``links``,
 ``count``, ``hasMore``, ``items``, ``offset``, ``totalResults``) of record lists and SuiteQL
 ("Collection Paging", "Executing SuiteQL Queries Through REST Web Services"), the async job and
-task resources ("Asynchronous Request Processing"), the OAuth 2 token, and the error body
-("Error Handling and Error Codes": ``type``, ``title``, ``status``, ``o:errorDetails`` of
-``detail`` + ``o:errorCode``).
+task resources ("Asynchronous Request Processing"), the OAuth 2 token, the error body
+("Error Handling in REST Web Services": ``type``, ``title``, ``status``, ``o:errorDetails`` of
+``detail`` + ``o:errorCode`` and only the documented optional pointers ``o:errorPath``,
+``o:urlPath``, ``o:errorHeader``, ``o:errorQueryParam``), and the metadata catalog ("Working with
+Resource Metadata": the ``items`` catalog, a record's JSON Schema, an OpenAPI 3.0 document).
 """
 
 from __future__ import annotations
@@ -212,11 +214,12 @@ ERROR = {
             "items": {
                 "type": "object",
                 "required": ["detail", "o:errorCode"],
+                "additionalProperties": False,
                 "properties": {
-                    "detail": TEXT,
+                    "detail": {"type": "string", "minLength": 1},
                     "o:errorCode": {"type": "string", "pattern": "^[A-Z_]+$"},
                     "o:errorPath": TEXT,
-                    "o:errorUrl": TEXT,
+                    "o:urlPath": TEXT,
                     "o:errorQueryParam": TEXT,
                     "o:errorHeader": TEXT,
                 },
@@ -245,6 +248,82 @@ TOKEN = {
     },
 }
 
+CATALOG_LINK = {
+    "type": "object",
+    "required": ["rel", "href"],
+    "additionalProperties": False,
+    "properties": {
+        "rel": {"enum": ["canonical", "alternate", "describes"]},
+        "href": {"type": "string", "pattern": "^https?://"},
+        "mediaType": {"enum": ["application/json", "application/swagger+json", "application/schema+json"]},
+    },
+}
+CATALOG_ENTRY = {
+    "type": "object",
+    "required": ["name", "links"],
+    "additionalProperties": False,
+    "properties": {"name": TEXT, "links": {"type": "array", "minItems": 1, "items": CATALOG_LINK}},
+}
+CATALOG = {
+    "type": "object",
+    "required": ["items"],
+    "properties": {"items": {"type": "array", "items": CATALOG_ENTRY}},
+}
+# A record's JSON Schema: every property is a typed schema (scalars with NetSuite's formats,
+# references and sublists as objects with their own properties).
+FIELD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "title": TEXT,
+        "type": {"enum": ["string", "number", "integer", "boolean", "object", "array"]},
+        "format": {"enum": ["date", "date-time", "double", "int64", "uri"]},
+        "nullable": BOOL,
+        "readOnly": BOOL,
+        "properties": {"type": "object"},
+        "items": {"type": "object"},
+    },
+}
+RECORD_SCHEMA = {
+    "type": "object",
+    "required": ["type", "properties"],
+    "properties": {
+        "type": {"const": "object"},
+        "properties": {"type": "object", "minProperties": 1, "additionalProperties": FIELD_SCHEMA},
+        "patternProperties": {"type": "object"},
+    },
+}
+OPENAPI = {
+    "type": "object",
+    "required": ["openapi", "info", "paths", "components"],
+    "properties": {
+        "openapi": {"type": "string", "pattern": r"^3\.0\.\d+$"},
+        "info": {"type": "object", "required": ["title", "version"]},
+        "servers": {"type": "array", "items": {"type": "object", "required": ["url"]}},
+        "paths": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": "^/"},
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": {"enum": ["get", "post", "put", "patch", "delete"]},
+                "additionalProperties": {"type": "object", "required": ["responses"]},
+            },
+        },
+        "components": {
+            "type": "object",
+            "required": ["schemas"],
+            "properties": {"schemas": {"type": "object", "additionalProperties": RECORD_SCHEMA}},
+        },
+    },
+}
+# ``metadata-catalog/{type}`` answers by ``Accept``; the recorded body says which it was
+METADATA = {
+    "if": {"required": ["openapi"]},
+    "then": OPENAPI,
+    "else": {"if": {"required": ["properties"]}, "then": RECORD_SCHEMA, "else": CATALOG_ENTRY},
+}
+
 _R = "/services/rest/record/v1"
 _J = "/services/rest/async/v1/job"
 ROUTES: list[tuple[str, str, Any]] = [
@@ -254,6 +333,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", _J + "/[^/]+/task/?", collection({"type": "object"})),
     ("GET", _J + "/[^/]+/task/[^/]+", JOB),
     ("GET", _J + "/[^/]+/task/[^/]+/result", {"type": ["object", "array", "null"]}),
+    ("GET", _R + "/metadata-catalog/?", {"if": {"required": ["openapi"]}, "then": OPENAPI, "else": CATALOG}),
+    ("GET", _R + "/metadata-catalog/[A-Za-z]+", METADATA),
     ("GET", _R + "/[A-Za-z]+", LISTED),
 ]
 _COMPILED = [(m, re.compile(f"^{p}$"), s) for m, p, s in ROUTES]

@@ -154,15 +154,18 @@ def test_order_by_puts_nulls_last_ascending_and_supports_several_keys() -> None:
 
 
 def test_semantic_errors_name_the_field_or_table() -> None:
-    with pytest.raises(SuiteQLError, match="Unknown field 'nope'"):
+    unknown = r"Unknown identifier 'nope'. Available identifiers are: \{customer=customer\}"
+    with pytest.raises(SuiteQLError, match=unknown):
         run("SELECT nope FROM customer")
+    with pytest.raises(SuiteQLError, match="Field 'nope' for record 'customer' was not found"):
+        run("SELECT c.nope FROM customer c")
     with pytest.raises(SuiteQLError, match="Record 'vendor' was not found"):
         run("SELECT id FROM vendor")
     with pytest.raises(SuiteQLError, match="ambiguous"):
         run("SELECT id FROM customer c JOIN transaction t ON t.entity = c.id")
     with pytest.raises(SuiteQLError, match="must appear in the GROUP BY"):
         run("SELECT companyname, COUNT(*) FROM customer")
-    with pytest.raises(SuiteQLError, match="Unknown table alias 'x'"):
+    with pytest.raises(SuiteQLError, match="Unknown identifier 'x'"):
         run("SELECT x.id FROM customer c")
 
 

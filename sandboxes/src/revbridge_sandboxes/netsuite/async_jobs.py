@@ -41,7 +41,7 @@ def run_async(request: Request, state: SandboxState, operation: Callable[[], Res
         result = operation()
         job = AsyncJob("", started, now_iso(), True, result.status_code, result.headers.get("location"))
     except NetSuiteError as exc:
-        error = error_body(exc.status, exc.code, exc.detail, path=exc.path)
+        error = error_body(exc.status, exc.code, exc.detail, path=exc.path, query_param=exc.query_param)
         job = AsyncJob("", started, now_iso(), False, exc.status, error=error)
     job.id = str(state.next_id("job"))
     state.jobs[job.id] = job

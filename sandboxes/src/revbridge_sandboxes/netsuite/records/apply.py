@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import field_required, invalid_ref, user_error
+from ..errors import field_required, invalid_ref, invalid_type, user_error
 from ..state import Record, SandboxState
 from .common import money, ref_id, sublist_lines
 from .ledger import CUSTOMER_FIELDS, applied_to, find_transaction
@@ -41,14 +41,17 @@ def apply_lines(
     source_id: str | None,
 ) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
-    for raw in raw_lines:
+    for index, raw in enumerate(raw_lines):
+        where = f"apply.items[{index}]"
+        if raw.get("apply") is not None and not isinstance(raw.get("apply"), bool):
+            raise invalid_type(f"{where}.apply", "a boolean (true or false)")
         if raw.get("apply") is False:
             continue
-        doc_id = ref_id(raw, "doc", required=True)
+        doc_id = ref_id(raw, "doc", required=True, label="Doc", path=f"{where}.doc")  # guess: label
         assert doc_id is not None
         found = find_transaction(state, doc_id, targets)
         if found is None:
-            raise invalid_ref("doc", doc_id)
+            raise invalid_ref("doc", doc_id, path=f"{where}.doc")
         record_type, target = found
         label = f"{LABELS[record_type]} {target['tranId']}"
         if target[CUSTOMER_FIELDS[record_type]] != customer_id:
@@ -60,7 +63,7 @@ def apply_lines(
         if any(line["doc"] == doc_id for line in lines):
             raise user_error(f"The {label} is applied more than once.")
         available = open_amount(state, record_type, target, source_id)
-        amount = money(raw["amount"], "amount") if raw.get("amount") is not None else available
+        amount = money(raw["amount"], f"{where}.amount") if raw.get("amount") is not None else available
         if amount <= 0:
             raise user_error("The amount applied must be greater than zero.", path="apply")
         if amount > available:
@@ -89,7 +92,7 @@ def apply_sublist(
     raw_lines = sublist_lines(body, "apply")
     if raw_lines is None:
         if current is None:
-            raise field_required("apply")
+            raise field_required("apply", "Apply")  # guess: label
         if (customer_id, currency_id) != (current["customer"], current["currency"]):
             raise user_error(f"Re-send the apply sublist when changing the customer or currency of a {noun}.")
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import field_required, user_error
+from ..errors import lines_required, user_error
 from ..state import Record, SandboxState
 from . import invoice as invoices
 from .apply import apply_lines
@@ -29,7 +29,7 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     if raw_items is not None:
         header["item"] = invoices.item_lines(state, raw_items)
     elif current is None:
-        raise field_required("item")
+        raise lines_required("item")
     lines: list[dict[str, Any]] = header["item"] if "item" in header else current["item"] if current else []
     total = round(sum(line["amount"] for line in lines), 2)
     raw_apply = sublist_lines(body, "apply")

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import field_required, user_error
 from ..state import Record, SandboxState
-from .common import existing, now_iso, ref_id, text, unique_external_id
+from .common import boolean, existing, now_iso, ref_id, text, unique_external_id
 from .kinds import RecordKind
 from .ledger import has_transactions
 
@@ -24,8 +24,8 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
         if merged.get(name) is not None:
             fields[name] = text(merged[name], name)
     if not fields.get("companyName"):
-        raise field_required("companyName")
-    subsidiary_id = ref_id(merged, "subsidiary", required=True)
+        raise field_required("companyName", "Company Name")
+    subsidiary_id = ref_id(merged, "subsidiary", required=True, label="Subsidiary")
     assert subsidiary_id is not None
     subsidiary = existing(state, "subsidiary", "subsidiary", subsidiary_id)
     currency_id = ref_id(merged, "currency") or subsidiary["currency"]
@@ -35,7 +35,8 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
         raise user_error("You cannot change the subsidiary or currency of a customer with transactions.")
     fields["subsidiary"], fields["currency"] = subsidiary_id, currency_id
     fields.setdefault("entityId", fields["companyName"])
-    fields["isInactive"] = bool(merged.get("isInactive", False))
+    for flag in ("isInactive", "isPerson"):
+        fields[flag] = boolean(merged.get(flag, False), flag)
     fields.update({k: v for k, v in merged.items() if k.lower().startswith("custentity")})
     return fields
 

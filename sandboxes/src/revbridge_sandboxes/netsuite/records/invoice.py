@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import field_required, user_error
+from ..errors import field_required, lines_required, user_error
 from ..state import Record, SandboxState
 from .common import existing, iso_date, money, now_iso, ref_id, sublist_lines, text, today, unique_external_id
 from .items import find_item
@@ -36,27 +36,28 @@ LINE_FIELDS = frozenset(
 def item_lines(state: SandboxState, raw_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Validated ``item`` sublist lines (shared with credit memos)."""
     if not raw_lines:
-        raise field_required("item")
+        raise lines_required("item")
     lines = []
     for number, raw in enumerate(raw_lines, start=1):
-        item_id = ref_id(raw, "item", required=True)
+        where = f"item.items[{number - 1}]"
+        item_id = ref_id(raw, "item", required=True, label="Item", path=f"{where}.item")
         assert item_id is not None
-        find_item(state, item_id)
-        quantity = money(raw.get("quantity", 1), "quantity")
-        rate = money(raw["rate"], "rate") if raw.get("rate") is not None else None
+        find_item(state, item_id, path=f"{where}.item")
+        quantity = money(raw.get("quantity", 1), f"{where}.quantity")
+        rate = money(raw["rate"], f"{where}.rate") if raw.get("rate") is not None else None
         if raw.get("amount") is not None:
-            amount = money(raw["amount"], "amount")
+            amount = money(raw["amount"], f"{where}.amount")
         elif rate is not None:
             amount = round(quantity * rate, 2)
         else:
-            raise field_required("amount")
+            raise field_required("amount", "Amount", path=f"{where}.amount")
         line: dict[str, Any] = {"line": number, "item": item_id, "quantity": quantity, "amount": amount}
         line["rate"] = rate if rate is not None else round(amount / quantity, 2) if quantity else amount
         if raw.get("description") is not None:
-            line["description"] = text(raw["description"], "description")
+            line["description"] = text(raw["description"], f"{where}.description")
         for name in ("custcol_service_start", "custcol_service_end"):
             if raw.get(name) is not None:
-                line[name] = iso_date(raw[name], name)
+                line[name] = iso_date(raw[name], f"{where}.{name}")
         line.update({k: v for k, v in raw.items() if k.startswith("custcol") and k not in line})
         lines.append(line)
     return lines
@@ -65,7 +66,7 @@ def item_lines(state: SandboxState, raw_lines: list[dict[str, Any]]) -> list[dic
 def header_fields(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
     """Customer, subsidiary, currency, texts and dates of a customer sales transaction."""
     merged = {**(current or {}), **body}
-    entity_id = ref_id(merged, "entity", required=True)
+    entity_id = ref_id(merged, "entity", required=True, label="Customer")
     assert entity_id is not None
     customer = existing(state, "customer", "entity", entity_id)
     subsidiary_id = ref_id(merged, "subsidiary") or customer["subsidiary"]
@@ -95,7 +96,7 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     if raw_lines is not None:
         fields["item"] = item_lines(state, raw_lines)
     elif current is None:
-        raise field_required("item")
+        raise lines_required("item")
     return fields
 
 

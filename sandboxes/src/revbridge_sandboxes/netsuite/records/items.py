@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import NetSuiteError, field_required, invalid_ref, user_error
 from ..state import Record, SandboxState
-from .common import existing, money, now_iso, ref_id, text, unique_external_id
+from .common import boolean, existing, money, now_iso, ref_id, text, unique_external_id
 from .kinds import RecordKind
 
 ITEM_TYPES = ("serviceSaleItem", "nonInventorySaleItem")
@@ -19,12 +19,14 @@ REVENUE_ACCOUNT = "4"
 LINE_TABLES = ("invoice", "creditMemo")
 
 
-def find_item(state: SandboxState, item_id: str, field: str = "item") -> tuple[str, Record]:
+def find_item(
+    state: SandboxState, item_id: str, field: str = "item", *, path: str | None = None
+) -> tuple[str, Record]:
     for record_type in ITEM_TYPES:
         record = state.table(record_type).get(item_id)
         if record is not None:
             return record_type, record
-    raise invalid_ref(field, item_id)
+    raise invalid_ref(field, item_id, path=path)
 
 
 def _validated(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
         if merged.get(name) is not None:
             fields[name] = text(merged[name], name)
     if not fields.get("itemId"):
-        raise field_required("itemId")
+        raise field_required("itemId", "Item Name/Number")
     for record_type in ITEM_TYPES:
         for other in state.table(record_type).values():
             if other["itemId"] == fields["itemId"] and (current is None or other["id"] != current["id"]):
@@ -46,7 +48,7 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     fields["incomeAccount"] = account_id
     if merged.get("price") is not None:
         fields["price"] = money(merged["price"], "price")
-    fields["isInactive"] = bool(merged.get("isInactive", False))
+    fields["isInactive"] = boolean(merged.get("isInactive", False), "isInactive")
     fields.update({k: v for k, v in merged.items() if k.lower().startswith("custitem")})
     return fields
 

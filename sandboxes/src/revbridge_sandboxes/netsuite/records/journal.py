@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import field_required, invalid_content, user_error
+from ..errors import invalid_content, lines_required, user_error
 from ..state import Record, SandboxState
 from .common import existing, iso_date, money, now_iso, ref_id, sublist_lines, text, today, unique_external_id
 from .kinds import RecordKind
@@ -20,25 +20,30 @@ LINE_FIELDS = frozenset({"account", "debit", "credit", "memo", "entity", "line"}
 
 def _lines(state: SandboxState, raw_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not raw_lines:
-        raise field_required("line")
+        raise lines_required("line")
     lines: list[dict[str, Any]] = []
     for number, raw in enumerate(raw_lines):
-        account_id = ref_id(raw, "account", required=True)
+        where = f"line.items[{number}]"
+        account_id = ref_id(raw, "account", required=True, label="Account", path=f"{where}.account")
         assert account_id is not None
-        existing(state, "account", "account", account_id)
+        existing(state, "account", "account", account_id, path=f"{where}.account")
         line: dict[str, Any] = {"line": number, "account": account_id}
-        sides = {side: money(raw[side], side) for side in ("debit", "credit") if raw.get(side) is not None}
+        sides = {
+            side: money(raw[side], f"{where}.{side}")
+            for side in ("debit", "credit")
+            if raw.get(side) is not None
+        }
         sides = {side: amount for side, amount in sides.items() if amount != 0}
         if len(sides) != 1 or min(sides.values()) < 0:
             raise invalid_content(
-                f"Line {number} needs exactly one positive amount, debit or credit.", path="line.debit"
+                f"Line {number} needs exactly one positive amount, debit or credit.", path=f"{where}.debit"
             )
         line.update(sides)
         if raw.get("memo") is not None:
-            line["memo"] = text(raw["memo"], "memo")
-        entity_id = ref_id(raw, "entity")
+            line["memo"] = text(raw["memo"], f"{where}.memo")
+        entity_id = ref_id(raw, "entity", path=f"{where}.entity")
         if entity_id is not None:
-            line["entity"] = existing(state, "customer", "entity", entity_id)["id"]
+            line["entity"] = existing(state, "customer", "entity", entity_id, path=f"{where}.entity")["id"]
         lines.append(line)
     debits = round(sum(line.get("debit", 0.0) for line in lines), 2)
     credits = round(sum(line.get("credit", 0.0) for line in lines), 2)
@@ -51,7 +56,7 @@ def _lines(state: SandboxState, raw_lines: list[dict[str, Any]]) -> list[dict[st
 
 def _validated(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
     merged = {**(current or {}), **body}
-    subsidiary_id = ref_id(merged, "subsidiary", required=True)
+    subsidiary_id = ref_id(merged, "subsidiary", required=True, label="Subsidiary")
     assert subsidiary_id is not None
     subsidiary = existing(state, "subsidiary", "subsidiary", subsidiary_id)
     currency_id = ref_id(merged, "currency") or subsidiary["currency"]
@@ -68,7 +73,7 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     if raw_lines is not None:
         fields["line"] = _lines(state, raw_lines)
     elif current is None:
-        raise field_required("line")
+        raise lines_required("line")
     lines = fields.get("line") or (current["line"] if current else [])
     fields["total"] = round(sum(line.get("debit", 0.0) for line in lines), 2)
     fields.update({k: v for k, v in merged.items() if k.lower().startswith("custbody")})

@@ -63,5 +63,7 @@ def registry() -> dict[str, RecordKind]:
 def lookup(kinds: dict[str, RecordKind], name: str) -> RecordKind:
     kind = kinds.get(name.lower())
     if kind is None:
-        raise NetSuiteError(400, "INVALID_RCRD_TYPE", f"Record type '{name}' does not exist.")
+        # The wording is what NetSuite answers for GET /record/v1/bad-path.
+        # guess: the status (404, the URL names no resource) and the code.
+        raise NetSuiteError(404, "INVALID_RCRD_TYPE", f"Record type '{name}' does not exist.")
     return kind

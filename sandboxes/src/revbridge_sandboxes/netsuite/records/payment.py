@@ -24,11 +24,11 @@ REFUNDED_BY = ("customerRefund",)
 
 def _validated(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
     merged = {**(current or {}), **body}
-    customer_id = ref_id(merged, "customer", required=True)
+    customer_id = ref_id(merged, "customer", required=True, label="Customer")
     assert customer_id is not None
     customer = existing(state, "customer", "customer", customer_id)
     if merged.get("payment") is None:
-        raise field_required("payment")
+        raise field_required("payment", "Payment Amount")  # guess: label
     payment = money(merged["payment"], "payment")
     if payment <= 0:
         raise user_error("The payment amount must be greater than zero.", path="payment")

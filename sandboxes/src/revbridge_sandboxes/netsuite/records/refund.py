@@ -24,7 +24,7 @@ SOURCES = ("creditMemo", "customerpayment")
 
 def _validated(state: SandboxState, body: dict[str, Any], current: Record | None) -> dict[str, Any]:
     merged = {**(current or {}), **body}
-    customer_id = ref_id(merged, "customer", required=True)
+    customer_id = ref_id(merged, "customer", required=True, label="Customer")
     assert customer_id is not None
     customer = existing(state, "customer", "customer", customer_id)
     currency_id = ref_id(merged, "currency") or customer["currency"]
@@ -48,7 +48,7 @@ def _validated(state: SandboxState, body: dict[str, Any], current: Record | None
     )
     if lines is not None:
         if not lines:
-            raise field_required("apply")
+            raise field_required("apply", "Apply")  # guess: label
         fields["apply"] = lines
     lines = fields.get("apply") or (current["apply"] if current else [])
     fields["total"] = round(sum(line["amount"] for line in lines), 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -17,6 +18,7 @@ from ..async_jobs import run_async, wants_async
 from ..errors import NetSuiteError, invalid_content, nonexistent
 from ..state import Record, SandboxState
 from .common import CUSTOM_PREFIXES, check_property_names
+from .filters import compile_filter
 from .kinds import RecordKind, lookup
 from .serialize import collection, record_href, render, render_sublist
 
@@ -60,12 +62,18 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise NetSuiteError(400, "INVALID_PARAMETER", f"Invalid value for query parameter '{name}': {raw}.")
+        raise NetSuiteError(
+            400,
+            "INVALID_PARAMETER",
+            f"Invalid value for query parameter '{name}': {raw}.",  # guess: the wording
+            query_param=name,
+        )
     return int(raw)
 
 
 async def _body(request: Request, kind: RecordKind) -> dict[str, Any]:
     raw = await request.body()
+    # guess: what follows "Invalid content in the request body" (NetSuite's prefix for these)
     try:
         data = json.loads(raw or b"{}")
     except ValueError as exc:
@@ -109,9 +117,16 @@ def build_router() -> APIRouter:
         state, _, kind = _context(request, record_type)
         limit = _int_param(request, "limit", 1000, 1, 1000)
         offset = _int_param(request, "offset", 0, 0, 10**9)
-        ids = sorted(state.table(kind.name), key=int)
+        table = state.table(kind.name)
+        ids = sorted(table, key=int)
+        q = request.query_params.get("q")
+        query = ""
+        if q is not None:
+            matches = compile_filter(kind, q)
+            ids = [rid for rid in ids if matches(table[rid])]
+            query = urlencode({"q": q}, quote_via=quote) + "&"
         href = f"{_base(request)}{PREFIX}/{kind.name}"
-        body = collection(href, ids, href, limit=limit, offset=offset)
+        body = collection(href, ids, href, limit=limit, offset=offset, query=query)
         return JSONResponse(body, media_type=COLLECTION)
 
     router.post("/{record_type}")(create_record)
@@ -152,7 +167,7 @@ def build_router() -> APIRouter:
         state, _, kind = _context(request, record_type)
         body = await _body(request, _writable(kind))
         if not record_id.startswith("eid:") or len(record_id) == 4:
-            raise NetSuiteError(
+            raise NetSuiteError(  # guess: code and wording
                 400, "INVALID_ID", "Upsert needs an external ID in the URL: PUT /record/v1/{type}/eid:{id}."
             )
         body["externalId"] = record_id[4:].replace(ENCODED_SLASH, "/")

@@ -37,24 +37,43 @@ class Table:
     rows: list[Row]
 
 
-class Scope:
-    """The tables in play by alias, resolving (possibly unqualified) column names."""
+SEARCH_ERROR = "Search error occurred: "
 
-    def __init__(self, columns_by_alias: dict[str, tuple[str, ...]]) -> None:
+
+class Scope:
+    """The tables in play by alias, resolving (possibly unqualified) column names.
+
+    Failures use NetSuite's wording: "Field 'x' for record 'customer' was not found." for a
+    qualified column, "Unknown identifier 'x'. Available identifiers are: {c=customer}." for a
+    bare name (NetSuite reads it as a possible alias) or an unknown alias.
+    """
+
+    def __init__(self, columns_by_alias: dict[str, tuple[str, ...]], tables_by_alias: dict[str, str]) -> None:
         self.columns = columns_by_alias
+        self.tables = tables_by_alias
+
+    def unknown_identifier(self, name: str) -> SuiteQLError:
+        known = ", ".join(f"{alias}={table}" for alias, table in self.tables.items())
+        return SuiteQLError(
+            f"{SEARCH_ERROR}Unknown identifier '{name}'. Available identifiers are: {{{known}}}."
+        )
 
     def resolve(self, column: Column) -> tuple[str, str]:
         if column.table is not None:
             if column.table not in self.columns:
-                raise SuiteQLError(f"Unknown table alias '{column.table}'.")
+                raise self.unknown_identifier(column.table)
             if column.name not in self.columns[column.table]:
-                raise SuiteQLError(f"Unknown field '{column.table}.{column.name}'.")
+                table = self.tables[column.table]
+                raise SuiteQLError(f"{SEARCH_ERROR}Field '{column.name}' for record '{table}' was not found.")
             return column.table, column.name
         owners = [alias for alias, names in self.columns.items() if column.name in names]
         if not owners:
-            raise SuiteQLError(f"Unknown field '{column.name}'.")
+            raise self.unknown_identifier(column.name)
         if len(owners) > 1:
-            raise SuiteQLError(f"Field '{column.name}' is ambiguous; qualify it with a table alias.")
+            # guess: the wording (Oracle's own "column ambiguously defined" is not what NetSuite shows)
+            raise SuiteQLError(
+                f"{SEARCH_ERROR}Field '{column.name}' is ambiguous; qualify it with a table alias."
+            )
         return owners[0], column.name
 
 
@@ -63,11 +82,13 @@ def execute(query: Query, tables: dict[str, Table]) -> list[Row]:
     sources = [query.source, *(join.table for join in query.joins)]
     for ref in sources:
         if ref.name not in tables:
-            raise SuiteQLError(f"Record '{ref.name}' was not found.")
+            raise SuiteQLError(f"{SEARCH_ERROR}Record '{ref.name}' was not found.")
     aliases = [ref.alias for ref in sources]
     if len(set(aliases)) != len(aliases):
         raise SuiteQLError("Each table in the query needs a distinct alias.")
-    scope = Scope({ref.alias: tables[ref.name].columns for ref in sources})
+    scope = Scope(
+        {ref.alias: tables[ref.name].columns for ref in sources}, {ref.alias: ref.name for ref in sources}
+    )
     _validate(query, scope)
 
     envs: list[Env] = [{query.source.alias: row} for row in tables[query.source.name].rows]

@@ -31,11 +31,13 @@ def as_text(value: Any) -> str:
 
 
 def invalid_query(problem: str) -> NetSuiteError:
+    """NetSuite's 400 for a query it cannot run: ``q`` is named as a query parameter (as NetSuite
+    reports it, although it travels in the body), and the engine's message follows the prefix."""
     return NetSuiteError(
         400,
         "INVALID_PARAMETER",
         f"Invalid search query. Detailed unprocessed description follows. {problem}",
-        path="q",
+        query_param="q",
     )
 
 
@@ -45,7 +47,10 @@ def _paging(request: Request) -> tuple[int, int]:
         raw = request.query_params.get(name)
         if raw is not None and (not raw.isdigit() or int(raw) > high or (name == "limit" and int(raw) < 1)):
             raise NetSuiteError(
-                400, "INVALID_PARAMETER", f"Invalid value for query parameter '{name}': {raw}."
+                400,
+                "INVALID_PARAMETER",
+                f"Invalid value for query parameter '{name}': {raw}.",  # guess: the wording
+                query_param=name,
             )
         values.append(default if raw is None else int(raw))
     return values[0], values[1]
@@ -66,6 +71,7 @@ def build_router() -> APIRouter:
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError as exc:
+            # guess: the wording
             raise NetSuiteError(400, "INVALID_CONTENT", "The request body is not valid JSON.") from exc
         q = body.get("q") if isinstance(body, dict) else None
         if not isinstance(q, str) or not q.strip():

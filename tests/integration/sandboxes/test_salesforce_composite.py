@@ -172,14 +172,16 @@ def test_collections_create_update_upsert_retrieve_delete(sf: httpx.Client) -> N
     assert [r["success"] for r in updated.json()] == [True, True]
     got = sf.get(f"{url}/Account", params={"ids": ",".join(ids), "fields": "BillingCountry"}).json()
     assert [r["BillingCountry"] for r in got] == ["DE", "DE"]
-    upsert = [rec("Account", Name="U", Ext__c="E1"), rec("Account", Name="V", Ext__c="E2")]
-    assert [r["created"] for r in sf.patch(f"{url}/Account/Ext__c", json={"records": upsert}).json()] == [
+    upsert = [rec("Account", Name="U", External_Id__c="E1"), rec("Account", Name="V", External_Id__c="E2")]
+    assert [
+        r["created"] for r in sf.patch(f"{url}/Account/External_Id__c", json={"records": upsert}).json()
+    ] == [
         True,
         True,
     ]
-    assert [r["created"] for r in sf.patch(f"{url}/Account/Ext__c", json={"records": upsert}).json()] == [
-        False
-    ] * 2
+    assert [
+        r["created"] for r in sf.patch(f"{url}/Account/External_Id__c", json={"records": upsert}).json()
+    ] == [False] * 2
     deleted = sf.delete(url, params={"ids": ",".join(ids)}).json()
     assert [r["success"] for r in deleted] == [True, True]
     assert len(soql(sf, "SELECT Id FROM Account")) == 200
@@ -206,7 +208,7 @@ def test_malformed_json_and_unknown_sobject_use_salesforce_codes(sf: httpx.Clien
         f"{V}/sobjects/Account/", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert (broken.status_code, codes(broken)) == (400, ["JSON_PARSER_ERROR"])
-    assert codes(sf.post(f"{V}/sobjects/Nope__x/", json={"Name": "x"})) == ["INVALID_TYPE"]
+    assert codes(sf.post(f"{V}/sobjects/Nope__x/", json={"Name": "x"})) == ["NOT_FOUND"]
     assert codes(sf.get(f"{V}/query", params={"q": "SELECT Id FROM Nope"})) == ["INVALID_TYPE"]
 
 
@@ -221,9 +223,9 @@ BAD_BODIES: list[bytes] = [
 TARGETS = [
     ("POST", "/sobjects/Account/"), ("POST", "/sobjects/Opportunity/"), ("POST", "/sobjects/Contract/"),
     ("POST", "/sobjects/OpportunityLineItem/"), ("PATCH", "/sobjects/Account/001RB0000000001AAA"),
-    ("PATCH", "/sobjects/Account/Ext__c/k%2F1"), ("POST", "/composite"), ("POST", "/composite/sobjects"),
-    ("PATCH", "/composite/sobjects"), ("PATCH", "/composite/sobjects/Account/Ext__c"),
-    ("POST", "/sobjects/Zzz/"),
+    ("PATCH", "/sobjects/Account/External_Id__c/k%2F1"), ("POST", "/composite"),
+    ("POST", "/composite/sobjects"), ("PATCH", "/composite/sobjects"),
+    ("PATCH", "/composite/sobjects/Account/External_Id__c"), ("POST", "/sobjects/Zzz/"),
 ]  # fmt: skip
 BAD_QUERIES = [
     "", "SELECT", "SELECT Id FROM", "SELECT Id FROM Account WHERE", "SELECT Id FROM Account WHERE Name = 'x",
@@ -236,7 +238,8 @@ BAD_QUERIES = [
 ]  # fmt: skip
 BAD_PATHS = [
     "/sobjects/Account/123", "/sobjects/Account/%00", "/sobjects/Account/" + "A" * 18,
-    "/sobjects/Account/Name/x", "/sobjects/Account/Ext__c/", "/query/nope-1", "/query/01gRB0000000001AAA--5",
+    "/sobjects/Account/Name/x", "/sobjects/Account/External_Id__c/", "/query/nope-1",
+    "/query/01gRB0000000001AAA--5",
     "/sobjects/Account/describe/x", "/sobjects/Account/001RB0000000001AAA?fields=Nope",
     "/composite/sobjects/Account?ids=" + "x," * 300, "/composite/sobjects?ids=",
     "/sobjects/%F0%9F%92%A9/describe",
@@ -244,7 +247,7 @@ BAD_PATHS = [
 
 
 def test_hostile_bodies_queries_and_ids_never_get_a_5xx(sf: httpx.Client) -> None:
-    create(sf, "Account", Name="Target", Ext__c="k/1")
+    create(sf, "Account", Name="Target", External_Id__c="k/1")
     answers = [
         sf.request(method, f"{V}{path}", content=body, headers={"Content-Type": "application/json"})
         for method, path in TARGETS

@@ -230,8 +230,10 @@ def test_write_validation_errors_use_salesforce_codes(sf: httpx.Client) -> None:
     assert missing.json()[0]["fields"] == ["AccountId"]
     product_id = create(sf, "Product2", Name="Widget")
     wrong_ref = sf.post(f"{V}/sobjects/Contract/", json={"AccountId": product_id})
-    assert (wrong_ref.status_code, error_code(wrong_ref)) == (400, "INVALID_CROSS_REFERENCE_KEY")
-    assert sf.post(f"{V}/sobjects/Nope__x/", json={}).status_code == 400
+    assert (wrong_ref.status_code, error_code(wrong_ref)) == (400, "FIELD_INTEGRITY_EXCEPTION")
+    nothing = sf.post(f"{V}/sobjects/Contract/", json={"AccountId": "001RB0000000ZZZ"})
+    assert (nothing.status_code, error_code(nothing)) == (400, "INVALID_CROSS_REFERENCE_KEY")
+    assert sf.post(f"{V}/sobjects/Nope__x/", json={}).status_code == 404
 
 
 def test_describe_lists_fields_and_key_prefix(sf: httpx.Client) -> None:
@@ -272,8 +274,13 @@ def seed(sf: httpx.Client) -> Org:
     }
     contract_id = create(sf, "Contract", AccountId=acme, StartDate="2024-06-01", ContractTerm=24)
     other = create(sf, "Contract", AccountId=accounts["Globex"], StartDate="2024-07-01", ContractTerm=12)
-    opp = create(sf, "Opportunity", Name="Acme renewal", AccountId=acme, ContractId=contract_id, Amount=3000)
-    other_opp = create(sf, "Opportunity", Name="Globex new", AccountId=accounts["Globex"], ContractId=other)
+    won = {"StageName": "Closed Won", "CloseDate": "2024-05-30"}
+    opp = create(
+        sf, "Opportunity", Name="Acme renewal", AccountId=acme, ContractId=contract_id, Amount=3000, **won
+    )
+    other_opp = create(
+        sf, "Opportunity", Name="Globex new", AccountId=accounts["Globex"], ContractId=other, **won
+    )
     widget = create(sf, "Product2", Name="Widget", ProductCode="W-1", IsActive=True)
     gadget = create(sf, "Product2", Name="Gadget", ProductCode="G-1", IsActive=True)
     create(sf, "OpportunityLineItem", OpportunityId=opp, Product2Id=widget, Quantity=2, UnitPrice=1000)
@@ -467,7 +474,7 @@ def test_callout_is_retried_after_the_receiver_answers_500(sf: httpx.Client, rec
     receiver.fail_next = 1
     account_id = create(sf, "Account", Name="Acme")
     upsert = sf.patch(
-        f"{V}/sobjects/Contract/Deal_Key__c/D-1", json={"AccountId": account_id, "Status": "Activated"}
+        f"{V}/sobjects/Contract/External_Id__c/D-1", json={"AccountId": account_id, "Status": "Activated"}
     )
     assert upsert.status_code == 201
     contract_id = upsert.json()["id"]

@@ -8,9 +8,11 @@ versions list, describeGlobal / sObject Basic Information / sObject Describe, a 
 ``done``, ``records``, ``nextRecordsUrl`` - a path - while not done), the save result
 (``id``/``success``/``errors``, ``created`` on upserts), sObject Collections (an array of save
 results), Composite (``compositeResponse`` of ``body``/``httpHeaders``/``httpStatusCode``/
-``referenceId``) and the error body: always a JSON array of ``{message, errorCode, fields?}``
-("Status Codes and Error Responses"); the OAuth endpoint's errors are ``{error,
-error_description}`` instead.
+``referenceId``), sObject Get Deleted (``deletedRecords`` of ``id``/``deletedDate``,
+``earliestDateAvailable``, ``latestDateCovered``), sObject Get Updated (``ids``,
+``latestDateCovered``), Limits (``{Name: {Max, Remaining}}``) and the error body: always a JSON
+array of ``{message, errorCode, fields?}`` and nothing else ("Status Codes and Error Responses");
+the OAuth endpoint's errors are ``{error, error_description}`` instead.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ import jsonschema_rs
 from .common import messages, oauth_error
 
 ID18 = {"type": "string", "pattern": "^[a-zA-Z0-9]{18}$"}
+# Salesforce's own datetime rendering: 2013-05-07T22:07:19.000+0000
+SF_DATETIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$"}
 DATA_PATH = {"type": "string", "pattern": r"^/services/data/v\d+\.\d+/"}
 
 ERROR = {
     "type": "object",
     "required": ["message", "errorCode"],
+    "additionalProperties": False,
     "properties": {
         "message": {"type": "string"},
         "errorCode": {"type": "string", "pattern": "^[A-Z_]+$"},
@@ -179,6 +184,7 @@ FIELD = {
             ]
         },
         "nillable": {"type": "boolean"},
+        "length": {"type": "integer", "minimum": 0},
         "picklistValues": {"type": "array"},
         "referenceTo": {"type": "array", "items": {"type": "string"}},
     },
@@ -213,8 +219,48 @@ COMPOSITE = {
     },
 }
 
+DELETED = {
+    "type": "object",
+    "required": ["deletedRecords", "earliestDateAvailable", "latestDateCovered"],
+    "additionalProperties": False,
+    "properties": {
+        "deletedRecords": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "deletedDate"],
+                "additionalProperties": False,
+                "properties": {"id": ID18, "deletedDate": SF_DATETIME},
+            },
+        },
+        "earliestDateAvailable": SF_DATETIME,
+        "latestDateCovered": SF_DATETIME,
+    },
+}
+UPDATED = {
+    "type": "object",
+    "required": ["ids", "latestDateCovered"],
+    "additionalProperties": False,
+    "properties": {"ids": {"type": "array", "items": ID18}, "latestDateCovered": SF_DATETIME},
+}
+LIMITS = {
+    "type": "object",
+    "required": ["DailyApiRequests"],
+    "additionalProperties": {
+        "type": "object",
+        "required": ["Max", "Remaining"],
+        "properties": {
+            "Max": {"type": "integer", "minimum": 0},
+            "Remaining": {"type": "integer", "minimum": 0},
+        },
+    },
+}
+
 _V = r"/services/data/v\d+\.\d+"
 ROUTES: list[tuple[str, str, Any]] = [  # method, path pattern, schema of a 2xx answer
+    ("GET", _V + r"/sobjects/\w+/deleted/?", DELETED),
+    ("GET", _V + r"/sobjects/\w+/updated/?", UPDATED),
+    ("GET", _V + r"/limits/?", LIMITS),
     ("POST", r"/services/oauth2/token", TOKEN),
     ("GET", r"/services/data/?", VERSIONS),
     ("GET", _V + r"/sobjects/?", DESCRIBE_GLOBAL),
@@ -224,8 +270,9 @@ ROUTES: list[tuple[str, str, Any]] = [  # method, path pattern, schema of a 2xx 
     ("GET", _V + r"/query(All)?/[^/]+", QUERY),
     ("POST", _V + r"/sobjects/\w+/?", SAVE),
     ("GET", _V + r"/sobjects/\w+/[a-zA-Z0-9]{15,18}", RECORD),
-    ("GET", _V + r"/sobjects/\w+/\w+/[^/]+", RECORD),
-    ("PATCH", _V + r"/sobjects/\w+/\w+/[^/]+", UPSERT),
+    # by external id: the recorded path is decoded, and a value may hold an encoded "/"
+    ("GET", _V + r"/sobjects/\w+/\w+/.+", RECORD),
+    ("PATCH", _V + r"/sobjects/\w+/\w+/.+", UPSERT),
     ("POST", _V + r"/composite/sobjects/?", {"type": "array", "items": SAVE}),
     ("DELETE", _V + r"/composite/sobjects/?", {"type": "array", "items": SAVE}),
     ("PATCH", _V + r"/composite/sobjects(/\w+/\w+)?/?", {"type": "array", "items": SAVE}),

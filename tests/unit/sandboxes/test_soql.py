@@ -109,7 +109,14 @@ def org() -> Store:
     store.create(account, {"Name": "Globex"})
     contract, _ = store.create(store.object("Contract"), {"AccountId": acme.id, "ContractTerm": 12})
     opp, _ = store.create(
-        store.object("Opportunity"), {"Name": "Deal", "AccountId": acme.id, "ContractId": contract.id}
+        store.object("Opportunity"),
+        {
+            "Name": "Deal",
+            "AccountId": acme.id,
+            "ContractId": contract.id,
+            "StageName": "Closed Won",
+            "CloseDate": "2024-05-30",
+        },
     )
     widget, _ = store.create(product, {"Name": "Widget", "ProductCode": "W-1"})
     store.create(

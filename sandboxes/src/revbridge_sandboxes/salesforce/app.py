@@ -19,7 +19,7 @@ from .. import faults
 from .admin import router as admin_router
 from .errors import OAuthError, SalesforceError, render_oauth_error, render_salesforce_error
 from .middleware import SandboxMiddleware
-from .routes import collections, composite, meta, oauth, query, sobjects
+from .routes import collections, composite, meta, oauth, query, replication, sobjects
 from .settings import SalesforceSandboxSettings
 from .state import SalesforceState, get_state
 
@@ -67,6 +67,7 @@ def create_app(settings: SalesforceSandboxSettings | None = None) -> FastAPI:
     app.include_router(composite.router)
     app.include_router(collections.router)  # before sobjects' catch-all paths
     app.include_router(meta.router)  # before sobjects: /describe must win over /{record_id}
+    app.include_router(replication.router)  # likewise /deleted/ and /updated/
     app.include_router(sobjects.router)
     app.include_router(query.router)
     return app

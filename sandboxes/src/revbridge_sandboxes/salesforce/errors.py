@@ -16,6 +16,9 @@ from fastapi.responses import JSONResponse
 class SalesforceError(Exception):
     status = 400
     error_code = "UNKNOWN_EXCEPTION"
+    # Offset in the SOQL text the error is about; the query route renders it as Salesforce's
+    # ``ERROR at Row:r:Column:c`` block (see ``soql.locate``).
+    pos: int | None = None
 
     def __init__(self, message: str, fields: list[str] | None = None, *, error_code: str | None = None):
         super().__init__(message)
@@ -23,6 +26,12 @@ class SalesforceError(Exception):
         self.fields = fields
         if error_code:
             self.error_code = error_code
+
+    def at(self, pos: int) -> SalesforceError:
+        """The same error, pinned to a position in the query text (the first pin wins)."""
+        if self.pos is None:
+            self.pos = pos
+        return self
 
     def body(self) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"message": self.message, "errorCode": self.error_code}
@@ -51,6 +60,22 @@ class InvalidField(SalesforceError):
     error_code = "INVALID_FIELD"
 
 
+def no_such_column(name: str, sobject: str) -> InvalidField:
+    """A write or ``?fields=`` naming a field the object does not have (REST wording)."""
+    return InvalidField(f"No such column '{name}' on sobject of type {sobject}")
+
+
+class UnknownSObjectUrl(SalesforceError):
+    """A REST URL naming an sObject the org does not have: Salesforce answers it as an unknown
+    resource (404 NOT_FOUND), not INVALID_TYPE, which is SOQL's and the collections' answer."""
+
+    status = 404
+    error_code = "NOT_FOUND"
+
+    def __init__(self) -> None:
+        super().__init__("The requested resource does not exist")
+
+
 class InvalidType(SalesforceError):
     error_code = "INVALID_TYPE"
 
@@ -60,6 +85,8 @@ class MalformedQuery(SalesforceError):
 
 
 class RequiredFieldMissing(SalesforceError):
+    """All the missing fields at once, as Salesforce lists them: ``[Name, StageName, CloseDate]``."""
+
     error_code = "REQUIRED_FIELD_MISSING"
 
     def __init__(self, fields: list[str]) -> None:
@@ -72,6 +99,20 @@ class InvalidCrossReference(SalesforceError):
 
 class JsonParserError(SalesforceError):
     error_code = "JSON_PARSER_ERROR"
+
+
+class MalformedId(SalesforceError):
+    error_code = "MALFORMED_ID"
+
+
+class EntityIsDeleted(SalesforceError):
+    """A write to (or through) a record in the recycle bin: 404 on the record's own URL."""
+
+    status = 404
+    error_code = "ENTITY_IS_DELETED"
+
+    def __init__(self, fields: list[str] | None = None) -> None:
+        super().__init__("entity is deleted", fields if fields is not None else [])
 
 
 class MultipleRecords(SalesforceError):

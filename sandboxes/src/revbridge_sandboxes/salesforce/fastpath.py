@@ -36,7 +36,7 @@ def parse_object(raw: bytes) -> dict[str, Any]:
 
 def create_record(state: SalesforceState, version: str, sobject: str, raw: bytes) -> tuple[str, str]:
     """Insert one record from a raw JSON body; returns (id, Location path). Callouts are scheduled."""
-    obj = state.store.object(sobject)
+    obj = state.store.object_at_url(sobject)
     record, activated = state.store.create(obj, parse_object(raw))
     for contract in activated:
         state.callouts.contract_activated(contract, state.org_id)

@@ -15,6 +15,8 @@ FieldType = Literal[
     "reference",
     "string",
     "textarea",
+    "email",
+    "phone",
     "picklist",
     "boolean",
     "date",
@@ -24,6 +26,9 @@ FieldType = Literal[
     "int",
 ]
 SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+TEXT_TYPES = ("string", "textarea", "email", "phone", "picklist")
+# guess: a custom text field's length is chosen by its admin; 255 is the most a Text field allows.
+DEFAULT_TEXT_LENGTH = 255
 
 
 def label(name: str) -> str:
@@ -43,6 +48,17 @@ class FieldDef:
     writable: bool = True
     reference_to: str | None = None
     picklist: tuple[str, ...] = ()
+    # Most characters a text value may have (STRING_TOO_LONG beyond); None for non-text types.
+    max_length: int | None = None
+    # Marked "External ID" in the org: usable in ``/sobjects/{type}/{field}/{value}`` URLs.
+    external_id: bool = False
+
+    @property
+    def length(self) -> int:
+        """``length`` as describe reports it: the text limit, 0 for non-text fields."""
+        if self.max_length is not None:
+            return self.max_length
+        return DEFAULT_TEXT_LENGTH if self.type in TEXT_TYPES else 0
 
     @property
     def relationship_name(self) -> str | None:
@@ -58,6 +74,7 @@ class FieldDef:
             "label": label(self.name),
             "type": self.type,
             "custom": self.custom,
+            "length": self.length,
             "nillable": not self.required and self.name not in SYSTEM_FIELDS,
             "createable": self.writable,
             "updateable": self.writable,
@@ -66,7 +83,7 @@ class FieldDef:
             "picklistValues": [
                 {"value": v, "label": v, "active": True, "defaultValue": False} for v in self.picklist
             ],
-            "externalId": self.custom,
+            "externalId": self.external_id,
         }
 
 
@@ -106,6 +123,11 @@ def _system() -> tuple[FieldDef, ...]:
 
 
 def _writeback(*, subscription: bool) -> tuple[FieldDef, ...]:
+    """The custom fields revbridge's CRM adapter writes back: billing links and collection status.
+
+    They are declared, not invented on first write, so a misspelt field is refused as Salesforce
+    refuses it (an org would have them deployed before the integration runs).
+    """
     fields = [FieldDef("Billing_Customer_Id__c", custom=True)]
     if subscription:
         fields.append(FieldDef("Billing_Subscription_Id__c", custom=True))
@@ -113,8 +135,17 @@ def _writeback(*, subscription: bool) -> tuple[FieldDef, ...]:
         FieldDef("ERP_Customer_Id__c", custom=True),
         FieldDef("Billing_Status__c", custom=True),
         FieldDef("Last_Sync__c", "datetime", custom=True),
+        FieldDef("Dunning_Invoice_Id__c", custom=True),
+        FieldDef("Payment_Attempts__c", "double", custom=True),
+        FieldDef("Next_Payment_Attempt__c", "datetime", custom=True),
+        FieldDef("Amount_Past_Due__c", "currency", custom=True),
     ]
     return tuple(fields)
+
+
+def _external_id() -> FieldDef:
+    """A custom External ID text field, for ``get_by_custom_id`` and upserts by external id."""
+    return FieldDef("External_Id__c", custom=True, external_id=True)
 
 
 def _obj(
@@ -133,38 +164,43 @@ def build_objects() -> dict[str, ObjectDef]:
             "001",
             FieldDef("Name", required=True),
             FieldDef("ParentId", "reference", reference_to="Account"),
-            FieldDef("BillingCountry"),
+            FieldDef("BillingCountry", max_length=80),
             currency,
             FieldDef("Tax_Id__c", custom=True),
+            FieldDef("Tax_Exempt__c", "boolean", custom=True),
+            _external_id(),
             *_writeback(subscription=False),
             defaults=usd,
         ),
         _obj(
             "Contact",
             "003",
-            FieldDef("FirstName"),
-            FieldDef("LastName", required=True),
-            FieldDef("Email"),
+            FieldDef("FirstName", max_length=40),
+            FieldDef("LastName", required=True, max_length=80),
+            FieldDef("Name", writable=False, max_length=121),  # compound: FirstName LastName
+            FieldDef("Email", "email", max_length=80),
             FieldDef("AccountId", "reference", reference_to="Account"),
-            FieldDef("Phone"),
-            FieldDef("Title"),
+            FieldDef("Phone", "phone", max_length=40),
+            FieldDef("Title", max_length=128),
+            _external_id(),
         ),
         _obj(
             "Product2",
             "01t",
             FieldDef("Name", required=True),
             FieldDef("ProductCode"),
-            FieldDef("Description", "textarea"),
+            FieldDef("Description", "textarea", max_length=4000),
             FieldDef("IsActive", "boolean"),
+            _external_id(),
             defaults=(("IsActive", False),),
         ),
         _obj(
             "Opportunity",
             "006",
-            FieldDef("Name", required=True),
+            FieldDef("Name", required=True, max_length=120),
             FieldDef("AccountId", "reference", reference_to="Account"),
-            FieldDef("StageName", "picklist"),
-            FieldDef("CloseDate", "date"),
+            FieldDef("StageName", "picklist", required=True),
+            FieldDef("CloseDate", "date", required=True),
             FieldDef("Amount", "currency"),
             FieldDef("ContractId", "reference", reference_to="Contract"),
             currency,
@@ -176,7 +212,7 @@ def build_objects() -> dict[str, ObjectDef]:
             FieldDef("Name", required=True),
             FieldDef("IsActive", "boolean"),
             FieldDef("IsStandard", "boolean", writable=False),
-            FieldDef("Description", "textarea"),
+            FieldDef("Description"),
             defaults=(("IsActive", False), ("IsStandard", False)),
         ),
         _obj(
@@ -209,19 +245,10 @@ def build_objects() -> dict[str, ObjectDef]:
             FieldDef("Status", "picklist", picklist=("Draft", "Activated")),
             FieldDef("ActivatedDate", "datetime", writable=False),
             currency,
-            FieldDef("ContractNumber", writable=False),
+            FieldDef("ContractNumber", writable=False, max_length=30),
+            _external_id(),
             *_writeback(subscription=True),
             defaults=(*usd, ("Status", "Draft")),
         ),
     ]
     return {o.name.lower(): o for o in objects}
-
-
-def dynamic_custom_field(name: str, sample: object = None) -> FieldDef:
-    """Any ``*__c`` field is accepted on every object; its type is inferred from the first value."""
-    kind: FieldType = "string"
-    if isinstance(sample, bool):
-        kind = "boolean"
-    elif isinstance(sample, int | float):
-        kind = "double"
-    return FieldDef(name, kind, custom=True)

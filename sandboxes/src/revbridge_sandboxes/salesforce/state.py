@@ -31,6 +31,7 @@ class Cursor:
     records: list[dict[str, Any]]
     total_size: int
     batch_size: int
+    resource: str = "query"  # or "queryAll": the resource nextRecordsUrl points back to
 
 
 @dataclass

@@ -13,15 +13,17 @@ from typing import Any
 
 from . import ids
 from .errors import (
+    EntityIsDeleted,
     InvalidCrossReference,
-    InvalidField,
     InvalidType,
     MultipleRecords,
     NotFound,
     RequiredFieldMissing,
     SalesforceError,
+    UnknownSObjectUrl,
+    no_such_column,
 )
-from .schema import FieldDef, ObjectDef, build_objects, dynamic_custom_field
+from .schema import FieldDef, ObjectDef, build_objects, label
 from .values import coerce
 
 
@@ -46,8 +48,8 @@ class Store:
     # The same records by sObject name (records are never removed: a delete only marks them), so a
     # query reads its own table rather than the whole org.
     by_sobject: dict[str, dict[str, Record]] = field(default_factory=dict)
-    # Custom fields first seen in a write, per lower-cased object name.
-    extra_fields: dict[str, dict[str, FieldDef]] = field(default_factory=dict)
+    # When the org came to be: nothing was deleted before it (``earliestDateAvailable``).
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     id_factory: ids.IdFactory = field(default_factory=ids.IdFactory)
     _last_stamp: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=UTC))
     _contract_number: int = 100
@@ -61,31 +63,46 @@ class Store:
 
     # -- schema -------------------------------------------------------------------------------------
     def object(self, name: str) -> ObjectDef:
+        """The object a SOQL ``FROM`` or a record's ``attributes.type`` names (INVALID_TYPE if none)."""
         obj = self.objects.get(name.lower())
         if obj is None:
             raise InvalidType(f"sObject type '{name}' is not supported.")
         return obj
 
-    def field(self, obj: ObjectDef, name: str, sample: Any = None, *, register: bool = False) -> FieldDef:
-        found = obj.field(name) or self.extra_fields.get(obj.name.lower(), {}).get(name.lower())
-        if found is not None:
-            return found
-        if name.lower().endswith("__c") and len(name) > 3:
-            extra = dynamic_custom_field(name, sample)
-            if register:
-                self.extra_fields.setdefault(obj.name.lower(), {})[name.lower()] = extra
-            return extra
-        raise InvalidField(f"No such column '{name}' on sobject of type {obj.name}")
+    def object_at_url(self, name: str) -> ObjectDef:
+        """The object a REST URL names; an unknown one is an unknown resource (404 NOT_FOUND)."""
+        obj = self.objects.get(name.lower())
+        if obj is None:
+            raise UnknownSObjectUrl()
+        return obj
+
+    def field(self, obj: ObjectDef, name: str) -> FieldDef:
+        """A declared field; custom ``__c`` fields too must be declared (see ``schema``)."""
+        found = obj.field(name)
+        if found is None:
+            raise no_such_column(name, obj.name)
+        return found
 
     def all_fields(self, obj: ObjectDef) -> list[FieldDef]:
-        return [*obj.fields, *self.extra_fields.get(obj.name.lower(), {}).values()]
+        return list(obj.fields)
 
     # -- reads --------------------------------------------------------------------------------------
     def get(self, obj: ObjectDef, record_id: str, *, include_deleted: bool = False) -> Record:
+        """The record a URL names. A path segment that is no id at all is read by Salesforce as an
+        external id field name, hence its wording; a deleted record reads as not found."""
         normalized = ids.normalize(record_id)
-        record = self.records.get(normalized) if normalized else None
+        if normalized is None:
+            raise NotFound(f"Provided external ID field does not exist or is not accessible: {record_id}")
+        record = self.records.get(normalized)
         if record is None or record.sobject != obj.name or (record.deleted and not include_deleted):
             raise NotFound()
+        return record
+
+    def get_for_write(self, obj: ObjectDef, record_id: str) -> Record:
+        """The record a PATCH or DELETE names: one in the recycle bin is ENTITY_IS_DELETED (404)."""
+        record = self.get(obj, record_id, include_deleted=True)
+        if record.deleted:
+            raise EntityIsDeleted()
         return record
 
     def lookup(self, record_id: Any) -> Record | None:
@@ -102,15 +119,23 @@ class Store:
         table = self.by_sobject.get(obj.name, {})
         return [r for r in table.values() if include_deleted or not r.deleted]
 
+    def external_id_field(self, obj: ObjectDef, name: str) -> FieldDef:
+        """The field a ``/sobjects/{type}/{field}/{value}`` URL names: Id or an External ID field.
+
+        guess: a field that exists but is not an External ID gets the same 404 as an unknown one.
+        """
+        f = obj.field(name)
+        if f is None or not (f.type == "id" or f.external_id):
+            raise NotFound(f"Provided external ID field does not exist or is not accessible: {name}")
+        return f
+
     def find_by(self, obj: ObjectDef, field_name: str, value: str) -> list[Record]:
-        f = self.field(obj, field_name)
+        f = self.external_id_field(obj, field_name)
         if f.type == "id":
             try:
                 return [self.get(obj, value)]
             except NotFound:
                 return []
-        if not f.custom:
-            raise InvalidField(f"Field {f.name} is not an external id field on {obj.name}", [f.name])
         return [
             r for r in self.scan(obj) if r.values.get(f.name) is not None and str(r.values[f.name]) == value
         ]
@@ -127,9 +152,9 @@ class Store:
         for name, default in obj.defaults:
             values.setdefault(name, default)
         self._prepare(obj, values)
-        for name in obj.required_fields():
-            if values.get(name) in (None, ""):
-                raise RequiredFieldMissing([name])
+        missing = [name for name in obj.required_fields() if values.get(name) in (None, "")]
+        if missing:
+            raise RequiredFieldMissing(missing)
         now = self._stamp()
         record_id = self.id_factory.new(obj.key_prefix)
         values.update(
@@ -145,10 +170,10 @@ class Store:
         return record, activated
 
     def update(self, obj: ObjectDef, record: Record, body: dict[str, Any]) -> list[Record]:
-        values = self._typed(obj, body)
-        for name in obj.required_fields():
-            if name in values and values[name] in (None, ""):
-                raise RequiredFieldMissing([name])
+        values = self._typed(obj, body, insert=False)
+        missing = [n for n in obj.required_fields() if n in values and values[n] in (None, "")]
+        if missing:
+            raise RequiredFieldMissing(missing)
         previous_status = record.values.get("Status")
         now = self._stamp()
         record.values.update(values, LastModifiedDate=now, SystemModstamp=now)
@@ -159,12 +184,18 @@ class Store:
         record.values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
 
     # -- internals ----------------------------------------------------------------------------------
-    def _typed(self, obj: ObjectDef, body: dict[str, Any]) -> dict[str, Any]:
+    def _typed(self, obj: ObjectDef, body: dict[str, Any], *, insert: bool = True) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name, raw in body.items():
             if name == "attributes":
                 continue
-            f = self.field(obj, name, raw, register=True)
+            f = self.field(obj, name)
+            if insert and f.type == "id":
+                raise SalesforceError(
+                    "cannot specify Id in an insert call",
+                    [f.name],
+                    error_code="INVALID_FIELD_FOR_INSERT_UPDATE",
+                )
             if not f.writable:
                 raise SalesforceError(
                     f"Unable to create/update fields: {f.name}. Please check the security settings of "
@@ -180,11 +211,28 @@ class Store:
                     error_code="INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                 )
             if f.reference_to and value is not None:
-                target = self.lookup(value)
-                if target is None or target.sobject != f.reference_to:
-                    raise InvalidCrossReference(f"invalid cross reference id: {raw}", [f.name])
+                self._check_reference(f, value, raw)
             values[f.name] = value
         return values
+
+    def _check_reference(self, f: FieldDef, value: str, raw: Any) -> None:
+        """A lookup must name a live record of the object it points to.
+
+        An id of another object is FIELD_INTEGRITY_EXCEPTION, one that names nothing is
+        INVALID_CROSS_REFERENCE_KEY, one in the recycle bin ENTITY_IS_DELETED.
+        """
+        target = self.records.get(value)
+        if target is not None and target.sobject != f.reference_to:
+            raise SalesforceError(
+                f"{label(f.name)}: id value of incorrect type: {raw}",
+                [f.name],
+                error_code="FIELD_INTEGRITY_EXCEPTION",
+            )
+        if target is None:
+            raise InvalidCrossReference("invalid cross reference id", [f.name])
+        if target.deleted:
+            # guess: the code is documented for deleted records; a lookup to one reports the field
+            raise SalesforceError("entity is deleted", [f.name], error_code="ENTITY_IS_DELETED")
 
     def _prepare(self, obj: ObjectDef, values: dict[str, Any]) -> None:
         """Object rules checked on insert: price book entries and line items priced from them."""
@@ -214,6 +262,8 @@ class Store:
 
     def _derive(self, obj: ObjectDef, record: Record, previous_status: Any, now: datetime) -> list[Record]:
         v = record.values
+        if obj.name == "Contact":
+            v["Name"] = " ".join(p for p in (v.get("FirstName"), v.get("LastName")) if p)
         if obj.name == "OpportunityLineItem":
             qty, price = v.get("Quantity"), v.get("UnitPrice")
             v["TotalPrice"] = None if qty is None or price is None else round(qty * price, 2)

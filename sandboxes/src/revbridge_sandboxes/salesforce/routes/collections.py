@@ -95,8 +95,6 @@ async def create_many(request: Request, state: Session) -> list[dict[str, Any]]:
 
     def create(record: dict[str, Any]) -> tuple[dict[str, Any], list[Record]]:
         obj = state.store.object(_type_of(record))
-        if any(k.lower() == "id" for k in record):
-            raise InvalidField("cannot specify Id in an insert call", ["Id"])
         created, fired = state.store.create(obj, record)
         return {"id": created.id}, fired
 
@@ -113,7 +111,7 @@ async def update_many(request: Request, state: Session) -> list[dict[str, Any]]:
         record_id = next((v for k, v in record.items() if k.lower() == "id"), None)
         if not isinstance(record_id, str):
             raise SalesforceError("Id not specified in an update call", ["Id"], error_code="MISSING_ARGUMENT")
-        existing = state.store.get(obj, record_id)
+        existing = state.store.get_for_write(obj, record_id)
         return {"id": existing.id}, state.store.update(obj, existing, values)
 
     return _run(state, _records(body), body.get("allOrNone") is True, update)
@@ -122,8 +120,8 @@ async def update_many(request: Request, state: Session) -> list[dict[str, Any]]:
 @router.patch(BASE + "/{sobject}/{field}")
 async def upsert_many(sobject: str, field: str, request: Request, state: Session) -> list[dict[str, Any]]:
     store = state.store
-    obj = store.object(sobject)
-    key = store.field(obj, field)
+    obj = store.object_at_url(sobject)
+    key = store.external_id_field(obj, field)
     body = await json_object(request)
 
     def upsert(record: dict[str, Any]) -> tuple[dict[str, Any], list[Record]]:
@@ -163,7 +161,7 @@ async def delete_many(state: Session, ids: str = "", allOrNone: bool = False) ->
 async def retrieve_many(
     version: str, sobject: str, state: Session, ids: str = "", fields: str = "Id"
 ) -> list[dict[str, Any] | None]:
-    obj = state.store.object(sobject)
+    obj = state.store.object_at_url(sobject)
     wanted = [i for i in ids.split(",") if i]
     _check_size(len(wanted))
     out: list[dict[str, Any] | None] = []

@@ -12,6 +12,7 @@ import copy
 import json
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Request
 from starlette.types import Message
@@ -74,7 +75,7 @@ async def _dispatch(request: Request, method: str, url: str, body: Any) -> tuple
     scope = {
         **{key: request.scope[key] for key in inherited if key in request.scope},
         "method": method,
-        "path": path,
+        "path": unquote(path),  # ASGI: the decoded path; the raw one keeps encoded "/" in ids
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "headers": headers,

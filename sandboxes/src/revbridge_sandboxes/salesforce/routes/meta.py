@@ -1,4 +1,4 @@
-"""Discovery: the versions list, the global sObject list and per-object ``describe``."""
+"""Discovery: the versions list, the global sObject list, per-object ``describe`` and ``limits``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from ..deps import Session
 from ..schema import ObjectDef
+from ..state import API_DAILY_LIMIT
 from ..store import Store
 
 router = APIRouter()
@@ -58,11 +59,22 @@ async def describe_global(version: str, state: Session) -> dict[str, Any]:
 @router.get("/services/data/{version}/sobjects/{sobject}")
 @router.get("/services/data/{version}/sobjects/{sobject}/")
 async def object_info(version: str, sobject: str, state: Session) -> dict[str, Any]:
-    obj = state.store.object(sobject)
+    obj = state.store.object_at_url(sobject)
     return {"objectDescribe": _summary(version, obj), "recentItems": []}
 
 
 @router.get("/services/data/{version}/sobjects/{sobject}/describe")
 @router.get("/services/data/{version}/sobjects/{sobject}/describe/")
 async def describe(version: str, sobject: str, state: Session) -> dict[str, Any]:
-    return describe_object(state.store, version, state.store.object(sobject))
+    return describe_object(state.store, version, state.store.object_at_url(sobject))
+
+
+@router.get("/services/data/{version}/limits")
+@router.get("/services/data/{version}/limits/")
+async def limits(state: Session) -> dict[str, Any]:
+    """The org's limits (REST "Limits"). Only the daily API budget is kept by the sandbox (the same
+    count ``Sforce-Limit-Info`` reports); the other limits Salesforce lists are left out rather
+    than invented."""
+    return {
+        "DailyApiRequests": {"Max": API_DAILY_LIMIT, "Remaining": max(0, API_DAILY_LIMIT - state.api_usage)}
+    }

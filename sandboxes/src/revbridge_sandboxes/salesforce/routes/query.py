@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 
 from ..deps import Session
 from ..errors import MalformedQuery, SalesforceError
-from ..soql import parse
+from ..soql import locate, parse
 from ..soql.evaluate import execute
 from ..state import Cursor, SalesforceState
 
@@ -34,7 +34,7 @@ def _page(
     end = offset + cursor.batch_size
     page: dict[str, Any] = {"totalSize": cursor.total_size, "done": end >= len(cursor.records)}
     if not page["done"]:
-        page["nextRecordsUrl"] = f"/services/data/{version}/query/{cursor_id}-{end}"
+        page["nextRecordsUrl"] = f"/services/data/{version}/{cursor.resource}/{cursor_id}-{end}"
     page["records"] = cursor.records[offset:end]
     return page
 
@@ -42,8 +42,12 @@ def _page(
 def _run(state: SalesforceState, request: Request, version: str, q: str | None, include_deleted: bool) -> Any:
     if not q:
         raise MalformedQuery("A query string must be provided in the q parameter")
-    result = execute(state.store, parse(q), version=version, include_deleted=include_deleted)
-    cursor = Cursor(result.records, result.total_size, batch_size(request))
+    try:
+        result = execute(state.store, parse(q), version=version, include_deleted=include_deleted)
+    except SalesforceError as exc:
+        raise locate(exc, q) from None
+    resource = "queryAll" if include_deleted else "query"
+    cursor = Cursor(result.records, result.total_size, batch_size(request), resource)
     if len(cursor.records) <= cursor.batch_size:
         return {"totalSize": result.total_size, "done": True, "records": result.records}
     return _page(state, version, state.save_cursor(cursor), cursor, 0)

@@ -7,6 +7,7 @@ record to the callout dispatcher, which pushes after the response in a backgroun
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -22,7 +23,19 @@ from ..values import render
 
 router = APIRouter()
 ROW = "/services/data/{version}/sobjects/{sobject}/{record_id}"
-BY_EXTERNAL_ID = "/services/data/{version}/sobjects/{sobject}/{field}/{value}"
+# ``value:path``: an external id may hold an encoded "/" (simple-salesforce's ``format_external_id``),
+# which the decoded path cannot tell from a separator; ``_external_value`` reads the raw path.
+BY_EXTERNAL_ID = "/services/data/{version}/sobjects/{sobject}/{field}/{value:path}"
+_BY_EXTERNAL_ID_SEGMENTS = 8  # "", services, data, version, sobjects, type, field, value
+
+
+def _external_value(request: Request) -> str:
+    """The external id value as sent, one raw path segment; more segments are an unknown URL."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    parts = raw.decode("latin-1").split("?", 1)[0].split("/")
+    if len(parts) != _BY_EXTERNAL_ID_SEGMENTS or not parts[-1]:
+        raise NotFound()
+    return unquote(parts[-1])
 
 
 def render_record(
@@ -55,14 +68,14 @@ async def create(
 
 @router.get(ROW)
 async def get(version: str, sobject: str, record_id: str, state: Session, fields: str | None = None) -> Any:
-    obj = state.store.object(sobject)
+    obj = state.store.object_at_url(sobject)
     return render_record(state, obj, state.store.get(obj, record_id), version, fields)
 
 
 @router.patch(ROW, status_code=204)
 async def update(sobject: str, record_id: str, request: Request, state: Session) -> Response:
-    obj = state.store.object(sobject)
-    record = state.store.get(obj, record_id)
+    obj = state.store.object_at_url(sobject)
+    record = state.store.get_for_write(obj, record_id)
     body = await json_object(request)
     _announce(state, state.store.update(obj, record, body))
     return Response(status_code=204)
@@ -70,16 +83,17 @@ async def update(sobject: str, record_id: str, request: Request, state: Session)
 
 @router.delete(ROW, status_code=204)
 async def delete(sobject: str, record_id: str, state: Session) -> Response:
-    obj = state.store.object(sobject)
-    state.store.delete(state.store.get(obj, record_id))
+    obj = state.store.object_at_url(sobject)
+    state.store.delete(state.store.get_for_write(obj, record_id))
     return Response(status_code=204)
 
 
 @router.get(BY_EXTERNAL_ID)
 async def get_by_external_id(
-    version: str, sobject: str, field: str, value: str, state: Session, fields: str | None = None
+    version: str, sobject: str, field: str, request: Request, state: Session, fields: str | None = None
 ) -> Any:
-    obj = state.store.object(sobject)
+    value = _external_value(request)
+    obj = state.store.object_at_url(sobject)
     record = state.store.find_one_by(obj, field, value, lambda r: record_url(version, obj.name, r.id))
     if record is None:
         raise NotFound()
@@ -91,14 +105,14 @@ async def upsert(
     version: str,
     sobject: str,
     field: str,
-    value: str,
     request: Request,
     state: Session,
     updateOnly: bool = False,
 ) -> Response:
+    value = _external_value(request)
     store = state.store
-    obj = store.object(sobject)
-    key = store.field(obj, field)
+    obj = store.object_at_url(sobject)
+    key = store.external_id_field(obj, field)
     body = await json_object(request)
     for name in list(body):
         if name.lower() == key.name.lower():

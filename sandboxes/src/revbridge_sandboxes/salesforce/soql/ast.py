@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 CompareOp = Literal["=", "!=", "<", ">", "<=", ">="]
@@ -13,6 +13,7 @@ class FieldPath:
     """``Name`` or ``Opportunity.Account.Name``: relationship names, then a field."""
 
     parts: tuple[str, ...]
+    pos: int = field(default=-1, compare=False)  # offset in the query text, for error locations
 
     def __str__(self) -> str:
         return ".".join(self.parts)
@@ -86,3 +87,4 @@ class Query:
     order_by: tuple[OrderItem, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    sobject_pos: int = field(default=-1, compare=False)

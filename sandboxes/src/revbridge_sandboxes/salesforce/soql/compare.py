@@ -29,8 +29,9 @@ def literal_for(f: FieldDef, value: Any) -> Any:
             isinstance(value, wanted) and (kind == "datetime" or not isinstance(value, datetime))
         )
         if not ok:
+            soap_type = "dateTime" if kind == "datetime" else kind  # Salesforce names the SOAP type
             raise InvalidField(
-                f"value of filter criterion for field '{f.name}' must be of type {kind} "
+                f"value of filter criterion for field '{f.name}' must be of type {soap_type} "
                 "and should not be enclosed in quotes"
             )
         return value

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import InvalidType, NotFound, SalesforceError
+from ..schema import ObjectDef
 from ..store import Record, Store
 from ..values import render
 from .ast import And, Comparison, Condition, Count, InList, Like, Not, Or, Query
@@ -29,8 +30,19 @@ def record_url(version: str, sobject: str, record_id: str) -> str:
     return f"/services/data/{version}/sobjects/{sobject}/{record_id}"
 
 
+def _from(store: Store, query: Query) -> ObjectDef:
+    try:
+        return store.object(query.sobject)
+    except InvalidType as exc:
+        raise InvalidType(
+            f"sObject type '{query.sobject}' is not supported. If you are attempting to use a custom "
+            "object, be sure to append the '__c' after the entity name. Please reference your WSDL or "
+            "the describe call for the appropriate names."
+        ).at(query.sobject_pos) from exc
+
+
 def execute(store: Store, query: Query, *, version: str, include_deleted: bool = False) -> QueryResult:
-    obj = store.object(query.sobject)
+    obj = _from(store, query)
     today = datetime.now(UTC).date()
     predicate = _compile(store, obj, query.where, today) if query.where else None
     order = [(resolve(store, obj, item.field), item) for item in query.order_by]
@@ -107,10 +119,16 @@ def _compile(store: Store, obj: Any, cond: Condition, today: date) -> Any:
     resolved = resolve(store, obj, cond.field)
     f = resolved.leaf
     if isinstance(cond, Comparison):
-        literal = literal_for(f, cond.value)
+        try:
+            literal = literal_for(f, cond.value)
+        except SalesforceError as exc:  # guess: Salesforce points at the value, the sandbox at the field
+            raise exc.at(cond.field.pos) from None
         return lambda r: compare(f, resolved.value(store, r), cond.op, literal, today)
     if isinstance(cond, InList):
-        literals = [literal_for(f, v) for v in cond.values]
+        try:
+            literals = [literal_for(f, v) for v in cond.values]
+        except SalesforceError as exc:
+            raise exc.at(cond.field.pos) from None
 
         def member(r: Record) -> bool:
             value = resolved.value(store, r)

@@ -79,7 +79,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(_PUNCT[c], c, i))
             i += 1
             continue
-        raise MalformedQuery(f"unexpected character '{c}' at position {i}")
+        raise MalformedQuery(f"unexpected token: {c}").at(i)
     tokens.append(Token(Kind.EOF, "", len(text)))
     return tokens
 
@@ -96,14 +96,16 @@ def _string(text: str, start: int) -> tuple[str, int]:
             elif nxt in ("%", "_"):
                 out.append("\\" + nxt)  # kept escaped for LIKE
             else:
-                raise MalformedQuery(f"invalid escape sequence '\\{nxt}' at position {i}")
+                # guess: Salesforce's wording for a bad escape
+                raise MalformedQuery(f"Invalid string literal '\\{nxt}'. Illegal character sequence").at(i)
             i += 2
             continue
         if c == "'":
             return "".join(out), i + 1
         out.append(c)
         i += 1
-    raise MalformedQuery(f"unterminated string literal starting at position {start}")
+    # guess: Salesforce's lexer wording for an unclosed quote
+    raise MalformedQuery(f"line 1:{len(text)} mismatched character '<EOF>' expecting \"'\"").at(start)
 
 
 def _numeric(text: str, i: int) -> Token:
@@ -112,18 +114,18 @@ def _numeric(text: str, i: int) -> Token:
         try:
             value: Any = parse_datetime(m.group())
         except ValueError as exc:
-            raise MalformedQuery(f"invalid datetime literal '{m.group()}'") from exc
+            raise MalformedQuery(f"unexpected token: {m.group()}").at(i) from exc
         return Token(Kind.DATETIME, m.group(), i, value)
     m = _DATE.match(text, i)
     if m:
         try:
             value = date.fromisoformat(m.group())
         except ValueError as exc:
-            raise MalformedQuery(f"invalid date literal '{m.group()}'") from exc
+            raise MalformedQuery(f"unexpected token: {m.group()}").at(i) from exc
         return Token(Kind.DATE, m.group(), i, value)
     m = _NUMBER.match(text, i)
     assert m is not None
     if text[m.end() : m.end() + 1].isalpha():
-        raise MalformedQuery(f"unexpected token '{text[i : m.end() + 1]}' at position {i}")
+        raise MalformedQuery(f"unexpected token: {text[i : m.end() + 1]}").at(i)
     number: Any = float(m.group()) if m.group(1) else int(m.group())
     return Token(Kind.NUMBER, m.group(), i, number)

@@ -52,9 +52,13 @@ class _Parser:
         return token
 
     def error(self, expected: str) -> MalformedQuery:
+        """Salesforce names only the token it stopped at (``<EOF>`` at the end), never what it
+        expected; ``expected`` documents the call site. The query route adds Row/Column."""
         t = self.tok
-        found = t.text if t.kind is not Kind.EOF else "end of query"
-        return MalformedQuery(f"unexpected token: '{found}' at position {t.pos}; expected {expected}")
+        found = t.text if t.kind is not Kind.EOF else "<EOF>"
+        error = MalformedQuery(f"unexpected token: {found}")
+        error.at(t.pos)
+        return error
 
     def expect(self, kind: Kind, what: str | None = None) -> Token:
         if self.tok.kind is not kind:
@@ -76,6 +80,7 @@ class _Parser:
         self.expect_keyword("SELECT")
         select = self.select_list()
         self.expect_keyword("FROM")
+        sobject_pos = self.tok.pos
         sobject = self.identifier("object name")
         where = self.condition() if self.keyword("WHERE") else None
         order_by: tuple[OrderItem, ...] = ()
@@ -83,14 +88,15 @@ class _Parser:
             self.expect_keyword("BY")
             order_by = self.order_list()
         limit = self.integer("LIMIT") if self.keyword("LIMIT") else None
+        offset_pos = self.tok.pos
         offset = self.integer("OFFSET") if self.keyword("OFFSET") else None
         if offset is not None and offset > _MAX_OFFSET:
             raise MalformedQuery(
                 f"Maximum SOQL offset allowed is {_MAX_OFFSET}", error_code="NUMBER_OUTSIDE_VALID_RANGE"
-            )
+            ).at(offset_pos)
         if self.tok.kind is not Kind.EOF:
             raise self.error("end of query")
-        return Query(select, sobject, where, order_by, limit, offset)
+        return Query(select, sobject, where, order_by, limit, offset, sobject_pos)
 
     def select_list(self) -> tuple[FieldPath, ...] | Count:
         if self.tok.is_keyword("COUNT") and self.tokens[self.i + 1].kind is Kind.LPAREN:
@@ -111,16 +117,17 @@ class _Parser:
         return self.advance().text
 
     def field_path(self) -> FieldPath:
+        pos = self.tok.pos
         parts = [self.identifier("field name")]
         while self.tok.kind is Kind.DOT:
             self.advance()
             parts.append(self.identifier("field name"))
-        return FieldPath(tuple(parts))
+        return FieldPath(tuple(parts), pos)
 
     def integer(self, clause: str) -> int:
         token = self.expect(Kind.NUMBER, f"an integer after {clause}")
         if not isinstance(token.value, int) or token.value < 0:
-            raise MalformedQuery(f"{clause} must be a non-negative integer, found '{token.text}'")
+            raise MalformedQuery(f"unexpected token: {token.text}").at(token.pos)
         return token.value
 
     def order_list(self) -> tuple[OrderItem, ...]:
@@ -154,11 +161,8 @@ class _Parser:
         joiner = self.tok.text.upper()
         items = [first]
         while self.tok.is_keyword("AND", "OR"):
-            if self.tok.text.upper() != joiner:
-                raise MalformedQuery(
-                    f"unexpected token: '{self.tok.text}' at position {self.tok.pos}; "
-                    "use parentheses when mixing AND and OR"
-                )
+            if self.tok.text.upper() != joiner:  # mixing AND and OR needs parentheses
+                raise MalformedQuery(f"unexpected token: {self.tok.text}").at(self.tok.pos)
             self.advance()
             items.append(self.unary())
         return And(tuple(items)) if joiner == "AND" else Or(tuple(items))

@@ -53,7 +53,7 @@ def resolve(store: Store, obj: ObjectDef, path: FieldPath) -> Resolved:
                 f"Didn't understand relationship '{name}' in field path. If you are attempting to use a "
                 "custom relationship, be sure to append the '__r' after the custom relationship name. "
                 "Please reference your WSDL or the describe call for the appropriate names."
-            )
+            ).at(path.pos)
         target = store.object(ref.reference_to)
         hops.append(Hop(ref, ref.relationship_name or name, target))
         current = target
@@ -64,5 +64,5 @@ def resolve(store: Store, obj: ObjectDef, path: FieldPath) -> Resolved:
             f"No such column '{parts[-1]}' on entity '{current.name}'. If you are attempting to use a "
             "custom field, be sure to append the '__c' after the custom field name. Please reference "
             "your WSDL or the describe call for the appropriate names."
-        ) from exc
+        ).at(path.pos) from exc
     return Resolved(tuple(hops), leaf)

@@ -50,14 +50,19 @@ T0 = 1767225600  # 2026-01-01T00:00:00Z
 
 
 def _subscribe_with(
-    client: stripe.StripeClient, discounts: list[dict[str, str]]
+    client: stripe.StripeClient,
+    discounts: list[dict[str, str]],
+    currency: str = "usd",
+    unit_amount: int = 3333,
+    **extra: object,
 ) -> tuple[str, stripe.Subscription]:
+    """Three seats billed by invoice on a customer of a fresh test clock, with ``discounts``."""
     clock = client.v1.test_helpers.test_clocks.create({"frozen_time": T0})
     customer = client.v1.customers.create({"name": "Discounted", "test_clock": clock.id})
     price = client.v1.prices.create(
         {
-            "currency": "usd",
-            "unit_amount": 3333,
+            "currency": currency,
+            "unit_amount": unit_amount,
             "product_data": {"name": "Seat"},
             "recurring": {"interval": "month"},
         }
@@ -70,6 +75,7 @@ def _subscribe_with(
             "days_until_due": 30,
             "discounts": discounts,
             "expand": ["latest_invoice"],
+            **extra,
         }
     )
     return clock.id, sub
@@ -163,25 +169,8 @@ def test_default_tax_rates_tax_each_line_after_its_discount(client: stripe.Strip
     vat = client.v1.tax_rates.create({"display_name": "VAT", "percentage": 19, "inclusive": False})
     gst = client.v1.tax_rates.create({"display_name": "GST", "percentage": 10, "inclusive": True})
     coupon = client.v1.coupons.create({"percent_off": 10, "duration": "forever"})
-    customer = client.v1.customers.create({"name": "Taxed"})
-    price = client.v1.prices.create(
-        {
-            "currency": "eur",
-            "unit_amount": 1000,
-            "product_data": {"name": "Seat"},
-            "recurring": {"interval": "month"},
-        }
-    )
-    sub = client.v1.subscriptions.create(
-        {
-            "customer": customer.id,
-            "items": [{"price": price.id, "quantity": 3}],
-            "collection_method": "send_invoice",
-            "days_until_due": 30,
-            "discounts": [{"coupon": coupon.id}],
-            "default_tax_rates": [vat.id, gst.id],
-            "expand": ["latest_invoice"],
-        }
+    _, sub = _subscribe_with(
+        client, [{"coupon": coupon.id}], currency="eur", unit_amount=1000, default_tax_rates=[vat.id, gst.id]
     )
     invoice = sub.latest_invoice
     assert isinstance(invoice, stripe.Invoice)

@@ -40,6 +40,10 @@ class EventType(StrEnum):
     """Subject: the credit note id."""
     charge_refunded = "billing.charge.refunded"
     """Subject: the charge id; every refund of the charge is converged."""
+    dispute_created = "billing.dispute.created"
+    """Subject: the dispute id; recorded for lineage (the funds are withheld on Stripe's side)."""
+    dispute_closed = "billing.dispute.closed"
+    """Subject: the dispute id; a lost dispute posts the money returned to the cardholder."""
 
 
 STREAM_OF: dict[EventType, Stream] = {
@@ -51,6 +55,8 @@ STREAM_OF: dict[EventType, Stream] = {
     EventType.invoice_marked_uncollectible: Stream.billing,
     EventType.credit_note_created: Stream.billing,
     EventType.charge_refunded: Stream.billing,
+    EventType.dispute_created: Stream.billing,
+    EventType.dispute_closed: Stream.billing,
 }
 
 

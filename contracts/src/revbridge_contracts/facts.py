@@ -43,6 +43,9 @@ class FactKind(StrEnum):
     """Void or marked uncollectible (``status`` says which); ``amount`` = what it takes off billings."""
     credit_issued = "credit.issued"
     refund_issued = "refund.issued"
+    dispute_recorded = "dispute.recorded"
+    """A dispute as last seen: open, won, lost or closed (lineage; ``status`` says which). A lost
+    one's money is also a ``refund.issued``."""
     # ERP (NetSuite): the target side of each pair
     invoice_posted = "invoice.posted"
     payment_posted = "payment.posted"
@@ -64,6 +67,7 @@ SYSTEM_OF: dict[FactKind, str] = {
     FactKind.invoice_voided: "billing",
     FactKind.credit_issued: "billing",
     FactKind.refund_issued: "billing",
+    FactKind.dispute_recorded: "billing",
     FactKind.invoice_posted: "erp",
     FactKind.payment_posted: "erp",
     FactKind.invoice_void_posted: "erp",

@@ -322,6 +322,30 @@ class RefundPage(Canonical):
     next_cursor: str | None = None
 
 
+class Dispute(Canonical):
+    """A cardholder's dispute of a payment, with the invoice the payment paid. A lost one returns
+    the disputed amount to the cardholder, as a refund would."""
+
+    id: str
+    charge_id: str
+    payment_id: str | None = Field(default=None, description="the disputed payment (its payment intent)")
+    invoice_id: str | None = None
+    amount: MinorUnits
+    currency: Currency
+    status: str = Field(description="needs_response, under_review, won, lost, warning_* for inquiries")
+    reason: str | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def lost(self) -> bool:
+        return self.status == "lost"
+
+
+class DisputePage(Canonical):
+    items: list[Dispute]
+    next_cursor: str | None = None
+
+
 class CreditNotePage(Canonical):
     items: list[CreditNote]
     next_cursor: str | None = None

@@ -144,6 +144,8 @@ class ReplayFlow(StrEnum):
     """Key: the credit note id."""
     refund_posting = "refund_posting"
     """Key: the charge id (every refund of the charge)."""
+    dispute_posting = "dispute_posting"
+    """Key: the dispute id (a lost dispute's credit memo and customer refund)."""
 
 
 class DeadLetterReplay(Command):

@@ -16,6 +16,7 @@ from revbridge_contracts.models import (
     BillingEventPage,
     ContractPage,
     CreditNotePage,
+    DisputePage,
     ErpTransaction,
     ErpTransactionPage,
     Invoice,
@@ -87,6 +88,9 @@ class FakeListings:
 
     async def list_refunds(self, account: str, cursor: str | None = None) -> RefundPage:
         return RefundPage(items=self.refunds if account == "default" else [])
+
+    async def list_disputes(self, account: str, cursor: str | None = None) -> DisputePage:
+        return DisputePage(items=[])
 
     async def list_erp_transactions(self, record_type: str, cursor: str | None = None) -> ErpTransactionPage:
         return ErpTransactionPage(items=self.erp[record_type])

@@ -87,6 +87,8 @@ def test_billing_events_of_a_window_come_as_bus_notifications_newest_first(stack
         "billing.invoice.marked_uncollectible",
         "billing.credit_note.created",
         "billing.charge.refunded",
+        "billing.dispute.created",
+        "billing.dispute.closed",
     }  # only what revbridge handles (no customer.created and such)
 
     # Stripe counts whole seconds and the window is widened to them: a second's margin

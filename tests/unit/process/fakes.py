@@ -21,6 +21,7 @@ from revbridge_contracts.models import (
     ContractStatus,
     CreditNote,
     Customer,
+    Dispute,
     DunningStatus,
     ErpCreditMemoUpsert,
     ErpCustomerUpsert,
@@ -167,6 +168,7 @@ class FakeSystem:
         self.dunning: list[tuple[str, DunningStatus]] = []
         self.credit_notes: dict[str, CreditNote] = {}
         self.refunds: dict[str, list[Refund]] = {}
+        self.disputes: dict[str, Dispute] = {}
         self.erp_credit_memos: dict[str, ErpCreditMemoUpsert] = {}
         self.erp_refunds: dict[str, ErpRefundUpsert] = {}
         self.erp_journals: dict[str, ErpJournalEntryUpsert] = {}
@@ -345,6 +347,11 @@ class FakeSystem:
 
     async def list_charge_refunds(self, account: str, charge_id: str) -> RefundPage:
         return RefundPage(items=self.refunds.get(charge_id, []))
+
+    async def get_dispute(self, account: str, dispute_id: str) -> Dispute:
+        if dispute_id not in self.disputes:
+            raise SystemNotFound(f"dispute {dispute_id} not found")
+        return self.disputes[dispute_id]
 
     def _tx(self, record_type: str, external_id: str, total: int, currency: str) -> ErpTransaction:
         return ErpTransaction(

@@ -9,6 +9,7 @@ import datetime as dt
 
 from revbridge_contracts.models import (
     CreditNote,
+    Dispute,
     ErpTransaction,
     Payment,
     Refund,
@@ -24,6 +25,7 @@ from revbridge_process.reconcile import (
     compare,
     contract_rec,
     credit_note_rec,
+    dispute_rec,
     erp_rec,
     invoice_rec,
     payment_recs,
@@ -306,3 +308,30 @@ def test_refunds_compare_existence_amount_and_currency_and_a_failed_one_must_be_
     assert result.counts.matched == 2  # re_ok, and re_canceled with nothing
     [gone] = [f for f in result.findings if f.key == "re_gone"]
     assert gone.source is not None and gone.source.owners == ("refund_posting:ch_1",)
+
+
+def _dispute(dispute_id: str, status: str) -> Dispute:
+    return Dispute(
+        id=dispute_id, charge_id="ch_9", amount=2500, currency="USD", status=status, created_at=NOW
+    )
+
+
+def test_a_lost_dispute_must_have_its_customer_refund_and_a_won_one_none() -> None:
+    sources = [
+        dispute_rec(_dispute(d, status), "default")
+        for d, status in (
+            ("dp_lost", "lost"),
+            ("dp_unposted", "lost"),
+            ("dp_won", "won"),
+            ("dp_open", "needs_response"),
+        )
+    ]
+    targets = [
+        erp("40", "dp_lost", 2500, record_type="customerRefund", status=None),
+        erp("41", "dp_won", 2500, record_type="customerRefund", status=None),
+    ]
+    result = compare(SPECS[ReconciliationPair.refund], sources, map(erp_rec, targets), CUTOFF)
+    assert _kinds(result) == {"dp_unposted": [C.missing_in_target], "dp_won": [C.status_mismatch]}
+    assert result.counts.matched == 2  # dp_lost, and dp_open with nothing
+    [unposted] = [f for f in result.findings if f.key == "dp_unposted"]
+    assert unposted.source is not None and unposted.source.owners == ("dispute_posting:dp_unposted",)

@@ -80,6 +80,8 @@ def test_new_webhook_types_map_to_business_events() -> None:
     for vendor, ours, obj in (
         ("credit_note.created", EventType.credit_note_created, "cn_1"),
         ("charge.refunded", EventType.charge_refunded, "ch_1"),
+        ("charge.dispute.created", EventType.dispute_created, "dp_1"),
+        ("charge.dispute.closed", EventType.dispute_closed, "dp_1"),
     ):
         env = st.to_envelope({"id": "evt_1", "type": vendor, "data": {"object": {"id": obj}}}, "uk", {}, None)
         assert env is not None and (env.type, env.subject, env.account) == (ours, obj, "uk")
@@ -202,3 +204,24 @@ def test_salesforce_dunning_patch_and_unchanged_write_back() -> None:
     )
     assert sf.link_unchanged({"Billing_Customer_Id__c": "cus_1", "Billing_Status__c": "active"}, link)
     assert not sf.link_unchanged({"Billing_Customer_Id__c": "cus_1", "Billing_Status__c": "past_due"}, link)
+
+
+def test_a_dispute_maps_with_the_invoice_its_payment_paid() -> None:
+    raw: Any = {
+        "id": "dp_1",
+        "amount": 4000,
+        "charge": "ch_1",
+        "payment_intent": {"id": "pi_1"},
+        "currency": "usd",
+        "status": "lost",
+        "reason": "fraudulent",
+        "created": 1767225600,
+    }
+    dispute = st.to_dispute(raw, "in_1")
+    assert (dispute.charge_id, dispute.payment_id, dispute.invoice_id) == ("ch_1", "pi_1", "in_1")
+    assert (dispute.amount, dispute.currency, dispute.lost, dispute.reason) == (
+        4000,
+        "USD",
+        True,
+        "fraudulent",
+    )

@@ -39,6 +39,7 @@ RECORD_TYPE = {
     "credit.posted": "credit_memo",
     "refund.issued": "refund",
     "refund.posted": "customer_refund",
+    "dispute.recorded": "dispute",
     "revenue.recognized": "journal_entry",
 }
 
@@ -88,6 +89,7 @@ def _invoice(invoice_id: str, docs: list[dict[str, Any]]) -> LineageInvoice:
             "credit.posted",
             "refund.issued",
             "refund.posted",
+            "dispute.recorded",
         )
         for r in by_kind.get(kind, [])
     ]

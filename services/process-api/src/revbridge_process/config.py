@@ -31,6 +31,7 @@ Step = Literal[
     "invoice_voiding",
     "credit_posting",
     "refund_posting",
+    "dispute_posting",
 ]
 """Flow steps a retry policy can name: the worker's flows, plus onboarding's CRM write-back."""
 RETRYABLE = frozenset({ErrorClass.upstream_unavailable, ErrorClass.rate_limited, ErrorClass.conflict})

@@ -16,7 +16,16 @@ from revbridge_contracts.events import EventEnvelope, EventType
 from revbridge_process.config import Config
 from revbridge_process.errors import SystemRejected
 from revbridge_process.facts import NoFacts
-from revbridge_process.flows import credits, dunning, invoice_posting, onboarding, refunds, revenue, writeoff
+from revbridge_process.flows import (
+    credits,
+    disputes,
+    dunning,
+    invoice_posting,
+    onboarding,
+    refunds,
+    revenue,
+    writeoff,
+)
 from revbridge_process.flows.billing_context import invoice_context
 from revbridge_process.flows.reads import read_once
 from revbridge_process.ports import ExceptionSink, FactSink, StatusStore, SystemPort
@@ -51,6 +60,7 @@ FLOWS: dict[str, tuple[EventType, ...]] = {
     writeoff.FLOW: (EventType.invoice_voided, EventType.invoice_marked_uncollectible),
     credits.FLOW: (EventType.credit_note_created,),
     refunds.FLOW: (EventType.charge_refunded,),
+    disputes.FLOW: (EventType.dispute_closed, EventType.dispute_created),
 }
 """Every flow and the event types it handles: the one table the worker routes by, the exception
 queue retries by and replay (by business key, by time range) publishes from, so none of them can
@@ -102,6 +112,8 @@ async def dispatch(envelope: EventEnvelope, deps: FlowDeps) -> None:
         await credits.post_credit_note(subject, account, system, mappings, deps.facts)
     elif kind == EventType.charge_refunded:
         await refunds.post_refunds(subject, account, system, mappings, deps.facts)
+    elif kind in (EventType.dispute_closed, EventType.dispute_created):
+        await disputes.post_dispute(subject, account, system, mappings, deps.facts)
     else:  # an event type added to the contract before its flow: recorded and acknowledged
         log.info(
             "event.recorded", extra={"event_type": kind.value, "subject": subject, "event_id": envelope.id}

@@ -21,6 +21,8 @@ from revbridge_contracts.models import (
     CreditNote,
     CreditNotePage,
     Customer,
+    Dispute,
+    DisputePage,
     DunningStatus,
     ErpCreditMemoUpsert,
     ErpCustomerUpsert,
@@ -90,6 +92,8 @@ class SystemPort(Protocol):
 
     async def list_charge_refunds(self, account: str, charge_id: str) -> RefundPage: ...
 
+    async def get_dispute(self, account: str, dispute_id: str) -> Dispute: ...
+
     async def get_erp_credit_memo(self, external_id: str) -> ErpTransaction: ...
 
     async def upsert_erp_credit_memo(self, external_id: str, command: ErpCreditMemoUpsert) -> ErpRef: ...
@@ -133,6 +137,8 @@ class ListingPort(Protocol):
     async def list_credit_notes(self, account: str, cursor: str | None = None) -> CreditNotePage: ...
 
     async def list_refunds(self, account: str, cursor: str | None = None) -> RefundPage: ...
+
+    async def list_disputes(self, account: str, cursor: str | None = None) -> DisputePage: ...
 
     async def list_erp_transactions(
         self, record_type: str, cursor: str | None = None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from revbridge_contracts.models import (
     Contract,
     CreditNote,
+    Dispute,
     ErpTransaction,
     Invoice,
     InvoiceStatus,
@@ -314,6 +315,30 @@ def refund_rec(refund: Refund, account: str) -> Rec:
     )
 
 
+def dispute_rec(dispute: Dispute, account: str) -> Rec:
+    """A dispute on the refund pair's source side: a lost one is posted as a customer refund of its
+    own (external id = the dispute id); any other must have none."""
+    return Rec(
+        system="billing",
+        record_type="dispute",
+        id=dispute.id,
+        account=account,
+        amount=dispute.amount,
+        currency=dispute.currency,
+        status=dispute.status,
+        at=dispute.created_at,
+        owners=(f"dispute_posting:{dispute.id}",),
+    )
+
+
+def _refund_forbidden(source: Rec) -> str | None:
+    """The refund flow posts the refunds billing made or is making, the dispute flow the disputes
+    lost; any other must have no ERP refund."""
+    if source.record_type == "dispute":
+        return None if source.status == "lost" else f"dispute {source.status} in billing"
+    return None if source.status in REFUNDED else f"{source.status} in billing"
+
+
 def erp_rec(tx: ErpTransaction) -> Rec:
     codes = ERP_STATUS_CODES.get(tx.record_type, {})
     status = codes.get((tx.status or "").lower(), tx.status)
@@ -387,9 +412,5 @@ SPECS: dict[ReconciliationPair, PairSpec] = {
         forbidden=lambda s: "void in billing" if s.status == "void" else None,
         own=lambda target: (target.external_id or "").endswith(FLOW_SUFFIXES),
     ),
-    ReconciliationPair.refund: PairSpec(
-        ReconciliationPair.refund,
-        # the refund flow posts the refunds billing made or is making; any other must have none
-        forbidden=lambda s: None if s.status in REFUNDED else f"{s.status} in billing",
-    ),
+    ReconciliationPair.refund: PairSpec(ReconciliationPair.refund, forbidden=_refund_forbidden),
 }

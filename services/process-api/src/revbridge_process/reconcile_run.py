@@ -236,9 +236,14 @@ class Reconciler:
             ]
 
     async def _refunds(self, listing: _Listing, account: str) -> None:
+        """Refunds and disputes: a lost dispute's money is posted as a customer refund too."""
         async for page in _pages(lambda c: self._system.list_refunds(account, c)):
             listing.sources[ReconciliationPair.refund] += [
                 reconcile.refund_rec(r, account) for r in page.items
+            ]
+        async for disputes in _pages(lambda c: self._system.list_disputes(account, c)):
+            listing.sources[ReconciliationPair.refund] += [
+                reconcile.dispute_rec(d, account) for d in disputes.items
             ]
 
     async def _erp(self, listing: _Listing, pair: ReconciliationPair, kind: str) -> None:

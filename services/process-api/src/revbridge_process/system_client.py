@@ -32,6 +32,8 @@ from revbridge_contracts.models import (
     CreditNote,
     CreditNotePage,
     Customer,
+    Dispute,
+    DisputePage,
     DunningStatus,
     ErpCreditMemoUpsert,
     ErpCustomerUpsert,
@@ -224,6 +226,10 @@ class SystemApi:
         path = f"/v1/billing/{_p(account)}/charges/{_p(charge_id)}/refunds"
         return await self._call(RefundPage, "GET", path)
 
+    async def get_dispute(self, account: str, dispute_id: str) -> Dispute:
+        path = f"/v1/billing/{_p(account)}/disputes/{_p(dispute_id)}"
+        return await self._call(Dispute, "GET", path)
+
     async def get_erp_credit_memo(self, external_id: str) -> ErpTransaction:
         return await self._call(ErpTransaction, "GET", f"/v1/erp/credit-memos/{_p(external_id)}")
 
@@ -297,6 +303,12 @@ class SystemApi:
         params = {"limit": "100"} | ({"cursor": cursor} if cursor else {})
         path = f"/v1/billing/{_p(account)}/credit-notes"
         return await self._call(CreditNotePage, "GET", path, params=params)
+
+    async def list_disputes(self, account: str, cursor: str | None = None) -> DisputePage:
+        """A page of the account's disputes, newest first (amount, currency, status; no invoice)."""
+        params = {"limit": "100"} | ({"cursor": cursor} if cursor else {})
+        path = f"/v1/billing/{_p(account)}/disputes"
+        return await self._call(DisputePage, "GET", path, params=params)
 
     async def list_refunds(self, account: str, cursor: str | None = None) -> RefundPage:
         """A page of the account's refunds, newest first (amount, currency, status; no invoice)."""

@@ -22,6 +22,8 @@ from revbridge_contracts.models import (
     CreditNote,
     CreditNotePage,
     Customer,
+    Dispute,
+    DisputePage,
     DunningStatus,
     ErpCreditMemoUpsert,
     ErpCustomerUpsert,
@@ -68,6 +70,8 @@ class BillingPort(Protocol):
     async def list_invoice_summaries(self, account: str, limit: int, cursor: str | None) -> InvoicePage: ...
     async def list_credit_notes(self, account: str, limit: int, cursor: str | None) -> CreditNotePage: ...
     async def list_refunds(self, account: str, limit: int, cursor: str | None) -> RefundPage: ...
+    async def get_dispute(self, account: str, dispute_id: str) -> Dispute: ...
+    async def list_disputes(self, account: str, limit: int, cursor: str | None) -> DisputePage: ...
 
 
 class CrmPort(Protocol):

@@ -58,6 +58,7 @@ ROLES: dict[FactKind, Role] = {
     FactKind.refund_issued: Role("refunds", "refund_posting", "s", FactKind.refund_posted),
     FactKind.refund_posted: Role("posted_refunds", "refund_posting", "t", FactKind.refund_issued),
     FactKind.revenue_recognized: Role("recognized"),
+    FactKind.dispute_recorded: Role(""),
 }
 
 MEASURES = tuple(dict.fromkeys(r.measure for r in ROLES.values() if r.measure))

@@ -32,19 +32,25 @@ def refund_credit_key(refund_id: str) -> str:
     return f"{refund_id}:credit"
 
 
-def refund_credit_plan(refund: Refund, ctx: InvoiceContext, mappings: Mappings) -> ErpCreditMemoUpsert:
-    """The credit a refund without a credit note is paid out of (pure)."""
+def refund_credit_plan(
+    refund: Refund, ctx: InvoiceContext, mappings: Mappings, what: str | None = None
+) -> ErpCreditMemoUpsert:
+    """The credit a refund without a credit note is paid out of (pure); ``what`` names the money
+    returned in the memos (``Refund re_...`` unless given, e.g. a lost dispute)."""
     when = refund.created_at or utcnow()
+    what = what or f"Refund {refund.id}"
     return ErpCreditMemoUpsert(
         customer_external_id=ctx.customer_external_id,
         currency=refund.currency,
         tran_date=when.date(),
-        memo=f"Credit for refund {refund.id}",
-        lines=spread(ctx.invoice, refund.amount, mappings, f"Refund {refund.id}"),
+        memo=f"Credit for {what[0].lower()}{what[1:]}",
+        lines=spread(ctx.invoice, refund.amount, mappings, what),
     )
 
 
-def refund_plan(refund: Refund, ctx: InvoiceContext, credit_memo_external_id: str) -> ErpRefundUpsert:
+def refund_plan(
+    refund: Refund, ctx: InvoiceContext, credit_memo_external_id: str, what: str | None = None
+) -> ErpRefundUpsert:
     when = refund.created_at or utcnow()
     return ErpRefundUpsert(
         customer_external_id=ctx.customer_external_id,
@@ -52,7 +58,7 @@ def refund_plan(refund: Refund, ctx: InvoiceContext, credit_memo_external_id: st
         currency=refund.currency,
         amount=refund.amount,
         tran_date=when.date(),
-        memo=f"Refund {refund.id} of {ctx.invoice.number or ctx.invoice.id}",
+        memo=f"{what or f'Refund {refund.id}'} of {ctx.invoice.number or ctx.invoice.id}",
     )
 
 
@@ -77,13 +83,13 @@ async def post_refunds(
             memo_key = refund_credit_key(refund.id)
             await system.upsert_erp_credit_memo(memo_key, refund_credit_plan(refund, ctx, mappings))
         ref = await system.upsert_erp_refund(refund.id, refund_plan(refund, ctx, memo_key))
-        await facts.publish(*_facts(refund, ctx, ref.internal_id))
+        await facts.publish(*refund_facts(refund, ctx, ref.internal_id))
         posted.append(ref.internal_id)
         log.info("refund_posting.posted", extra={"refund_id": refund.id, "erp_refund": ref.internal_id})
     return posted
 
 
-def _facts(refund: Refund, ctx: InvoiceContext, erp_id: str) -> list[Fact]:
+def refund_facts(refund: Refund, ctx: InvoiceContext, erp_id: str) -> list[Fact]:
     when = refund.created_at or utcnow()
     common = ctx.facts_of(
         amount=refund.amount,

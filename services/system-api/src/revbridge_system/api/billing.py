@@ -12,6 +12,8 @@ from revbridge_contracts.models import (
     BillingEventPage,
     CreditNote,
     CreditNotePage,
+    Dispute,
+    DisputePage,
     Invoice,
     InvoicePage,
     RefundPage,
@@ -115,6 +117,21 @@ async def get_invoice(account: str, invoice_id: str, billing: Billing) -> Invoic
 @router.get("/credit-notes/{credit_note_id}", operation_id="getBillingCreditNote", response_model=CreditNote)
 async def get_credit_note(account: str, credit_note_id: str, billing: Billing) -> CreditNote:
     return await billing.get_credit_note(account, credit_note_id)
+
+
+@router.get("/disputes", operation_id="listBillingDisputes", response_model=DisputePage)
+async def list_disputes(
+    account: str,
+    billing: Billing,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    cursor: str | None = None,
+) -> DisputePage:
+    return await billing.list_disputes(account, limit, cursor)
+
+
+@router.get("/disputes/{dispute_id}", operation_id="getBillingDispute", response_model=Dispute)
+async def get_dispute(account: str, dispute_id: str, billing: Billing) -> Dispute:
+    return await billing.get_dispute(account, dispute_id)
 
 
 @router.get(

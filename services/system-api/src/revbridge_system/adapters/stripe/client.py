@@ -27,6 +27,8 @@ from revbridge_contracts.models import (
     BillingEventPage,
     CreditNote,
     CreditNotePage,
+    Dispute,
+    DisputePage,
     Invoice,
     InvoicePage,
     RefundPage,
@@ -41,6 +43,7 @@ from revbridge_system.adapters.stripe.settings import StripeAccount, StripeSetti
 from revbridge_system.adapters.stripe.types import (
     StripeCreditNote,
     StripeCustomer,
+    StripeDispute,
     StripeEvent,
     StripeInvoice,
     StripeRefund,
@@ -452,6 +455,28 @@ class StripeBilling:
             page = await client.v1.credit_notes.list_async(params=cast(Any, params))
         items = [mappers.to_credit_note(cast(StripeCreditNote, _plain(x))) for x in page.data]
         return CreditNotePage(items=items, next_cursor=items[-1].id if page.has_more and items else None)
+
+    async def get_dispute(self, account: str, dispute_id: str) -> Dispute:
+        """A dispute with the invoice its payment paid (a look-up by the payment intent)."""
+        client = self._client(account)
+        with stripe_errors("retrieve dispute"):
+            raw = cast(StripeDispute, _plain(await client.v1.disputes.retrieve_async(dispute_id)))
+        intent = raw.get("payment_intent")
+        intent = intent if isinstance(intent, str) or intent is None else intent.get("id")
+        invoice_id = await self._invoice_of_payment(client, intent) if intent else None
+        return mappers.to_dispute(raw, invoice_id)
+
+    async def list_disputes(self, account: str, limit: int, cursor: str | None) -> DisputePage:
+        """Every dispute of the account, newest first, as reconciliation compares them (without the
+        invoice, a look-up per dispute; ``get_dispute`` has it)."""
+        client = self._client(account)
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["starting_after"] = cursor
+        with stripe_errors("list disputes"):
+            page = await client.v1.disputes.list_async(params=cast(Any, params))
+        items = [mappers.to_dispute(cast(StripeDispute, _plain(x)), None) for x in page.data]
+        return DisputePage(items=items, next_cursor=items[-1].id if page.has_more and items else None)
 
     async def list_refunds(self, account: str, limit: int, cursor: str | None) -> RefundPage:
         """Every refund of the account, newest first, as reconciliation compares them: without the

@@ -21,6 +21,7 @@ from revbridge_contracts.models import (
     BillingEvent,
     CreditNote,
     CreditNoteLine,
+    Dispute,
     Invoice,
     InvoiceLine,
     Payment,
@@ -39,6 +40,7 @@ from revbridge_system.adapters.stripe.types import (
     METADATA_TERM_END,
     StripeCreditNote,
     StripeCustomer,
+    StripeDispute,
     StripeEvent,
     StripeInvoice,
     StripeInvoicePayment,
@@ -55,6 +57,8 @@ EVENT_TYPES: dict[str, EventType] = {
     "invoice.marked_uncollectible": EventType.invoice_marked_uncollectible,
     "credit_note.created": EventType.credit_note_created,
     "charge.refunded": EventType.charge_refunded,
+    "charge.dispute.created": EventType.dispute_created,
+    "charge.dispute.closed": EventType.dispute_closed,
 }
 WEBHOOK_SOURCE = "stripe.webhook"
 
@@ -399,6 +403,20 @@ def to_refund(raw: StripeRefund, invoice_id: str | None, credit_note_id: str | N
         amount=raw["amount"],
         currency=raw["currency"].upper(),
         status=raw.get("status") or "unknown",
+        created_at=_datetime(raw.get("created")),
+    )
+
+
+def to_dispute(raw: StripeDispute, invoice_id: str | None) -> Dispute:
+    return Dispute(
+        id=raw["id"],
+        charge_id=_id_of(raw.get("charge")) or "",
+        payment_id=_id_of(raw.get("payment_intent")),
+        invoice_id=invoice_id,
+        amount=raw["amount"],
+        currency=raw["currency"].upper(),
+        status=raw.get("status") or "unknown",
+        reason=raw.get("reason"),
         created_at=_datetime(raw.get("created")),
     )
 

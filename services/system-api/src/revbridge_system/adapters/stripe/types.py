@@ -117,6 +117,17 @@ class StripeRefund(TypedDict, total=False):
     created: int
 
 
+class StripeDispute(TypedDict, total=False):
+    id: str
+    amount: int
+    charge: str | dict[str, Any] | None
+    payment_intent: str | dict[str, Any] | None
+    currency: str
+    status: str
+    reason: str | None
+    created: int
+
+
 class StripeEvent(TypedDict, total=False):
     id: str
     type: str

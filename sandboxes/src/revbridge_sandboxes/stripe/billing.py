@@ -245,10 +245,7 @@ def collect(ctx: Ctx, sub: Obj, inv: Obj) -> None:
     finalize(ctx, inv)
     if inv["status"] != "open" or sub["collection_method"] != "charge_automatically":
         return
-    customer = ctx.account.get("customer", sub["customer"]) or {}
-    pm = sub.get("default_payment_method") or (customer.get("invoice_settings") or {}).get(
-        "default_payment_method"
-    )
+    pm = _subscription_payment_method(ctx, inv)
     before = snapshot(sub)
     if pm is not None and needs_authentication(ctx, pm):
         require_action(ctx, inv, pm)  # the customer must come back to authenticate the renewal

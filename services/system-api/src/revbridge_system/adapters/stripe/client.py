@@ -461,10 +461,11 @@ class StripeBilling:
         client = self._client(account)
         with stripe_errors("retrieve dispute"):
             raw = cast(StripeDispute, _plain(await client.v1.disputes.retrieve_async(dispute_id)))
-        intent = raw.get("payment_intent")
-        intent = intent if isinstance(intent, str) or intent is None else intent.get("id")
-        invoice_id = await self._invoice_of_payment(client, intent) if intent else None
-        return mappers.to_dispute(raw, invoice_id)
+        dispute = mappers.to_dispute(raw, None)
+        if not dispute.payment_id:
+            return dispute
+        invoice_id = await self._invoice_of_payment(client, dispute.payment_id)
+        return dispute.model_copy(update={"invoice_id": invoice_id})
 
     async def list_disputes(self, account: str, limit: int, cursor: str | None) -> DisputePage:
         """Every dispute of the account, newest first, as reconciliation compares them (without the

@@ -58,7 +58,9 @@ def _report(
 def test_summaries_aggregate_by_the_meters_formula_over_a_range_and_per_hour(
     client: stripe.StripeClient,
 ) -> None:
-    customer = client.v1.customers.create({"name": "Metered Co"}).id
+    # Stripe takes events of the past 35 days only: the customer's test clock is two days on
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": T0 + 2 * 86400})
+    customer = client.v1.customers.create({"name": "Metered Co", "test_clock": clock.id}).id
     sums, counts, lasts = _meter(client, "sum"), _meter(client, "count"), _meter(client, "last")
     for meter in (sums, counts, lasts):
         _report(client, meter, customer, "2.5", T0 + 60, identifier=f"{meter.id}-a")
@@ -104,7 +106,7 @@ def test_usage_is_billed_on_the_periods_invoice_by_the_meters_formula(client: st
     )
     sub = client.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}]})
     for i in range(3):
-        _report(client, meter, customer.id, "999", T0 + 3600 * (i + 1))  # counted, not summed
+        _report(client, meter, customer.id, "999", T0 + 60 * i)  # counted, not summed
 
     preview = client.v1.invoices.create_preview({"subscription": sub.id})
     assert preview.amount_due == 75  # the usage so far, three events at 25

@@ -251,4 +251,81 @@ def build_objects() -> dict[str, ObjectDef]:
             defaults=(*usd, ("Status", "Draft")),
         ),
     ]
-    return {o.name.lower(): o for o in objects}
+    return {o.name.lower(): o for o in (*objects, *_cpq_objects(currency, usd))}
+
+
+def _cpq(name: str, type_: FieldType = "string", **kw: object) -> FieldDef:
+    return FieldDef(f"SBQQ__{name}__c", type_, custom=True, **kw)  # type: ignore[arg-type]
+
+
+def _cpq_objects(currency: FieldDef, usd: tuple[tuple[str, object], ...]) -> list[ObjectDef]:
+    """Salesforce CPQ's managed objects (namespace ``SBQQ``) that hold what a contract bills.
+
+    CPQ writes one ``SBQQ__Subscription__c`` per contracted line and, for a multi-dimensional
+    (segmented) line, one per segment: each with its own segment dates, quantity and net price. A
+    usage line's price tiers live in its subscription consumption schedule's rates.
+    guess: custom-object key prefixes are assigned per org; these three are stable stand-ins.
+    """
+    name = FieldDef("Name", writable=False, max_length=80)  # an auto-number in CPQ
+    return [
+        _obj(
+            "SBQQ__Subscription__c",
+            "a0T",
+            name,
+            _cpq("Contract", "reference", reference_to="Contract"),
+            _cpq("Account", "reference", reference_to="Account"),
+            _cpq("Product", "reference", reference_to="Product2"),
+            _cpq("Quantity", "double"),
+            _cpq("NetPrice", "currency"),
+            _cpq("RegularPrice", "currency"),
+            _cpq("StartDate", "date"),
+            _cpq("EndDate", "date"),
+            _cpq("SegmentIndex", "double"),
+            _cpq("SegmentLabel"),
+            _cpq("SegmentKey"),
+            _cpq("SegmentStartDate", "date"),
+            _cpq("SegmentEndDate", "date"),
+            _cpq("SegmentQuantity", "double"),
+            _cpq("ChargeType", "picklist", picklist=("One-Time", "Recurring", "Usage")),
+            _cpq("BillingType", "picklist", picklist=("Advance", "Arrears")),
+            _cpq(
+                "BillingFrequency",
+                "picklist",
+                picklist=("Monthly", "Quarterly", "Semiannual", "Annual", "Invoice Plan"),
+            ),
+            _cpq("TerminatedDate", "date"),
+            _cpq("RevisedSubscription", "reference", reference_to="SBQQ__Subscription__c"),
+            currency,
+            defaults=usd,
+        ),
+        _obj(
+            "SBQQ__SubscriptionConsumptionSchedule__c",
+            "a0U",
+            name,
+            _cpq("Subscription", "reference", reference_to="SBQQ__Subscription__c"),
+            _cpq("Type", "picklist", picklist=("Range", "Slab")),
+            _cpq("RatingMethod", "picklist", picklist=("Tier",)),
+            _cpq("BillingTerm", "double"),
+            _cpq("BillingTermUnit", "picklist", picklist=("Month", "Year")),
+            _cpq("UnitOfMeasure"),
+            currency,
+            defaults=usd,
+        ),
+        _obj(
+            "SBQQ__SubscriptionConsumptionRate__c",
+            "a0V",
+            name,
+            _cpq(
+                "ConsumptionSchedule",
+                "reference",
+                reference_to="SBQQ__SubscriptionConsumptionSchedule__c",
+            ),
+            _cpq("LowerBound", "double"),
+            _cpq("UpperBound", "double"),
+            _cpq("Price", "currency"),
+            _cpq("PricingMethod", "picklist", picklist=("PerUnit", "FlatFee")),
+            _cpq("ProcessingOrder", "double"),
+            currency,
+            defaults=usd,
+        ),
+    ]

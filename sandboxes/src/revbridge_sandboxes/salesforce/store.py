@@ -26,6 +26,12 @@ from .errors import (
 from .schema import FieldDef, ObjectDef, build_objects, label
 from .values import coerce
 
+AUTO_NUMBER_PREFIX = {
+    "SBQQ__Subscription__c": "SUB",
+    "SBQQ__SubscriptionConsumptionSchedule__c": "SCS",
+    "SBQQ__SubscriptionConsumptionRate__c": "SCR",
+}
+
 
 @dataclass
 class Record:
@@ -53,6 +59,7 @@ class Store:
     id_factory: ids.IdFactory = field(default_factory=ids.IdFactory)
     _last_stamp: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=UTC))
     _contract_number: int = 100
+    _auto_numbers: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Every org has a standard price book; price entries for it define a product's list price."""
@@ -165,6 +172,10 @@ class Store:
         if obj.name == "Contract":
             record.values["ContractNumber"] = f"{self._contract_number:08d}"
             self._contract_number += 1
+        elif obj.name.startswith("SBQQ__") and obj.field("Name") is not None:
+            # CPQ's auto-number names: SUB-0000001, SCS-..., SCR-... per object
+            self._auto_numbers[obj.name] = number = self._auto_numbers.get(obj.name, 0) + 1
+            record.values["Name"] = f"{AUTO_NUMBER_PREFIX.get(obj.name, 'REC')}-{number:07d}"
         self.records[record_id] = record
         self.by_sobject.setdefault(obj.name, {})[record_id] = record
         return record, activated

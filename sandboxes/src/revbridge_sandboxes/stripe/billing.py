@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from . import cards, customer_balance, discount_ops, dispute_ops, intents, invoice_items, shapes, tax_ops
+from . import (
+    cards,
+    customer_balance,
+    discount_ops,
+    dispute_ops,
+    intents,
+    invoice_items,
+    invoice_shapes,
+    shapes,
+    tax_ops,
+    tiers,
+)
 from .deps import Ctx
 from .errors import StripeError, bad_state, missing_reference
 from .state import Obj, new_id, now, snapshot
@@ -151,18 +162,46 @@ def _subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, invoice_id: s
 
 
 def _item_lines(ctx: Ctx, inv: Obj, sub: Obj, usage: Usage | None) -> list[Obj]:
-    """One line per item: licensed items for their current period, metered ones for ``usage``."""
+    """Lines per item: licensed items for their current period, metered ones for ``usage``.
+
+    A graduated tiered price bills one line per tier its quantity reaches (the tier's units at the
+    tier's unit price, plus its flat fee); a volume one, one line at the reached tier's price.
+    guess: the per-tier lines and their descriptions follow Stripe's hosted invoices ("Tier 1 at
+    $0.00 / month"); the API reference does not show a tiered line."""
     lines = []
     for item in sub["items"]["data"]:
         product = ctx.account.get("product", item["price"]["product"])
         name = product["name"] if product else item["price"]["product"]
         line = shapes.subscription_line(inv["id"], sub, item, name)
+        quantity = int(item["quantity"] or 0)
         if is_metered(item["price"]):
             quantity, start, end = (usage or {}).get(item["id"], (0, inv["created"], inv["created"]))
             unit = int(item["price"].get("unit_amount") or 0)
             line.update(quantity=quantity, quantity_decimal=str(quantity), amount=unit * quantity)
             line.update(subtotal=unit * quantity, period={"start": start, "end": end})
-        lines.append(line)
+        price_tiers = tiers.of(ctx.account, item["price"])
+        if price_tiers is None:
+            lines.append(line)
+            continue
+        charges = tiers.charges(str(item["price"]["tiers_mode"]), price_tiers, quantity)
+        interval = (item["price"].get("recurring") or {}).get("interval", "month")
+        for n, charge in enumerate(charges):
+            tier_line = line if n == 0 else {**line, "id": new_id("il"), "parent": snapshot(line["parent"])}
+            unit_text = invoice_shapes.money_text(charge.unit, item["price"]["currency"])
+            flat = charge.flat
+            label = f"Tier {charge.tier} at {unit_text} / {interval}"
+            if flat:
+                label += f" + {invoice_shapes.money_text(flat, item['price']['currency'])}"
+            tier_line.update(
+                amount=charge.amount,
+                subtotal=charge.amount,
+                quantity=charge.quantity,
+                quantity_decimal=str(charge.quantity),
+                description=f"{name} ({label})",
+                period=dict(line["period"]),
+            )
+            tier_line["pricing"] = {**line["pricing"], "unit_amount_decimal": tiers.text(charge.unit)}
+            lines.append(tier_line)
     return lines
 
 

@@ -45,6 +45,16 @@ def _next_end(anchor: int, start: int, rec: Obj) -> int:
         k += 1
 
 
+def period_around(anchor: int, ts: int, rec: Obj) -> tuple[int, int]:
+    """The anchor-aligned period ``[start, end)`` that ``ts`` falls in."""
+    start, k = anchor, 1
+    while True:
+        end = shapes.add_interval(anchor, rec["interval"], int(rec["interval_count"]) * k)
+        if end > ts:
+            return start, end
+        start, k = end, k + 1
+
+
 def advance_periods(sub: Obj, boundary: int) -> None:
     """Move every item whose period ends by ``boundary`` into its next period."""
     for item in sub["items"]["data"]:

@@ -5,6 +5,8 @@ Split from ``shapes.py`` to keep each module short; field lists follow the offic
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from .state import Obj, new_id, now
 
 
@@ -152,6 +154,14 @@ def subscription_line(inv_id: str, sub: Obj, item: Obj, product_name: str) -> Ob
         "subtotal": unit * quantity,
         "taxes": [],
     }
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """A decimal amount in minor units as an invoice shows it ($0.02, or $0.005 for fractions of a cent)."""
+    major = amount / 100
+    shown = f"{major:.2f}" if major == round(major, 2) else format(major.normalize(), "f")
+    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower())
+    return f"{symbol}{shown}" if symbol else f"{shown} {currency.upper()}"
 
 
 def _money(amount: int, currency: str) -> str:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import forms
+from . import forms, tiers
 from .archive import plain
 from .errors import StripeError, invalid
 
@@ -162,6 +162,7 @@ def _confirmation_secret(invoice: Obj, account: Account) -> Obj | None:
 # Fields Stripe leaves out of an object unless ``expand[]`` names them ("includable" fields)
 INCLUDABLE: dict[tuple[str, str], Callable[[Obj, Account], Any]] = {
     ("invoice", "confirmation_secret"): _confirmation_secret,
+    ("price", "tiers"): tiers.include,
 }
 
 

@@ -86,6 +86,7 @@ class Account:
     card_of: dict[str, str] = field(default_factory=dict)  # pm_... -> the test card it was made from
     invoice_payment_of: dict[str, str] = field(default_factory=dict)  # pi_... -> its invoice's inpay_...
     deleted: set[str] = field(default_factory=set)  # ids of deleted customers: they retrieve as tombstones
+    price_tiers: dict[str, list[Obj]] = field(default_factory=dict)  # price id -> tiers (includable)
     hot_limit: int = 1000
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _hot: dict[str, OrderedDict[str, None]] = field(default_factory=dict)  # archivable kinds, LRU order
@@ -203,6 +204,7 @@ class Account:
         self.deleted.clear()
         self.card_of.clear()
         self.invoice_payment_of.clear()
+        self.price_tiers.clear()
 
 
 @dataclass

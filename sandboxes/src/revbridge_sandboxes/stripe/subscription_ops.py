@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import billing, forms, invoice_items, shapes
+from . import billing, forms, invoice_items, shapes, tiers
 from .errors import invalid
 from .state import Obj, snapshot
 
@@ -27,10 +27,10 @@ def cancel(ctx: Ctx, sub: Obj, ts: int, details: dict[str, Any] | None = None) -
     ctx.emit("customer.subscription.deleted", sub)
 
 
-def item_amount(item: Obj) -> int:
+def item_amount(ctx: Ctx, item: Obj) -> int:
     if billing.is_metered(item["price"]):
         return 0
-    return int(item["price"].get("unit_amount") or 0) * int(item["quantity"] or 0)
+    return tiers.amount(ctx.account, item["price"], int(item["quantity"] or 0))
 
 
 def prorate(ctx: Ctx, sub: Obj, before_items: list[Obj], ts: int, store: bool = True) -> list[Obj]:
@@ -42,7 +42,7 @@ def prorate(ctx: Ctx, sub: Obj, before_items: list[Obj], ts: int, store: bool = 
     new = {i["id"]: i for i in sub["items"]["data"]}
     for item_id in old.keys() | new.keys():
         was, now_item = old.get(item_id), new.get(item_id)
-        if was and now_item and item_amount(was) == item_amount(now_item):
+        if was and now_item and item_amount(ctx, was) == item_amount(ctx, now_item):
             continue
         ref = now_item or was
         assert ref is not None
@@ -50,11 +50,11 @@ def prorate(ctx: Ctx, sub: Obj, before_items: list[Obj], ts: int, store: bool = 
         if end <= ts or end <= start:
             continue
         share = (end - ts) / (end - start)
-        if was and item_amount(was):
-            amount = -round(item_amount(was) * share)
+        if was and item_amount(ctx, was):
+            amount = -round(item_amount(ctx, was) * share)
             created.append(make(ctx, sub, was, amount, ts, end, credit=True))
-        if now_item and item_amount(now_item):
-            amount = round(item_amount(now_item) * share)
+        if now_item and item_amount(ctx, now_item):
+            amount = round(item_amount(ctx, now_item) * share)
             created.append(make(ctx, sub, now_item, amount, ts, end, credit=False))
     for ii in created if store else ():
         ctx.emit("invoiceitem.created", ii)
@@ -90,21 +90,45 @@ def proration_behavior(params: dict[str, Any]) -> str:
     return behavior
 
 
-def switch_phase(ctx: Ctx, sub: Obj, phase: Obj, ts: int) -> None:
-    """Replace the subscription's items by the phase's (periods unchanged: phases end on boundaries)."""
+def switch_phase(ctx: Ctx, sub: Obj, phase: Obj, ts: int, behavior: str | None = None) -> list[Obj]:
+    """Give the subscription a schedule phase's items at ``ts`` (entering the phase, or a schedule
+    update changing the current one), and the phase's metadata.
+
+    An item whose price stays keeps its id (its quantity and metadata follow the phase); the others
+    are removed or added, in the current period. Mid-period the change is prorated as a
+    subscription update is, by ``behavior`` (default: the phase's ``proration_behavior``); at a
+    period boundary nothing is left to prorate and the renewal bills the new items. Returns the
+    proration invoice items made."""
     before = snapshot(sub)
-    current = sub["items"]["data"]
+    current: list[Obj] = sub["items"]["data"]
     start = int(current[0]["current_period_start"]) if current else ts
-    for item in current:
-        ctx.account.remove("subscription_item", item["id"])
+    end = int(current[0]["current_period_end"]) if current else None
+    reusable = {i["price"]["id"]: i for i in current}
     items = []
     for spec in phase["items"]:
         price = ctx.account.require("price", spec["price"], "price", "price")
-        item = shapes.subscription_item(
-            sub["id"], price, int(spec["quantity"] or 1), dict(spec["metadata"]), start
-        )
-        if current:
-            item["current_period_end"] = current[0]["current_period_end"]
-        items.append(ctx.account.put(item))
+        quantity = int(spec["quantity"] or 1)
+        item = reusable.pop(price["id"], None)
+        if item is not None:
+            item["quantity"] = quantity
+            item["metadata"] = forms.merge_metadata(dict(item["metadata"]), spec.get("metadata") or {})
+        else:
+            item = shapes.subscription_item(
+                sub["id"], price, quantity, dict(spec.get("metadata") or {}), start
+            )
+            if end is not None:
+                item["current_period_end"] = end
+            ctx.account.put(item)
+        items.append(item)
+    for gone in reusable.values():
+        ctx.account.remove("subscription_item", gone["id"])
     sub["items"]["data"] = items
+    sub["metadata"] = forms.merge_metadata(sub["metadata"], phase.get("metadata") or {})
     ctx.emit_update("customer.subscription.updated", before, sub)
+    behavior = behavior or phase.get("proration_behavior") or "create_prorations"
+    if behavior == "none" or sub["status"] not in ("active", "past_due", "trialing"):
+        return []
+    prorations = prorate(ctx, sub, before["items"]["data"], ts)
+    if behavior == "always_invoice" and prorations:
+        invoice_now(ctx, sub)
+    return prorations

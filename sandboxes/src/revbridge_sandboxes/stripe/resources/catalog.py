@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from .. import forms, shapes
+from .. import forms, shapes, tiers
 from ..deps import ApiCtx, Ctx
 from ..errors import invalid, missing
 from ..listing import created_filter, paginate, search
@@ -118,17 +118,37 @@ def _claim_lookup_key(ctx: Ctx, price: Obj) -> None:
 async def create_price(ctx: ApiCtx) -> Response:
     p = ctx.params
     currency = (forms.as_str(p, "currency", required=True) or "").lower()
+    scheme = forms.as_str(p, "billing_scheme") or "per_unit"
+    if scheme not in ("per_unit", "tiered"):
+        raise invalid("billing_scheme", "Invalid billing_scheme: must be one of per_unit or tiered")
     unit_amount = forms.as_int(p, "unit_amount")
     if unit_amount is None:
         unit_amount = forms.as_decimal_int(p, "unit_amount_decimal")
-    if unit_amount is None:
-        raise missing("unit_amount")
+    price_tiers: list[Obj] | None = None
+    if scheme == "tiered":
+        if unit_amount is not None:
+            # guess: Stripe's wording for a unit amount on a tiered price
+            raise invalid(
+                "unit_amount" if "unit_amount" in p else "unit_amount_decimal",
+                "You may only specify one of these parameters: unit_amount, tiers.",
+            )
+        tiers_mode, price_tiers = tiers.parse(p)
+    else:
+        for name in ("tiers", "tiers_mode"):
+            if p.get(name) not in (None, "", []):
+                raise invalid(name, f"`{name}` can only be set when `billing_scheme=tiered`.")
+        if unit_amount is None:
+            raise missing("unit_amount")
     recurring = p.get("recurring")
     if recurring is not None and not isinstance(recurring, dict):
         raise invalid("recurring", "Invalid object")
     async with ctx.account.lock:
         price = shapes.price(new_id("price"))
-        price.update(currency=currency, unit_amount=unit_amount, unit_amount_decimal=str(unit_amount))
+        if price_tiers is None:
+            price.update(currency=currency, unit_amount=unit_amount, unit_amount_decimal=str(unit_amount))
+        else:
+            price.update(currency=currency, billing_scheme="tiered", tiers_mode=tiers_mode)
+            ctx.account.price_tiers[price["id"]] = price_tiers
         if recurring:
             interval = recurring.get("interval")
             if interval not in INTERVALS:
@@ -201,3 +221,52 @@ async def update_price(price_id: str, ctx: ApiCtx) -> Response:
         price["metadata"] = forms.merge_metadata(price["metadata"], ctx.params.get("metadata"))
         ctx.emit_update("price.updated", before, price)
     return ctx.render(price)
+
+
+def inline_price(ctx: Ctx, data: object, param: str) -> Obj:
+    """``price_data`` (a schedule phase item's, ...): a new recurring Price made for it, as Stripe
+    does. guess: it is created inactive (not offered for reuse) and without a ``price.created``
+    event, as Stripe's inline prices appear in the Dashboard."""
+    if not isinstance(data, dict):
+        raise invalid(param, "Invalid object")
+    currency = (forms.as_str(data, "currency") or "").lower()
+    if not currency:
+        raise missing(f"{param}[currency]")
+    product_id = forms.as_str(data, "product")
+    if not product_id:
+        raise missing(f"{param}[product]")
+    ctx.account.reference("product", product_id, "product", f"{param}[product]")
+    recurring = data.get("recurring")
+    if not isinstance(recurring, dict):
+        raise missing(f"{param}[recurring]")
+    interval = recurring.get("interval")
+    if interval not in INTERVALS:
+        raise invalid(
+            f"{param}[recurring][interval]",
+            f"Invalid {param}[recurring][interval]: must be one of {', '.join(INTERVALS)}",
+        )
+    count = forms.as_int(recurring, "interval_count", 1) or 1
+    unit_amount = forms.as_int(data, "unit_amount")
+    decimal = data.get("unit_amount_decimal")
+    if unit_amount is not None and decimal not in (None, ""):
+        raise invalid(
+            f"{param}[unit_amount]",
+            "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
+        )
+    if unit_amount is None:
+        unit_amount = forms.as_decimal_int(data, "unit_amount_decimal")
+    if unit_amount is None:
+        raise missing(f"{param}[unit_amount]")
+    price = shapes.price(new_id("price"))
+    price.update(
+        active=False,
+        currency=currency,
+        product=product_id,
+        recurring=shapes.recurring(str(interval), count),
+        type="recurring",
+        unit_amount=unit_amount,
+        unit_amount_decimal=str(unit_amount),
+    )
+    if data.get("tax_behavior"):
+        price["tax_behavior"] = data["tax_behavior"]
+    return ctx.account.put(price)

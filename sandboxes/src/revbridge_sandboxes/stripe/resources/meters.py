@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 
 from .. import billing, clocks, forms
 from ..deps import ApiCtx, Ctx
-from ..errors import bad_state, invalid
+from ..errors import StripeError, bad_state, invalid
 from ..listing import created_filter, paginate
 from ..state import Obj, new_id, now, snapshot
 
@@ -158,6 +158,34 @@ async def reactivate_meter(meter_id: str, ctx: ApiCtx) -> Response:
     return ctx.render(await _set_status(ctx, meter_id, "active"))
 
 
+PAST_WINDOW_SECONDS = 35 * 86400
+FUTURE_WINDOW_SECONDS = 5 * 60
+
+
+def _check_timestamp(timestamp: int, reference: int) -> None:
+    """Stripe takes an event ``timestamp`` within the past 35 days or up to 5 minutes ahead.
+
+    ``reference`` is the customer's test clock time when it has one (guess: Stripe's docs say
+    nothing of test clocks, but usage on a clock is reported on the clock's time). The past message
+    is Stripe's; the future one, and the absence of an error ``code``, are guesses."""
+    earliest = reference - PAST_WINDOW_SECONDS
+    if timestamp < earliest:
+        raise StripeError(
+            400,
+            "The event timestamp cannot be more than 35 days in past. Expected a timestamp greater "
+            f"than or equal to {earliest}.",
+            param="timestamp",
+        )
+    latest = reference + FUTURE_WINDOW_SECONDS
+    if timestamp > latest:
+        raise StripeError(
+            400,
+            "The event timestamp cannot be more than 5 minutes in the future. Expected a timestamp "
+            f"less than or equal to {latest}.",
+            param="timestamp",
+        )
+
+
 @router.post("/v1/billing/meter_events")
 async def create_meter_event(ctx: ApiCtx) -> Response:
     p = ctx.params
@@ -185,11 +213,14 @@ async def create_meter_event(ctx: ApiCtx) -> Response:
             raise invalid(
                 f"payload[{meter['value_settings']['event_payload_key']}]", "Invalid number"
             ) from None
+        clock_now = clocks.clock_time(ctx.account, customer_id)
+        reference = clock_now if clock_now is not None else now()
+        timestamp = forms.as_int(p, "timestamp", reference)
+        assert timestamp is not None
+        _check_timestamp(timestamp, reference)
         existing = ctx.account.get("billing.meter_event", identifier)
         if existing is not None:
             return ctx.render(existing)
-        clock_now = clocks.clock_time(ctx.account, customer_id)
-        timestamp = forms.as_int(p, "timestamp", clock_now if clock_now is not None else now())
         event: Obj = {
             "id": identifier,
             "object": "billing.meter_event",

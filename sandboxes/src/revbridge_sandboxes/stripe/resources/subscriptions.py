@@ -145,15 +145,39 @@ async def create_subscription(ctx: ApiCtx) -> Response:
     return ctx.render(sub)
 
 
-def create_for_customer(ctx: Ctx, customer: Obj, specs: list[Any], behavior: str) -> Obj:
-    """Build, bill and (maybe) charge a new subscription; ``now()`` is the customer's clock."""
+def create_for_customer(
+    ctx: Ctx,
+    customer: Obj,
+    specs: list[Any],
+    behavior: str,
+    *,
+    schedule: Obj | None = None,
+    started_at: int | None = None,
+) -> Obj:
+    """Build, bill and (maybe) charge a new subscription; ``now()`` is the customer's clock.
+
+    A ``schedule``'s subscription carries its id (and its current phase's metadata) from the
+    start; ``started_at`` (a schedule's past ``start_date``) anchors the billing cycle there and
+    bills the anchor-aligned period ``now()`` falls in."""
     prices = [
         recurring_price(ctx, s.get("price") if isinstance(s, dict) else None, f"items[{i}][price]")
         for i, s in enumerate(specs)
     ]
     sub = shapes.subscription(new_id("sub"), customer["id"], prices[0]["currency"])
     sub["test_clock"] = customer.get("test_clock")
+    if schedule is not None:
+        sub["schedule"] = schedule["id"]
+    if started_at is not None:
+        sub.update(start_date=started_at, billing_cycle_anchor=started_at)
     _billing_settings(ctx, sub)
+    if schedule is not None:  # the schedule's default_settings decide how its subscription collects
+        settings = schedule["default_settings"]
+        sub["collection_method"] = settings["collection_method"]
+        sub["days_until_due"] = (
+            settings["invoice_settings"]["days_until_due"]
+            if sub["collection_method"] == "send_invoice"
+            else None
+        )
     pm = _payment_method(ctx, sub, customer)
     automatic = sub["collection_method"] == "charge_automatically"
     if automatic and behavior == "error_if_incomplete" and billing.declines(ctx, pm):
@@ -162,6 +186,11 @@ def create_for_customer(ctx: Ctx, customer: Obj, specs: list[Any], behavior: str
     for i, spec in enumerate(specs):
         _refuse_unmodelled(spec if isinstance(spec, dict) else {}, f"items[{i}]")
     items = [_new_item(ctx, sub, s, f"items[{i}]", sub["start_date"]) for i, s in enumerate(specs)]
+    if started_at is not None:
+        for item in items:
+            rec = item["price"].get("recurring") or {"interval": "month", "interval_count": 1}
+            start, end = clocks.period_around(started_at, now(), rec)
+            item.update(current_period_start=start, current_period_end=end)
     sub["items"]["data"] = items
     ctx.account.put(sub)
     inv = billing.create_subscription_invoice(ctx, sub, "subscription_create")

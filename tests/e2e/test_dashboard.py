@@ -1,10 +1,10 @@
 """The dashboard in a real browser: Debian's headless Chromium driven by Playwright (no browser download).
 
 Through the gateway of the e2e stack: sign in with the real form (authorization code + PKCE), see
-the revenue charts and tables carry exactly the API's figures, open a contract's lineage, and act
-on an exception (an unmapped product holds a contract): retry it and watch its status change, then
-reassign and resolve it; its history names the signed-in user as who acted. Screenshots go to
-``.tmp/artifacts/dashboard/`` (``REVBRIDGE_ARTIFACTS``).
+the revenue charts and tables, and the waterfall's, carry exactly the API's figures, open a
+contract's lineage, and act on an exception (an unmapped product holds a contract): retry it and
+watch its status change, then reassign and resolve it; its history names the signed-in user as who
+acted. Screenshots go to ``.tmp/artifacts/dashboard/`` (``REVBRIDGE_ARTIFACTS``).
 """
 
 from __future__ import annotations
@@ -146,6 +146,49 @@ def page_matches_api(page: Page, api: Reader) -> bool:
     return True
 
 
+WATERFALL_ACTUAL = {
+    "billings": "billed",
+    "scheduled_billings": "scheduled_billings",
+    "billings_variance": "billings_variance",
+    "revenue": "recognized",
+    "scheduled_revenue": "scheduled_revenue",
+    "revenue_variance": "revenue_variance",
+    "deferred_revenue": "deferred_revenue",
+}
+WATERFALL_FORECAST = {
+    "billings": "billings",
+    "scheduled_billings": "scheduled_billings",
+    "revenue": "revenue",
+    "scheduled_revenue": "scheduled_revenue",
+    "deferred_revenue": "deferred_revenue",
+}
+
+
+def waterfall_matches_api(page: Page, api: Reader) -> bool:
+    """Each entity/currency panel's rows carry the API's waterfall figures, to the minor unit."""
+    expect(page.locator("#waterfall")).to_have_attribute("data-ready", "true", timeout=20_000)
+    body = api.get("/revenue/waterfall", months=12)
+    if not body["series"] or page.locator(".waterfall-series").count() != len(body["series"]):
+        return False
+    for series in body["series"]:
+        panel = f'.waterfall-series[data-entity="{series["entity"] or ""}"]'
+        panel += f'[data-currency="{series["currency"]}"]'
+        for basis, names, rows in (
+            ("actual", WATERFALL_ACTUAL, series["actuals"]),
+            ("forecast", WATERFALL_FORECAST, series["forecast"]),
+        ):
+            for row in rows:
+                selector = f'{panel} tr[data-basis="{basis}"][data-period="{row["period"]}"]'
+                if shown_minor(page, selector) != {shown: row[name] for shown, name in names.items()}:
+                    return False
+    width = page.evaluate(
+        "() => { const c = Chart.getChart('chart-waterfall-0');"
+        " return c.chartArea.right - c.chartArea.left; }"
+    )
+    assert width > 100, "the waterfall chart was not drawn"
+    return True
+
+
 def test_dashboard_sign_in_figures_lineage_and_exception_actions(
     stack: Stack, demo: seed.Demo, browser: Browser
 ) -> None:
@@ -172,6 +215,15 @@ def test_dashboard_sign_in_figures_lineage_and_exception_actions(
             return False
 
         wait_until(settled, timeout=30, interval=0.5, message="the page's figures to equal the API's")
+
+        # the waterfall panels: past months as NetSuite holds them, the forecast rolling forward
+        def waterfall_settled() -> bool:
+            if waterfall_matches_api(page, api):
+                return True
+            page.click("#revenue-filters button[type=submit]")  # reloads the waterfall too
+            return False
+
+        wait_until(waterfall_settled, timeout=30, interval=0.5, message="the waterfall to equal the API's")
         expect(page.locator("#ops-tiles [data-metric=invoice-latency]")).to_contain_text("p50")
         shot(page, "2-dashboard", full_page=True)
 

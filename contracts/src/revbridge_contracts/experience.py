@@ -62,6 +62,9 @@ class Figures(Canonical):
     billings: MinorUnits = Field(default=0, description="finalized billing invoices")
     collections: MinorUnits = Field(default=0, description="successful billing payments")
     recognized: MinorUnits = Field(default=0, description="revenue journal entries posted in the ERP")
+    reversed_revenue: MinorUnits = Field(
+        default=0, description="reversing revenue journal entries (of proration credits), not in recognized"
+    )
     posted_invoices: MinorUnits = 0
     posted_payments: MinorUnits = 0
     credits: MinorUnits = 0
@@ -133,6 +136,72 @@ class RevenueSummaryV2(Canonical):
     amounts: dict[str, CurrencyAmounts]
     breakdown: list[SummaryCell] = Field(default_factory=list, description="per period, entity and currency")
     reporting_totals: ReportingTotals | None = None
+
+
+# --- v2 revenue waterfall --------------------------------------------------------------------
+
+
+class WaterfallActual(Canonical):
+    """One past month of one legal entity and currency: what the ERP holds, beside the schedule."""
+
+    period: str = Field(description="YYYY-MM")
+    posted_invoices: MinorUnits = Field(description="ERP invoices dated in the month")
+    posted_credits: MinorUnits = Field(description="ERP credit memos of billing credit notes")
+    posted_voids: MinorUnits = Field(description="ERP write-offs of voided or uncollectible invoices")
+    billed: MinorUnits = Field(description="posted_invoices - posted_credits - posted_voids")
+    journal_entries: MinorUnits = Field(description="revenue journal entries (deferred revenue to revenue)")
+    reversals: MinorUnits = Field(description="reversing revenue journal entries")
+    recognized: MinorUnits = Field(description="journal_entries - reversals")
+    deferred_revenue: MinorUnits = Field(
+        description="month-end balance: billed - recognized, cumulative over every month the ERP holds"
+    )
+    scheduled_billings: MinorUnits = Field(description="what the contracts' schedules bill in the month")
+    scheduled_revenue: MinorUnits = Field(description="what the schedules recognise in the month")
+    billings_variance: MinorUnits = Field(description="billed - scheduled_billings")
+    revenue_variance: MinorUnits = Field(description="recognized - scheduled_revenue")
+
+
+class WaterfallForecast(Canonical):
+    """One month from ``as_of`` on: the schedule, what the ERP already holds for the month, and the
+    projected deferred revenue balance."""
+
+    period: str = Field(description="YYYY-MM")
+    scheduled_billings: MinorUnits
+    scheduled_revenue: MinorUnits
+    billed_to_date: MinorUnits = Field(
+        description="billed as the ERP holds it so far (as in WaterfallActual)"
+    )
+    recognized_to_date: MinorUnits = Field(description="recognized as the ERP holds it so far")
+    billings: MinorUnits = Field(description="the larger of billed_to_date and scheduled_billings")
+    revenue: MinorUnits = Field(description="the larger of recognized_to_date and scheduled_revenue")
+    deferred_revenue: MinorUnits = Field(
+        description="projected month-end balance: the previous month's + billings - revenue"
+    )
+
+
+class WaterfallSeries(Canonical):
+    entity: str | None = Field(default=None, description="legal entity code (config legal_entities)")
+    currency: Currency
+    opening_deferred_revenue: MinorUnits = Field(
+        description="the ERP's deferred revenue balance at the end of the month before as_of"
+    )
+    actuals: list[WaterfallActual] = Field(description="past months, oldest first")
+    forecast: list[WaterfallForecast] = Field(description="as_of and the months after it, oldest first")
+
+
+class RevenueWaterfall(Canonical):
+    """Billings and revenue by month per legal entity and currency: past months as the ERP holds
+    them beside the contracts' schedules, then the schedules rolled forward into a projected
+    deferred revenue balance. Minor units of each series' currency."""
+
+    as_of: str = Field(description="YYYY-MM: the first forecast month")
+    months: int = Field(description="forecast months")
+    history_months: int = Field(description="at most this many past months, from the first with data")
+    entity: str | None = None
+    currency: Currency | None = None
+    generated_at: dt.datetime
+    facts_folded_at: dt.datetime | None = None
+    series: list[WaterfallSeries]
 
 
 # --- v2 read-model views: drill-down, lineage, operations, exceptions ---------------------

@@ -30,6 +30,15 @@ class FactKind(StrEnum):
     # CRM
     contract_booked = "contract.booked"
     """An activated contract: ``amount`` is its total contract value; period = its start month."""
+    billing_scheduled = "billing.scheduled"
+    """Forecast: what a contract's schedule bills in one month (recurring charges of the billing
+    periods starting that month, before usage and tax). key ``<contract id>:<YYYY-MM>``; period =
+    that month. Republished whole when the contract changes: the read model replaces a contract's
+    forecast by its newest version (``occurred_at``), so months a shortened contract no longer
+    bills drop out."""
+    revenue_scheduled = "revenue.scheduled"
+    """Forecast: the revenue those scheduled charges recognise in one month (each period's charge
+    spread ratably over its service days, as the revenue flow posts it). key and period as above."""
     # Links made by onboarding (lineage only, no amount)
     customer_linked = "customer.linked"
     subscription_linked = "subscription.linked"
@@ -58,6 +67,8 @@ class FactKind(StrEnum):
 
 SYSTEM_OF: dict[FactKind, str] = {
     FactKind.contract_booked: "crm",
+    FactKind.billing_scheduled: "billing",
+    FactKind.revenue_scheduled: "erp",
     FactKind.customer_linked: "billing",
     FactKind.subscription_linked: "billing",
     FactKind.erp_customer_linked: "erp",

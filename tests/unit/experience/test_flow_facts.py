@@ -43,8 +43,13 @@ async def test_onboarding_books_the_total_contract_value_and_links_the_ids() -> 
         "customer.linked",
         "subscription.linked",
         "erp_customer.linked",
+        *["billing.scheduled"] * 12,
+        *["revenue.scheduled"] * 12,  # starting on the 1st, each period is one calendar month
     ]
     booked = facts.published[0]
+    forecast = facts.published[4:]
+    for kind in ("billing.scheduled", "revenue.scheduled"):  # the forecast bills and recognises the TCV
+        assert sum(f.amount or 0 for f in forecast if f.kind == kind) == 300000 * 12
     assert (booked.amount, booked.currency, booked.entity, booked.period) == (
         300000 * 12,
         "USD",

@@ -118,5 +118,9 @@ def test_fold_args_carry_the_fact_with_its_versions_and_the_script_knows_each_ki
     stored = json.loads(str(doc))
     assert stored["a"] == 10 and stored["_o"] == stored["_r"] == int(NOW.timestamp() * 1000)
     assert stored["_rm"] == "2026-11" and stored["p"] == "2026-10"
-    assert '["invoice.posted"]={"posted_invoices","invoice_posting","t","invoice.billed"}' in fold.SCRIPT
+    assert (
+        '["invoice.posted"]={"posted_invoices","invoice_posting","t","invoice.billed","",""}' in fold.SCRIPT
+    )
+    assert '["revenue.recognized"]={"recognized","","-","","","reversed_revenue"}' in fold.SCRIPT
+    assert '["billing.scheduled"]={"scheduled_billings","","-","","1",""}' in fold.SCRIPT
     assert 'local F = {contract_id="c",' in fold.SCRIPT

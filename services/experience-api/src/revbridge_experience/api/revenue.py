@@ -1,4 +1,5 @@
-"""The revenue summary (v1 deprecated, v2) and the drill-down from any of its figures to its records."""
+"""The revenue summary (v1 deprecated, v2), the drill-down from any of its figures to its records, and
+the revenue waterfall."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from revbridge_contracts.experience import RecordPage, RevenueSummary, RevenueSummaryV2
+from revbridge_contracts.experience import RecordPage, RevenueSummary, RevenueSummaryV2, RevenueWaterfall
 
-from revbridge_experience import summary
+from revbridge_experience import summary, waterfall
 from revbridge_experience.deps import (
     CURRENCY,
     CurrencyQ,
@@ -111,3 +112,26 @@ async def revenue_records(
         items=[record(d) for d in page.items],
         next_cursor=page.next_cursor,
     )
+
+
+@router.get(
+    "/v2/revenue/waterfall",
+    operation_id="getRevenueWaterfall",
+    response_model=RevenueWaterfall,
+    dependencies=[Depends(closed_query)],
+    summary="Billings, revenue and deferred revenue by month: the ERP's past months, then the schedules",
+)
+async def revenue_waterfall(
+    rm: Model,
+    months: Annotated[int, Query(ge=1, le=36, description="forecast months from as_of")] = 24,
+    entity: EntityQ = None,
+    currency: CurrencyQ = None,
+    as_of: Annotated[
+        str | None,
+        Query(pattern=waterfall.MONTH, description="YYYY-MM, the first forecast month (default: now)"),
+    ] = None,
+) -> RevenueWaterfall:
+    now = utcnow()
+    start = as_of or now.strftime("%Y-%m")
+    cells = await rm.ledger_cells(CellFilter(entity=entity, currency=currency))
+    return waterfall.waterfall(cells, start, months, now, await _folded_at(rm), entity, currency)

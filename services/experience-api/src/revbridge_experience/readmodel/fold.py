@@ -5,6 +5,10 @@ A fact's identity is ``(kind, key)``. The newest version wins (``occurred_at``, 
 late is ``stale`` and is dropped, and a newer one ``replaced`` the old — its contribution to every
 aggregate, drill-down and lineage index is taken out before the new one goes in, so a figure never
 counts a record twice. A fact that can't be read is recorded with its reason (``bad``) and skipped.
+
+A forecast (``billing.scheduled``, ``revenue.scheduled``: a contract's schedule, one fact per month)
+is also versioned by contract: the newest schedule's ``occurred_at`` wins whole, so the months an
+amended contract no longer has leave the forecast even when the flow does not republish them at 0.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ def fold_args(prefix: str, item: Fact, fields: dict[str, str] | None = None) -> 
 def _lua_roles() -> str:
     """``keys.ROLES`` as a Lua table, prepended to the script: one source for both languages."""
     rows = [
-        f'["{kind.value}"]={{"{r.measure}","{r.pair}","{r.side}","{r.other.value if r.other else ""}"}}'
+        f'["{kind.value}"]={{"{r.measure}","{r.pair}","{r.side}","{r.other.value if r.other else ""}",'
+        f'"{"1" if r.forecast else ""}","{r.reversed_measure}"}}'
         for kind, r in ROLES.items()
     ]
     return "local ROLES = {" + ",".join(rows) + "}\n"

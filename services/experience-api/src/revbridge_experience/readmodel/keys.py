@@ -6,7 +6,12 @@ fold script (one per fact) touches a single Redis Cluster slot. The layout:
 - ``facts`` hash: ``kind|key`` → the fact's newest version (compact JSON with its fold bookkeeping,
   see ``codec``);
 - ``agg:<period>|<entity>|<currency>`` hash: a sum and a count (``n:<measure>``) per measure;
-  ``cells`` set: every such cell, so a summary reads a few dozen hashes whatever the volume;
+  ``cells`` set: every such cell with an actual (a record of a platform), so a summary reads a few
+  dozen hashes whatever the volume; ``fcells`` set: every cell with a forecast (the scheduled
+  billings and revenue of contracts), which only the waterfall reads;
+- ``sc:<contract>`` set: the forecast facts of a contract's schedule, and ``sv`` hash
+  ``<contract>`` → the occurred ms of its newest schedule: a newer schedule replaces the older one
+  whole (months it no longer has drop out), an older one arriving late is stale;
 - ``dd:<measure>:<cell>`` sorted set (score: occurred ms): the records behind each figure;
 - ``um:<pair>:<cell>`` sorted set: records whose counterpart on the other side is missing;
 - ``lc:<contract>``, ``lu:<customer>``, ``li:<invoice>`` sets: lineage indexes;
@@ -39,6 +44,12 @@ class Role:
     side: str = "-"
     """'s' for the source (billing, CRM) of a pair, 't' for its target (the ERP)."""
     other: FactKind | None = None
+    forecast: bool = False
+    """A forecast (a schedule, not a record of a platform): in ``fcells``, indexed by contract in
+    ``sc:`` and not for lineage, and replaced whole by the contract's newer schedule."""
+    reversed_measure: str = ""
+    """Aggregate a fact with status ``reversed`` goes into instead of ``measure`` (a reversing
+    journal entry carries its amount unsigned: it must not add to what it reverses)."""
 
 
 ROLES: dict[FactKind, Role] = {
@@ -57,11 +68,17 @@ ROLES: dict[FactKind, Role] = {
     FactKind.credit_posted: Role("posted_credits", "credit_posting", "t", FactKind.credit_issued),
     FactKind.refund_issued: Role("refunds", "refund_posting", "s", FactKind.refund_posted),
     FactKind.refund_posted: Role("posted_refunds", "refund_posting", "t", FactKind.refund_issued),
-    FactKind.revenue_recognized: Role("recognized"),
+    FactKind.revenue_recognized: Role("recognized", reversed_measure="reversed_revenue"),
+    FactKind.billing_scheduled: Role("scheduled_billings", forecast=True),
+    FactKind.revenue_scheduled: Role("scheduled_revenue", forecast=True),
     FactKind.dispute_recorded: Role(""),
 }
 
-MEASURES = tuple(dict.fromkeys(r.measure for r in ROLES.values() if r.measure))
+MEASURES = tuple(
+    dict.fromkeys(m for r in ROLES.values() if not r.forecast for m in (r.measure, r.reversed_measure) if m)
+)
+"""The measures of actuals: the summary's figures, each with a drill-down."""
+FORECAST_MEASURES = tuple(r.measure for r in ROLES.values() if r.forecast)
 PAIRS = tuple(dict.fromkeys(r.pair for r in ROLES.values() if r.pair))
 SOURCE_OF_PAIR = {r.pair: k for k, r in ROLES.items() if r.side == "s"}
 

@@ -1,4 +1,5 @@
-"""Reads of the read model: cells for the summary, pages for drill-down, facts for lineage, metrics.
+"""Reads of the read model: cells for the summary and the waterfall, pages for drill-down, facts for
+lineage, metrics.
 
 Every read is a handful of pipelined commands whatever the volume: the summary reads one hash per
 (period, entity, currency) cell, a drill-down page reads ``limit`` members of each matching cell's
@@ -94,6 +95,24 @@ class ReadModel:
             unmatched = dict(zip(PAIRS, answers[i * step + 1 : (i + 1) * step], strict=True))
             out.append(Cell(cell, sums, unmatched))
         return out
+
+    async def ledger_cells(self, where: CellFilter) -> list[Cell]:
+        """Every cell with an actual or a forecast (``cells`` and ``fcells``): the waterfall's input."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.smembers(self.base + "cells")
+            pipe.smembers(self.base + "fcells")
+            actual, forecast = await pipe.execute()
+        ids = sorted(c for c in {*map(_text, actual), *map(_text, forecast)} if where.matches(c))
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for cell in ids:
+                pipe.hgetall(self.base + "agg:" + cell)
+            answers = await pipe.execute()
+        return [
+            Cell(cell, {_text(k): int(v) for k, v in sums.items()})
+            for cell, sums in zip(ids, answers, strict=True)
+        ]
 
     async def stats(self) -> dict[str, str]:
         return {_text(k): _text(v) for k, v in (await self._redis.hgetall(self.base + "stats")).items()}

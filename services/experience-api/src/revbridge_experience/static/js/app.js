@@ -7,6 +7,7 @@ import { ExceptionsView } from "./exceptions.js";
 import { LineageView } from "./lineage.js";
 import { OperationsView } from "./operations.js";
 import { RevenueView } from "./revenue.js";
+import { WaterfallView } from "./waterfall.js";
 
 function showSignIn(message) {
   $("loading").hidden = true;
@@ -35,12 +36,14 @@ async function start(session) {
   const lineage = new LineageView(api);
   const open = (scope, key) => lineage.show(scope, key);
   const revenue = new RevenueView(api, open);
+  const waterfall = new WaterfallView(api);
   const operations = new OperationsView(api);
   const exceptions = new ExceptionsView(api, open);
 
   $("revenue-filters").addEventListener("submit", (e) => {
     e.preventDefault();
     revenue.load($("filter-entity").value || undefined, $("filter-currency").value || undefined).catch(report("Revenue"));
+    waterfall.load($("filter-entity").value || undefined).catch(report("Waterfall"));
   });
   $("refresh-operations").addEventListener("click", () => operations.load().catch(report("Operations")));
   $("exception-filters").addEventListener("submit", (e) => {
@@ -53,6 +56,7 @@ async function start(session) {
   });
   await Promise.all([
     revenue.load().catch(report("Revenue")),
+    waterfall.load().catch(report("Waterfall")),
     operations.load().catch(report("Operations")),
     exceptions.load().catch(report("Exceptions")),
   ]);

@@ -9,11 +9,14 @@ NetSuite, so "ready" means the whole chain worked.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from scripts.ramp_contract import METER_EVENT, seed_ramp_contract, seed_stripe_meter
 
 # Demo credentials of the sandboxes and gateway (DEMO VALUES, sandbox mode only).
 STRIPE_KEY = "sk_test_revbridge_demo"
@@ -46,6 +49,8 @@ class Demo:
     invoice_id: str
     uk_account_id: str | None = None
     uk_contract_id: str | None = None
+    ramp_contract_id: str | None = None
+    """The three-year CPQ ramp with a seat phase-in and usage overages (scripts/ramp_contract.py)."""
 
 
 def poll(fn: Any, what: str, timeout: float = 60.0, interval: float = 0.2) -> Any:
@@ -220,6 +225,7 @@ def seed_demo(stack: Any, timeout: float = 90.0) -> Demo:
                 "the UK contract's onboarding (Revbridge Ltd)",
                 timeout,
             )
+            ramp = seed_ramp(stripe, sf, products)
         invoice_id = (
             stripe.get(f"/v1/subscriptions/{subscription}").raise_for_status().json()["latest_invoice"]
         )
@@ -242,7 +248,106 @@ def seed_demo(stack: Any, timeout: float = 90.0) -> Demo:
         )
 
     poll(posted_and_paid, "the demo invoice to be posted and paid in NetSuite", timeout, interval=0.5)
-    return Demo(parent, child, parent_contract, contract, invoice_id, uk_account, uk_contract)
+    send_demo_usage(gateway, ramp)
+    token = gateway_token(gateway)
+    poll(  # gently: the internal client has 120 requests a minute
+        lambda: any(i.get("posted") for i in ramp_lineage_view(gateway, ramp, token).get("invoices", [])),
+        "the ramp contract's first invoice to be posted in NetSuite",
+        timeout,
+        interval=1.0,
+    )
+    return Demo(parent, child, parent_contract, contract, invoice_id, uk_account, uk_contract, ramp)
+
+
+def seed_ramp(stripe: httpx.Client, sf: httpx.Client, products: dict[str, str]) -> str:
+    """The three-year ramp contract (CPQ segments, usage line) for Globex Analytics, activated."""
+    seed_stripe_meter(stripe)
+    products = products | {
+        "API-CALLS": sf_create(
+            sf, "Product2", {"Name": "API calls", "ProductCode": "API-CALLS", "IsActive": True}
+        )
+    }
+    account = sf_create(
+        sf, "Account", {"Name": "Globex Analytics", "BillingCountry": "US", "CurrencyIsoCode": "USD"}
+    )
+    start = dt.datetime.now(dt.UTC).date()
+    ramp = seed_ramp_contract(
+        lambda sobject, fields: sf_create(sf, sobject, fields), account, products, start, "Globex Analytics"
+    )
+    activate(sf, ramp.contract_id)
+    return ramp.contract_id
+
+
+def ramp_lineage_view(gateway: str, contract_id: str, token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token or gateway_token(gateway)}"}
+    response = httpx.get(
+        f"{gateway}/experience/v2/lineage", params={"contract_id": contract_id}, headers=headers, timeout=10
+    )
+    contracts = response.json().get("contracts", []) if response.status_code == 200 else []
+    return dict(contracts[0]) if contracts else {}
+
+
+def ramp_lineage(gateway: str, contract_id: str) -> list[str]:
+    """The ramp contract's lineage as ``make run`` prints it: CRM -> Stripe -> NetSuite, with amounts."""
+    view = ramp_lineage_view(gateway, contract_id)
+
+    def rec(label: str, record: dict[str, Any] | None) -> str:
+        if not record:
+            return f"{label:<18} (not yet)"
+        amount = (
+            f"  {record['amount'] / 100:,.2f} {record['currency']}"
+            if record.get("amount") is not None
+            else ""
+        )
+        return f"{label:<18} {record['system']}:{record['record_type']} {record['id']}{amount}"
+
+    out = [
+        rec("contract (booked)", view.get("contract")),
+        rec("billing customer", view.get("billing_customer")),
+        rec("subscription", view.get("subscription")),
+        rec("ERP customer", view.get("erp_customer")),
+    ]
+    for invoice in view.get("invoices", []):
+        out.append(rec("invoice (billed)", invoice.get("billed")))
+        out.append(rec("  posted", invoice.get("posted")))
+        out += [rec("  revenue", j) for j in invoice.get("journal_entries", [])]
+    return out
+
+
+def send_demo_usage(gateway: str, contract_id: str, timeout: float = 60.0) -> None:
+    """A first batch of API-call usage for the ramp contract, as a partner sends it."""
+    token = gateway_token(gateway, PARTNER_CLIENT)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    batch = {
+        "events": [
+            {
+                "event_id": f"demo-{contract_id}-{i}",
+                "contract_id": contract_id,
+                "meter": METER_EVENT,
+                "quantity": "2500",
+                "timestamp": now,
+            }
+            for i in range(4)
+        ]
+    }
+
+    attempts = iter(range(1_000_000))
+
+    def accepted() -> bool:  # once the contract is onboarded its usage is taken (event ids dedupe)
+        response = httpx.post(
+            f"{gateway}/process/v1/usage/events",
+            json=batch,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Idempotency-Key": f"demo-usage-{contract_id}-{next(attempts)}",
+            },
+            timeout=10,
+        )
+        return response.status_code == 200 and all(
+            e["status"] in ("accepted", "duplicate") for e in response.json()["results"]
+        )
+
+    poll(accepted, "the ramp contract's usage to be accepted", timeout, interval=0.5)
 
 
 def try_it(gw: str, contract_id: str) -> list[str]:
@@ -255,6 +360,7 @@ def try_it(gw: str, contract_id: str) -> list[str]:
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
         f"CONTRACT={contract_id}",
         f"curl -s {auth} {gw}/experience/v2/revenue/summary",
+        f'curl -s {auth} "{gw}/experience/v2/revenue/waterfall?months=12&entity=US"',
         f'curl -s {auth} "{gw}/experience/v2/lineage?contract_id=$CONTRACT"',
         f"curl -s {auth} {gw}/experience/v2/operations/metrics",
         f'curl -s {auth} "{gw}/experience/v2/exceptions?status=open"',
@@ -265,6 +371,11 @@ def banner(stack: Any, demo: Demo, elapsed: float) -> str:
     gw = stack.url("gateway")
     client_id, secret = INTERNAL_CLIENT
     lines = "\n".join(f"  {line}" for line in try_it(gw, demo.contract_id))
+    ramp = (
+        "\n".join(f"  {line}" for line in ramp_lineage(gw, demo.ramp_contract_id))
+        if demo.ramp_contract_id
+        else ""
+    )
     return f"""
 revbridge is ready ({elapsed:.0f}s).
 
@@ -273,8 +384,13 @@ revbridge is ready ({elapsed:.0f}s).
   partner client     {PARTNER_CLIENT[0]} / {PARTNER_CLIENT[1]}   (DEMO VALUES)
   demo contract      {demo.contract_id} (invoice {demo.invoice_id}, posted and paid in NetSuite)
   UK demo contract   {demo.uk_contract_id} (Revbridge Ltd: GBP, Stripe account uk, NetSuite subsidiary 2)
+  ramp contract      {demo.ramp_contract_id} (3 years: yearly price ramps, 100 then 250 seats, API-call overage)
   sandboxes          Stripe {stack.url("stripe")}  Salesforce {stack.url("salesforce")}  NetSuite {stack.url("netsuite")}
   logs               {stack.log_dir}
+
+The ramp contract's lineage (first month billed; API-call usage is queued for Stripe):
+
+{ramp}
 
 A token, then the revenue summary, the demo contract's lineage, the operations metrics and the
 open exceptions (all v2):

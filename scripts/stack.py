@@ -140,6 +140,7 @@ class Stack:
             ("system-poller", ["-m", "revbridge_system.poller"], None),
             ("process-api", ["-m", "revbridge_process"], f"{self.url('process')}/healthz"),
             ("process-worker", ["-m", "revbridge_process.worker"], None),
+            ("usage-sender", ["-m", "revbridge_process.usage.sender"], None),
             ("experience-api", ["-m", "revbridge_experience.app"], f"{self.url('experience')}/healthz"),
             ("experience-projector", ["-m", "revbridge_experience.projector"], None),
             ("gateway", ["-m", "revbridge_gateway"], f"{self.url('gateway')}/healthz"),

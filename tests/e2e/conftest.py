@@ -23,7 +23,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             log_dir=tmp / "logs",
             keys_dir=tmp / "keys",
             # the push path only: the trace test must not race a poll of the same contract
-            extra_env={"SALESFORCE_POLL_INTERVAL_SECONDS": "300"},
+            # the ramp test advances a test clock and sends usage at once: read the clock every batch
+            extra_env={"SALESFORCE_POLL_INTERVAL_SECONDS": "300", "PROCESS_USAGE_CLOCK_CACHE_SECONDS": "0"},
         )
         with running_stack(s):
             yield s

@@ -28,6 +28,10 @@ ENTITY_OF_SUBSIDIARY = {"1": ("US", "USD"), "2": ("GB", "GBP")}
 ACCOUNT_KEYS = {"US": seed.STRIPE_KEY, "GB": seed.STRIPE_UK_KEY}
 UNMAPPED = "WIDGET-LEGACY"
 LINES_OF = "SELECT Quantity, UnitPrice FROM OpportunityLineItem WHERE OpportunityId ="
+SEGMENTS_OF = (
+    "SELECT SBQQ__Quantity__c, SBQQ__NetPrice__c, SBQQ__ChargeType__c FROM SBQQ__Subscription__c "
+    "WHERE SBQQ__Contract__c ="
+)
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +116,18 @@ def platform_figures(stack: Stack) -> dict[tuple[str, str], dict[str, int]]:
     }
     by_currency = {currency: cell for cell in figures for currency in [cell[1]]}
     with seed.salesforce_client(stack.url("salesforce")) as crm:
-        for contract in soql(crm, "SELECT Id, ContractTerm, CurrencyIsoCode, Status FROM Contract"):
-            if contract["Status"] != "Activated":
+        for contract in soql(
+            crm, "SELECT Id, ContractTerm, CurrencyIsoCode, Status, StartDate FROM Contract"
+        ):
+            if contract["Status"] != "Activated" or not str(contract["StartDate"]).startswith(month()):
+                continue  # booked in its start month (the summary's period)
+            segments = soql(crm, f"{SEGMENTS_OF} '{contract['Id']}'")
+            if segments:  # a CPQ contract: each recurring segment's net price per unit times its quantity
+                figures[by_currency[contract["CurrencyIsoCode"]]]["bookings"] += sum(
+                    cents(s["SBQQ__NetPrice__c"]) * int(s["SBQQ__Quantity__c"])
+                    for s in segments
+                    if s["SBQQ__ChargeType__c"] == "Recurring"
+                )
                 continue
             opportunities = soql(crm, f"SELECT Id FROM Opportunity WHERE ContractId = '{contract['Id']}'")
             monthly = sum(

@@ -90,3 +90,33 @@ def sandbox(platform: str, env: Mapping[str, str] | None = None) -> Iterator[str
         env=env,
     ):
         yield base
+
+
+@contextmanager
+def worker(
+    name: str, args: Sequence[str], env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``python <args>`` (a worker: no health URL) until the block ends; a test may kill it first."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{name}-{os.getpid()}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, *args], env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@contextmanager
+def usage_sender(env: Mapping[str, str], name: str = "usage-sender") -> Iterator[subprocess.Popen[bytes]]:
+    """The process API's usage sender (``revbridge_process.usage.sender``), as ``make run`` starts it."""
+    with worker(name, ["-m", "revbridge_process.usage.sender"], env) as proc:
+        yield proc

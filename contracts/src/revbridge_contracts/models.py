@@ -8,6 +8,7 @@ fields only. Request bodies forbid unknown fields so a typo is a 422, not silent
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -63,13 +64,48 @@ class ContractStatus(StrEnum):
     other = "other"
 
 
+class ChargeType(StrEnum):
+    recurring = "recurring"
+    usage = "usage"
+    one_time = "one_time"
+
+
 class ContractLine(Canonical):
+    """One line of a contract: a product, its quantity and price, and — for a segmented (ramped or
+    phased) line as Salesforce CPQ stores it — the service period the price holds for.
+
+    A line without ``start_date``/``end_date`` holds for the whole term. ``unit_amount`` is the
+    monthly price per unit; ``amount`` the monthly total. A usage line (``charge_type: usage``)
+    carries the quantity included in each monthly period and the price per unit beyond it, in
+    minor units as an exact decimal (usage is often priced in fractions of a cent).
+    """
+
     id: str
     product_code: str | None
     product_name: str | None = None
     quantity: int
     unit_amount: MinorUnits
     amount: MinorUnits
+    charge_type: ChargeType = ChargeType.recurring
+    start_date: dt.date | None = Field(default=None, description="first day of the segment")
+    end_date: dt.date | None = Field(default=None, description="last day of the segment (inclusive)")
+    segment_index: int | None = Field(default=None, description="CPQ's segment number (1 = first year)")
+    segment_label: str | None = None
+    segment_key: str | None = Field(default=None, description="one key for all segments of one line")
+    currency: Currency | None = Field(
+        default=None, description="the line's own currency, when the CRM has one"
+    )
+    segment_unit_amount: MinorUnits | None = Field(
+        default=None,
+        description="the segment's own price per unit over the whole segment, as the CRM holds it",
+    )
+    segment_months: int | None = Field(
+        default=None, description="whole months the segment spans (None: not whole)"
+    )
+    included_quantity: Decimal | None = Field(default=None, description="usage: units included per period")
+    overage_unit_amount: Decimal | None = Field(
+        default=None, description="usage: minor units per unit beyond the included quantity"
+    )
 
 
 class Contract(Canonical):
@@ -147,6 +183,7 @@ class BillingCustomer(Canonical):
     name: str | None
     currency: Currency | None = None
     created: bool = False
+    test_clock: str | None = Field(default=None, description="the Stripe test clock it runs on (test mode)")
 
 
 class SubscriptionItem(Canonical):
@@ -157,23 +194,80 @@ class SubscriptionItem(Canonical):
 ProrationBehavior = Literal["create_prorations", "none", "always_invoice"]
 
 
+class PhaseItem(Command):
+    """One item of a schedule phase: a licensed price at the contract's own monthly unit price, or a
+    metered price with the contract's included quantity and overage rate.
+
+    ``billing_price_ref`` is the product's list price (lookup key): its product (and, for a metered
+    price, its meter) carry over to the price the contract's terms make.
+    """
+
+    billing_price_ref: str = Field(min_length=1, max_length=200)
+    quantity: int | None = Field(default=None, ge=1, description="licensed items; None for metered")
+    unit_amount: MinorUnits | None = Field(
+        default=None, ge=0, description="monthly price per unit; None: the list price as it is"
+    )
+    metered: bool = False
+    included_quantity: Decimal | None = Field(
+        default=None, ge=0, description="metered: free units per period"
+    )
+    overage_unit_amount: Decimal | None = Field(
+        default=None, ge=0, description="metered: minor units per unit beyond the included quantity"
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> PhaseItem:
+        if self.metered and self.quantity is not None:
+            raise ValueError("a metered item has no quantity")
+        if not self.metered and self.quantity is None:
+            raise ValueError("quantity: a licensed item needs one")
+        return self
+
+
+class SubscriptionPhase(Command):
+    """A span of the contract with one set of items: one per segment boundary of its lines."""
+
+    start_date: dt.date
+    end_date: dt.date = Field(description="the next phase's start (exclusive)")
+    items: list[PhaseItem] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> SubscriptionPhase:
+        if self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        return self
+
+
 class SubscriptionUpsert(Command):
     """Upserted by CRM contract id (the path key): one subscription per contract.
 
-    An existing subscription converges to ``items`` (amendments, renewals) with
+    A flat contract names its ``items``. A ramped or phased one (CPQ segments, usage) names its
+    ``phases`` instead and becomes a subscription schedule with one phase per segment boundary.
+    An existing subscription (or schedule) converges to the command (amendments, renewals) with
     ``proration_behavior``; the update's idempotency key is derived from ``revision``, the
     contract version it implements, so a retry after a lost answer never applies it twice.
     """
 
     customer_id: str
     currency: Currency
-    items: list[SubscriptionItem] = Field(min_length=1)
+    items: list[SubscriptionItem] = Field(default_factory=list)
+    phases: list[SubscriptionPhase] = Field(default_factory=list, max_length=50)
     days_until_due: int = Field(default=30, ge=0, le=365)
     revision: str | None = Field(
         default=None, max_length=100, description="contract version (e.g. its last modification stamp)"
     )
     term_end: dt.date | None = Field(default=None, description="end of the contract term (renewals move it)")
     proration_behavior: ProrationBehavior = "create_prorations"
+
+    @model_validator(mode="after")
+    def _items_or_phases(self) -> SubscriptionUpsert:
+        if bool(self.items) == bool(self.phases):
+            raise ValueError("items or phases: give exactly one of them")
+        for before, after in zip(self.phases, self.phases[1:], strict=False):
+            if after.start_date != before.end_date:
+                gap = f"one ends {before.end_date}, the next starts {after.start_date}"
+                raise ValueError(f"phases must follow each other: {gap}")
+        return self
 
 
 class Subscription(Canonical):
@@ -188,6 +282,10 @@ class Subscription(Canonical):
     revision: str | None = None
     items: list[SubscriptionItem] = Field(default_factory=list)
     currency: Currency | None = None
+    schedule_id: str | None = Field(
+        default=None, description="the subscription schedule of a phased contract"
+    )
+    ended_at: dt.datetime | None = Field(default=None, description="when a canceled subscription ended")
 
 
 class SubscriptionPage(Canonical):

@@ -19,14 +19,14 @@ import yaml
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from revbridge_contracts import experience, models, problems, process
+from revbridge_contracts import experience, models, problems, process, usage
 
 REF_PREFIX = "#/components/schemas/"
 
 
 def _registry() -> dict[str, type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {}
-    for module in (models, process, experience, problems):
+    for module in (models, process, experience, problems, usage):
         for name, obj in vars(module).items():
             if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__:
                 found[name] = obj
@@ -60,7 +60,7 @@ def component_schemas(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_enum(name: str) -> bool:
-    return any(inspect.isclass(getattr(m, name, None)) for m in (models, process))
+    return any(inspect.isclass(getattr(m, name, None)) for m in (models, process, usage))
 
 
 def _strip(node: Any) -> Any:

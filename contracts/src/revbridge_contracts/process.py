@@ -46,6 +46,8 @@ class ErrorClass(StrEnum):
     bad_event = "bad_event"
     payment_overdue = "payment_overdue"
     """An invoice's failed payment attempts crossed the dunning threshold (``config/flows.yaml``)."""
+    usage_late = "usage_late"
+    """Usage for a billing period already invoiced, held for revops (``usage.late: exception``)."""
     unknown = "unknown"
 
 

@@ -267,6 +267,30 @@ def test_contracts_and_subscriptions_compare_items_currency_and_liveness() -> No
     assert result.counts.matched == 1
 
 
+def test_a_subscription_that_ended_with_its_contracts_term_is_not_a_status_mismatch() -> None:
+    start = dt.date(2027, 1, 15)
+    contracts = [
+        contract_rec(contract(f"80000000000000{n}", start_date=start, term_months=36), mappings())
+        for n in (1, 2)
+    ]
+
+    def ended(contract_id: str, on: dt.datetime) -> object:
+        fields = {"id": f"sub_{contract_id}", "customer_id": "cus_1", "crm_contract_id": contract_id}
+        return Subscription.model_validate(fields | {"status": "canceled", "currency": "USD", "ended_at": on})
+
+    subs = [
+        ended("800000000000001", dt.datetime(2030, 1, 15, tzinfo=dt.UTC)),  # the schedule ended with the term
+        ended("800000000000002", dt.datetime(2028, 6, 1, tzinfo=dt.UTC)),  # canceled in the middle of it
+    ]
+    result = compare(
+        SPECS[ReconciliationPair.contract_subscription],
+        contracts,
+        [subscription_rec(s, "default") for s in subs],  # type: ignore[arg-type]
+        CUTOFF,
+    )
+    assert _kinds(result) == {"800000000000002": [C.status_mismatch]}
+
+
 def refund(refund_id: str, amount: int, status: str = "succeeded", currency: str = "USD") -> Refund:
     return Refund(
         id=refund_id,

@@ -25,6 +25,7 @@ def seed_reference_data() -> dict[str, dict[str, dict[str, Any]]]:
         ("101", "PLAT-ENT", "Platform Enterprise"),
         ("102", "SEAT", "Additional seats"),
         ("103", "SUPPORT-PREM", "Premium support"),
+        ("104", "API-CALLS", "API calls (usage overage)"),
     ]
     accounts = [
         ("1", "Accounts Receivable", "AcctRec"),

@@ -161,7 +161,7 @@ def _subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, invoice_id: s
     return inv
 
 
-def _item_lines(ctx: Ctx, inv: Obj, sub: Obj, usage: Usage | None) -> list[Obj]:
+def _item_lines(ctx: Ctx, inv: Obj, sub: Obj, usage: Usage | None, metered_only: bool = False) -> list[Obj]:
     """Lines per item: licensed items for their current period, metered ones for ``usage``.
 
     A graduated tiered price bills one line per tier its quantity reaches (the tier's units at the
@@ -176,9 +176,11 @@ def _item_lines(ctx: Ctx, inv: Obj, sub: Obj, usage: Usage | None) -> list[Obj]:
         quantity = int(item["quantity"] or 0)
         if is_metered(item["price"]):
             quantity, start, end = (usage or {}).get(item["id"], (0, inv["created"], inv["created"]))
-            unit = int(item["price"].get("unit_amount") or 0)
-            line.update(quantity=quantity, quantity_decimal=str(quantity), amount=unit * quantity)
-            line.update(subtotal=unit * quantity, period={"start": start, "end": end})
+            amount = tiers.amount(ctx.account, item["price"], quantity)
+            line.update(quantity=quantity, quantity_decimal=str(quantity), amount=amount)
+            line.update(subtotal=amount, period={"start": start, "end": end})
+        elif metered_only:
+            continue
         price_tiers = tiers.of(ctx.account, item["price"])
         if price_tiers is None:
             lines.append(line)
@@ -205,19 +207,36 @@ def _item_lines(ctx: Ctx, inv: Obj, sub: Obj, usage: Usage | None) -> list[Obj]:
     return lines
 
 
-def create_subscription_invoice(ctx: Ctx, sub: Obj, billing_reason: str, usage: Usage | None = None) -> Obj:
+def create_subscription_invoice(
+    ctx: Ctx, sub: Obj, billing_reason: str, usage: Usage | None = None, metered_only: bool = False
+) -> Obj:
     """A draft invoice billing every item of ``sub`` for its current period (emits invoice.created).
 
     Licensed items bill in advance; metered items bill ``usage`` (the period that just ended).
-    Pending invoice items of the subscription (prorations) are pulled in.
+    Pending invoice items of the subscription (prorations) are pulled in. ``metered_only``: the
+    final invoice of a subscription ending at its period's end (usage only).
     """
     inv = _subscription_invoice(ctx, sub, billing_reason, new_id("in"))
-    lines = [ctx.account.put(line) for line in _item_lines(ctx, inv, sub, usage)]
+    lines = [ctx.account.put(line) for line in _item_lines(ctx, inv, sub, usage, metered_only)]
     lines.extend(invoice_items.claim(ctx, inv, sub["customer"], sub["id"]))
     set_lines(inv, lines)
     adjust(ctx, inv, sub)
     ctx.account.put(inv)
     ctx.emit("invoice.created", inv)
+    return inv
+
+
+def final_usage_invoice(ctx: Ctx, sub: Obj) -> Obj | None:
+    """The invoice that bills a subscription's metered usage when it ends at its period's end
+    ("any metered usage is charged for in a final invoice"); None without metered items.
+    guess: its billing_reason is ``subscription_cycle``, like the renewal it takes the place of."""
+    if not any(is_metered(item["price"]) for item in sub["items"]["data"]):
+        return None
+    inv = create_subscription_invoice(
+        ctx, sub, "subscription_cycle", usage=metered_usage(ctx, sub), metered_only=True
+    )
+    sub["latest_invoice"] = inv["id"]
+    collect(ctx, sub, inv)
     return inv
 
 

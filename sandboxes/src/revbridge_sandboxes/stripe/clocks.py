@@ -72,6 +72,7 @@ def will_end(sub: Obj, boundary: int) -> bool:
 def renew(ctx: Ctx, sub: Obj, boundary: int) -> None:
     """Cross one period boundary of ``sub`` at ``boundary`` (``now()`` is frozen there)."""
     if will_end(sub, boundary):
+        billing.final_usage_invoice(ctx, sub)  # the ending period's metered usage
         sub.update(status="canceled", canceled_at=sub["canceled_at"] or boundary, ended_at=boundary)
         sub["cancellation_details"]["reason"] = "cancellation_requested"
         ctx.emit("customer.subscription.deleted", sub)

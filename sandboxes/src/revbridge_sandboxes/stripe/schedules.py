@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from . import subscription_ops
+from . import billing, subscription_ops
 from .state import Obj, snapshot
 
 if TYPE_CHECKING:
@@ -83,6 +83,8 @@ def transition(ctx: Ctx, schedule: Obj, ts: int) -> None:
     if schedule["end_behavior"] == "cancel" and sub is not None:
         schedule.update(status="completed", completed_at=ts)
         if sub["status"] != "canceled":
+            if any(int(i["current_period_end"]) == ts for i in sub["items"]["data"]):
+                billing.final_usage_invoice(ctx, sub)  # ends with its period: its usage is billed
             subscription_ops.cancel(ctx, sub, ts)
     else:
         schedule.update(status="released", released_at=ts, released_subscription=schedule["subscription"])

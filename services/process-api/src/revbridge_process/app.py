@@ -23,6 +23,7 @@ from revbridge_process.api import (
     replays,
     reports,
     revenue,
+    usage,
 )
 from revbridge_process.bus import EventBus
 from revbridge_process.config import Config, ConfigError, load_config
@@ -32,6 +33,7 @@ from revbridge_process.scheduling import Reconciliations
 from revbridge_process.settings import Settings
 from revbridge_process.store import build_store
 from revbridge_process.system_client import SystemApi, http_transport
+from revbridge_process.usage.wiring import usage_service
 
 DESCRIPTION = (
     "Orchestrates the revenue flows: onboarding (contract → billing customer and subscription → "
@@ -58,6 +60,9 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
                 app.state.reconciliations = Reconciliations(
                     redis, settings, app.state.config, app.state.system, app.state.store
                 )
+                app.state.usage = usage_service(
+                    redis, settings, app.state.config, app.state.system, app.state.store
+                )
                 try:
                     yield
                 finally:
@@ -80,7 +85,7 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (onboardings, exceptions, replays, reports, revenue, reconciliations, operations):
+    for module in (onboardings, exceptions, replays, reports, revenue, reconciliations, operations, usage):
         app.include_router(module.router)
     return app
 

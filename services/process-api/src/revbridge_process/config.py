@@ -59,6 +59,26 @@ class ProductMapping(_Strict):
         return self.billing_price_refs.get(currency, self.billing_price_ref)
 
 
+class MeterMapping(_Strict):
+    """A usage product: the CRM product code of a usage line -> its Stripe Billing Meter and NetSuite item.
+
+    ``billing_price_ref`` names the list metered price on the meter (per currency where it differs);
+    a contract's own included quantity and overage rate become a graduated price derived from it
+    (same product, same meter), so usage bills at the contract's terms.
+    """
+
+    name: str | None = None
+    event_name: str = Field(
+        min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$", description="Stripe meter event_name"
+    )
+    billing_price_ref: str = Field(min_length=1, description="Stripe lookup_key of the list metered price")
+    billing_price_refs: dict[Currency, str] = Field(default_factory=dict)
+    erp_item_id: str = Field(min_length=1, description="NetSuite item internal id of the overage line")
+
+    def price_ref(self, currency: str) -> str:
+        return self.billing_price_refs.get(currency, self.billing_price_ref)
+
+
 class LegalEntity(_Strict):
     name: str = Field(min_length=1)
     subsidiary_id: str = Field(min_length=1)
@@ -91,9 +111,24 @@ class Ledger(_Strict):
 
 class Mappings(_Strict):
     products: dict[str, ProductMapping] = Field(min_length=1)
+    meters: dict[str, MeterMapping] = Field(
+        default_factory=dict, description="usage products by CRM product code"
+    )
     tax: TaxMappings = Field(default_factory=TaxMappings)
     ledger: Ledger = Field(default_factory=Ledger)
     legal_entities: dict[CountryCode, LegalEntity] = Field(min_length=1)
+
+    def erp_item_of(self, product_code: str | None) -> str | None:
+        """The NetSuite item a billed line of ``product_code`` posts to (a product or a usage product)."""
+        mapping = self.products.get(product_code or "") or self.meters.get(product_code or "")
+        return mapping.erp_item_id if mapping is not None else None
+
+    def meter_by_event(self, event_name: str) -> tuple[str, MeterMapping] | None:
+        """The usage product (code, mapping) whose meter is ``event_name``; None when none is."""
+        for code, meter in self.meters.items():
+            if meter.event_name == event_name:
+                return code, meter
+        return None
 
     def billing_accounts(self) -> list[str]:
         return sorted({entity.billing_account for entity in self.legal_entities.values()})
@@ -122,12 +157,21 @@ class AmendmentPolicy(_Strict):
     proration_behavior: Literal["create_prorations", "none", "always_invoice"] = "create_prorations"
 
 
+class UsagePolicy(_Strict):
+    late: Literal["bill_next_period", "exception"] = Field(
+        default="bill_next_period",
+        description="usage for a period already invoiced: bill it in the current period, or raise an "
+        "exception (class usage_late) for revops and send nothing",
+    )
+
+
 class FlowPolicies(_Strict):
     """``config/flows.yaml``: business thresholds and choices of the flows (all optional)."""
 
     dunning: DunningPolicy = Field(default_factory=DunningPolicy)
     revenue: RevenuePolicy = Field(default_factory=RevenuePolicy)
     amendments: AmendmentPolicy = Field(default_factory=AmendmentPolicy)
+    usage: UsagePolicy = Field(default_factory=UsagePolicy)
 
 
 class ExceptionPolicy(_Strict):
@@ -298,6 +342,19 @@ def _check_currencies(path: Path, mappings: Mappings) -> None:
                 raise ConfigError(
                     f"{path}: products.{code}.billing_price_refs.{currency}: no legal entity bills {currency}"
                 )
+    for code, meter in mappings.meters.items():
+        if code in mappings.products:
+            raise ConfigError(
+                f"{path}: meters.{code}: {code} is also under products; a line is one or the other"
+            )
+        for currency in meter.billing_price_refs:
+            if currency not in billed:
+                raise ConfigError(
+                    f"{path}: meters.{code}.billing_price_refs.{currency}: no legal entity bills {currency}"
+                )
+    events = [meter.event_name for meter in mappings.meters.values()]
+    if len(events) != len(set(events)):
+        raise ConfigError(f"{path}: meters: two usage products share one event_name")
     for country in mappings.tax.countries:
         if country not in mappings.legal_entities:
             raise ConfigError(f"{path}: tax.countries.{country}: no legal entity bills {country}")

@@ -12,6 +12,7 @@ from revbridge_process.errors import InvalidField
 from revbridge_process.ports import FactSink, SystemPort
 from revbridge_process.replay import Replayer
 from revbridge_process.store import RedisStore
+from revbridge_process.usage.service import UsageService
 
 CLIENT_ID_HEADER = "X-Revbridge-Client-Id"
 """Set by the gateway to the calling client; recorded in the exception history as who acted when
@@ -45,6 +46,10 @@ async def _replayer(request: Request) -> Replayer:
     return request.app.state.replayer
 
 
+async def _usage(request: Request) -> UsageService:
+    return request.app.state.usage
+
+
 async def closed_query(request: Request) -> None:
     """Refuse query parameters the operation does not declare (a typo such as ``?ownr=`` would
     otherwise list everything): 422 naming each one, as for any invalid field."""
@@ -67,3 +72,4 @@ AppConfig = Annotated[Config, Depends(_config)]
 ReplayService = Annotated[Replayer, Depends(_replayer)]
 Facts = Annotated[FactSink, Depends(_facts)]
 Actor = Annotated[str, Depends(_actor)]
+Usage = Annotated[UsageService, Depends(_usage)]

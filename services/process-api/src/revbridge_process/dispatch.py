@@ -28,7 +28,7 @@ from revbridge_process.flows import (
 )
 from revbridge_process.flows.billing_context import invoice_context
 from revbridge_process.flows.reads import read_once
-from revbridge_process.ports import ExceptionSink, FactSink, StatusStore, SystemPort
+from revbridge_process.ports import ExceptionSink, FactSink, StatusStore, SystemPort, UsageRegistry
 
 DEFAULT_BILLING_ACCOUNT = "default"
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class FlowDeps:
     """Runs onboarding's CRM write-back under its own retry policy (``retry.step_runner``)."""
     facts: FactSink = field(default_factory=NoFacts)
     """Where the flows publish ledger facts for the experience API's read models."""
+    usage: UsageRegistry | None = None
+    """Where onboarding records a metered contract for usage ingestion (``usage.directory``)."""
     exceptions: ExceptionSink | None = None
     """Lets a flow resolve its own exceptions (dunning, once the invoice is settled); when None, the
     status store is used if it is also the exception queue (as ``store.RedisStore`` is)."""
@@ -96,6 +98,7 @@ async def dispatch(envelope: EventEnvelope, deps: FlowDeps) -> None:
             writeback=deps.crm_writeback,
             proration=config.flows.amendments.proration_behavior,
             facts=deps.facts,
+            usage=deps.usage,
         )
     elif kind == EventType.invoice_finalized:
         posted = await _post(subject, account, system, deps)

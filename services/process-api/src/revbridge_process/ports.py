@@ -41,6 +41,9 @@ from revbridge_contracts.models import (
     SubscriptionUpsert,
 )
 from revbridge_contracts.process import ErrorClass, ExceptionRecord, OnboardingStatus
+from revbridge_contracts.usage import MeterEventBatch, MeterEventBatchResult, TestClock
+
+from revbridge_process.usage.directory import DirectoryEntry
 
 
 class SystemPort(Protocol):
@@ -145,6 +148,14 @@ class ListingPort(Protocol):
     ) -> ErpTransactionPage: ...
 
 
+class MeterPort(Protocol):
+    """Usage to Stripe's meters through the system API (``usage``), and test clocks' time."""
+
+    async def send_meter_events(self, account: str, batch: MeterEventBatch) -> MeterEventBatchResult: ...
+
+    async def get_test_clock(self, account: str, clock_id: str) -> TestClock: ...
+
+
 class StatusStore(Protocol):
     """Where each contract's onboarding stands (a working set, never the system of record)."""
 
@@ -162,6 +173,12 @@ class ExceptionSink(Protocol):
     ) -> ExceptionRecord: ...
 
     async def resolve_exception(self, flow: str, business_key: str) -> None: ...
+
+
+class UsageRegistry(Protocol):
+    """Where onboarding records a metered contract for usage ingestion (``usage.directory``)."""
+
+    async def register(self, entry: DirectoryEntry) -> None: ...
 
 
 class FactSink(Protocol):

@@ -35,6 +35,8 @@ from revbridge_contracts.process import (
 )
 
 from revbridge_process.config import Mappings
+from revbridge_process.flows import ramps
+from revbridge_process.flows.amendments import term_end
 from revbridge_process.flows.refunds import REFUNDED
 
 Category = ReconciliationCategory
@@ -112,6 +114,8 @@ class Rec:
     """Exception ids (``flow:key``) whose open exception means this difference is already owned."""
     items: tuple[tuple[str, int], ...] | None = None
     """Subscription items (price ref, quantity) expected or found; None when not comparable."""
+    ends: dt.date | None = None
+    """A contract's last day of term; the day a subscription ended."""
 
     def record(self) -> SystemRecord:
         return SystemRecord(
@@ -157,6 +161,8 @@ class PairSpec:
     own: Callable[[Rec], bool] = lambda _: False
     """Targets no source names that are still not unexpected (another flow's, or not live)."""
     prefer: Callable[[Rec], bool] = lambda _: True
+    completed: Callable[[Rec, Rec], bool] = lambda _s, _t: False
+    """A target whose status is not the expected one because its source's term is over."""
     """Of several targets naming a source, only these count when there are any (live subscriptions)."""
 
 
@@ -236,7 +242,11 @@ def _problems(spec: PairSpec, source: Rec, found: list[Rec]) -> list[tuple[Categ
         detail = f"{what}: currency {source.currency}, target {target.currency}"
         problems.append((Category.currency_mismatch, detail))
     allowed = spec.expected_status(source)
-    if allowed is not None and (target.status or "").lower() not in allowed:
+    if (
+        allowed is not None
+        and (target.status or "").lower() not in allowed
+        and not spec.completed(source, target)
+    ):
         wanted = " or ".join(sorted(allowed))
         detail = f"{what} is {source.status}: target status {target.status!r}, expected {wanted}"
         problems.append((Category.status_mismatch, detail))
@@ -355,8 +365,11 @@ def erp_rec(tx: ErpTransaction) -> Rec:
 
 
 def contract_rec(contract: Contract, mappings: Mappings) -> Rec:
-    """An activated contract, with the subscription items its lines map to (None if any is unmapped)."""
-    items: dict[str, int] | None = {}
+    """An activated contract, with the subscription items its lines map to (None if any is unmapped,
+    or when the contract is phased: its schedule's items change from phase to phase)."""
+    items: dict[str, int] | None = (
+        None if ramps.is_phased(contract) else {}
+    )  # phases: items change over the term
     for line in contract.lines:
         product = mappings.products.get(line.product_code or "")
         if product is None or items is None:
@@ -373,6 +386,7 @@ def contract_rec(contract: Contract, mappings: Mappings) -> Rec:
         at=contract.activated_at or contract.modified_at,
         owners=(f"onboarding:{contract.id}",),
         items=tuple(sorted(items.items())) if items is not None else None,
+        ends=term_end(contract),
     )
 
 
@@ -389,7 +403,15 @@ def subscription_rec(sub: Subscription, account: str) -> Rec:
         status=sub.status,
         external_id=sub.crm_contract_id,
         items=tuple(sorted(items.items())) if sub.items else None,
+        ends=sub.ended_at.date() if sub.ended_at else None,
     )
+
+
+def _term_completed(contract: Rec, sub: Rec) -> bool:
+    """A subscription that ended once the contract's term was over (a schedule ends with its term)."""
+    if (sub.status or "") != "canceled" or contract.ends is None or sub.ends is None:
+        return False
+    return sub.ends >= contract.ends
 
 
 # --- the pairs ------------------------------------------------------------------------------
@@ -400,6 +422,7 @@ SPECS: dict[ReconciliationPair, PairSpec] = {
         expected_status=lambda _: LIVE_SUBSCRIPTION,
         own=lambda target: (target.status or "") not in LIVE_SUBSCRIPTION,
         prefer=lambda target: (target.status or "") in LIVE_SUBSCRIPTION,  # a cancelled one is history
+        completed=_term_completed,
     ),
     ReconciliationPair.invoice: PairSpec(
         ReconciliationPair.invoice,

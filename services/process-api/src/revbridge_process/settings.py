@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     reconcile_max_differences: int = Field(default=5000, ge=1)
     reconcile_reports_kept: int = Field(default=20, ge=1, le=1000)
 
+    # usage ingestion (revbridge_process.usage): the intake's stream and the sender worker
+    usage_group: str = "usage-sender"
+    usage_batch_size: int = Field(default=500, ge=1, le=1000)
+    usage_block_ms: int = Field(default=1000, ge=1, le=2000)
+    usage_batches_in_flight: int = Field(default=2, ge=1, le=16)
+    usage_reclaim_idle_ms: int = Field(default=30_000, ge=1000)
+    """A usage entry pending this long belongs to a dead (or stuck) sender: reclaimed and sent again."""
+    usage_clock_cache_seconds: float = Field(default=2.0, ge=0, le=300)
+    usage_dedup_days: float = Field(default=36.0, ge=1)
+    """How long a (sender, event id) is remembered: longer than Stripe's 35-day window, so any replay
+    that could still be billed is answered ``duplicate``."""
+
     # bounded memory: approximate stream lengths, exception records kept after resolution
     stream_maxlen: int = Field(default=100_000, ge=1000)
     dead_letter_maxlen: int = Field(default=100_000, ge=1000)

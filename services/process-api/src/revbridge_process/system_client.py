@@ -51,6 +51,7 @@ from revbridge_contracts.models import (
     SubscriptionPage,
     SubscriptionUpsert,
 )
+from revbridge_contracts.usage import MeterEventBatch, MeterEventBatchResult, TestClock
 
 from revbridge_process.errors import (
     SystemConflict,
@@ -252,6 +253,14 @@ class SystemApi:
     async def upsert_erp_journal_entry(self, external_id: str, command: ErpJournalEntryUpsert) -> ErpRef:
         path = f"/v1/erp/journal-entries/{_p(external_id)}"
         return await self._call(ErpRef, "PUT", path, body=command)
+
+    async def send_meter_events(self, account: str, batch: MeterEventBatch) -> MeterEventBatchResult:
+        path = f"/v1/billing/{_p(account)}/meter-events"
+        return await self._call(MeterEventBatchResult, "POST", path, body=batch)
+
+    async def get_test_clock(self, account: str, clock_id: str) -> TestClock:
+        path = f"/v1/billing/{_p(account)}/test-clocks/{_p(clock_id)}"
+        return await self._call(TestClock, "GET", path)
 
     async def list_erp_transactions(self, record_type: str, cursor: str | None = None) -> ErpTransactionPage:
         params = {"record_type": record_type, "limit": "1000"} | ({"cursor": cursor} if cursor else {})

@@ -36,6 +36,7 @@ from revbridge_process.scheduling import Reconciliations, scheduled_reconciliati
 from revbridge_process.settings import Settings
 from revbridge_process.store import build_store
 from revbridge_process.system_client import SystemApi, http_transport
+from revbridge_process.usage.directory import UsageDirectory
 
 REAP_EVERY_SECONDS = 60.0
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Worker]
                     store,
                     crm_writeback=writeback,
                     facts=RedisFacts(redis, settings.key_prefix, settings.facts_maxlen),
+                    usage=UsageDirectory(redis, settings.key_prefix),
                 ),
                 store,
                 group=settings.consumer_group,

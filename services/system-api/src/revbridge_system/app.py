@@ -22,7 +22,7 @@ from revbridge_system.adapters.netsuite.budget import NetSuiteBudget
 from revbridge_system.adapters.netsuite.client import NetSuiteErp
 from revbridge_system.adapters.salesforce.client import SalesforceCrm
 from revbridge_system.adapters.stripe.client import StripeBilling
-from revbridge_system.api import billing, crm, erp, ingress
+from revbridge_system.api import billing, crm, erp, ingress, meters
 from revbridge_system.bus import EventBus
 from revbridge_system.errors import install_error_handlers
 from revbridge_system.settings import Settings
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (ingress, crm, billing, erp):
+    for module in (ingress, crm, billing, erp, meters):
         app.include_router(module.router)
     return app
 

@@ -41,6 +41,14 @@ from revbridge_contracts.models import (
     SubscriptionPage,
     SubscriptionUpsert,
 )
+from revbridge_contracts.usage import MeterEventBatch, MeterEventBatchResult, TestClock
+
+
+class MeterPort(Protocol):
+    """Usage to one billing account's meters (Stripe Billing Meters), and its test clocks."""
+
+    async def send(self, batch: MeterEventBatch) -> MeterEventBatchResult: ...
+    async def get_test_clock(self, clock_id: str) -> TestClock: ...
 
 
 class BillingPort(Protocol):
@@ -72,6 +80,7 @@ class BillingPort(Protocol):
     async def list_refunds(self, account: str, limit: int, cursor: str | None) -> RefundPage: ...
     async def get_dispute(self, account: str, dispute_id: str) -> Dispute: ...
     async def list_disputes(self, account: str, limit: int, cursor: str | None) -> DisputePage: ...
+    def meters(self, account: str) -> MeterPort: ...
 
 
 class CrmPort(Protocol):

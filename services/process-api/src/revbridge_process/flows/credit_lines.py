@@ -17,11 +17,11 @@ from revbridge_process.flows.allocation import allocate
 
 
 def _item(line: InvoiceLine, mappings: Mappings) -> str:
-    mapping = mappings.products.get(line.product_code or "")
-    if mapping is None:
+    item = mappings.erp_item_of(line.product_code)
+    if item is None:
         name = line.product_code or f"(line {line.id} has no product code)"
         raise FlowFailure(ErrorClass.mapping_missing, f"no product mapping for {name}")
-    return mapping.erp_item_id
+    return item
 
 
 def _line(line: InvoiceLine, amount: int, mappings: Mappings, description: str | None) -> ErpCreditLine:

@@ -48,7 +48,7 @@ def posting_plan(invoice: Invoice, customer_external_id: str, mappings: Mappings
         {
             line.product_code or f"(line {line.id} has no product code)"
             for line in invoice.lines
-            if line.product_code not in mappings.products
+            if mappings.erp_item_of(line.product_code) is None
         }
     )
     if missing:
@@ -61,7 +61,7 @@ def posting_plan(invoice: Invoice, customer_external_id: str, mappings: Mappings
         )
     lines = [
         ErpInvoiceLine(
-            item_id=mappings.products[str(line.product_code)].erp_item_id,
+            item_id=str(mappings.erp_item_of(line.product_code)),
             description=line.description,
             quantity=line.quantity,
             amount=line.amount,

@@ -8,6 +8,7 @@ variance in the read model instead of nothing. The target side is published afte
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from revbridge_contracts.facts import Fact, FactKind, fact
 from revbridge_contracts.models import (
@@ -20,9 +21,12 @@ from revbridge_contracts.models import (
     Invoice,
     Payment,
     Subscription,
+    SubscriptionPhase,
 )
 
 from revbridge_process.config import Mappings
+from revbridge_process.flows import ramps
+from revbridge_process.flows.allocation import allocate
 
 DEFAULT_TERM_MONTHS = 12
 """A contract without a term counts one year of its monthly value (its annual contract value)."""
@@ -46,8 +50,11 @@ def entity_of_account(billing_account: str, mappings: Mappings) -> str | None:
 
 
 def booked(contract: Contract, account: Customer, mappings: Mappings) -> Fact:
-    """The activated contract at its total contract value (monthly value x term)."""
+    """The activated contract at its total contract value: monthly value x term, or for a ramped
+    contract the sum of its segments (each segment's monthly value x its months; usage is not
+    booked, it is billed as consumed)."""
     months = contract.term_months or DEFAULT_TERM_MONTHS
+    value = ramps.contract_value(contract) if ramps.is_phased(contract) else contract.monthly_amount * months
     return fact(
         FactKind.contract_booked,
         contract.id,
@@ -56,11 +63,61 @@ def booked(contract: Contract, account: Customer, mappings: Mappings) -> Fact:
         customer_id=account.crm_account_id,
         entity=entity_of_country(account.country, mappings),
         currency=contract.currency,
-        amount=contract.monthly_amount * months,
+        amount=value,
         period=_month(contract.start_date or contract.activated_at),
         status=contract.status.value,
         occurred_at=contract.activated_at or _now(),
     )
+
+
+def scheduled(contract: Contract, plan_phases: Sequence[SubscriptionPhase], entity: str | None) -> list[Fact]:
+    """The billing and revenue forecast of a contract's schedule, one fact of each per month.
+
+    Each monthly billing period from the first phase's start bills the licensed items in force at
+    its start (in advance, so in the month it starts); its charge is recognised over its service
+    days. Usage is not forecast: it is billed, and recognised, as consumed. An amendment
+    republishes every month of the term under the contract's new version stamp (``occurred_at``);
+    the read model keeps only a contract's newest forecast, so months a shortened term no longer
+    bills drop out.
+    """
+    if not plan_phases:
+        return []
+    billed: dict[str, int] = {}
+    revenue: dict[str, int] = {}
+    anchor, stop = plan_phases[0].start_date, plan_phases[-1].end_date
+    k = 0
+    while (start := ramps.add_months(anchor, k)) < stop:
+        end = min(ramps.add_months(anchor, k + 1), stop)
+        phase = next(p for p in plan_phases if p.start_date <= start < p.end_date)
+        charge = sum((i.unit_amount or 0) * (i.quantity or 0) for i in phase.items if not i.metered)
+        month = start.strftime("%Y-%m")
+        billed[month] = billed.get(month, 0) + charge
+        months = ramps.days_by_month(start, end)
+        for (m, _), amount in zip(
+            months, allocate(charge, [d for _, d in months]) if charge else [0] * len(months), strict=True
+        ):
+            revenue[m] = revenue.get(m, 0) + amount
+        k += 1
+    common = {
+        "contract_id": contract.id,
+        "customer_id": contract.account_id,
+        "entity": entity,
+        "currency": contract.currency,
+    }
+    at = contract.modified_at or contract.activated_at or _now()
+    return [
+        fact(
+            kind,
+            f"{contract.id}:{month}",
+            contract.id,
+            amount=amounts[month],
+            period=month,
+            occurred_at=at,
+            **common,
+        )
+        for kind, amounts in ((FactKind.billing_scheduled, billed), (FactKind.revenue_scheduled, revenue))
+        for month in sorted(amounts)
+    ]
 
 
 def linked(

@@ -15,14 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from revbridge_contracts.models import (
+    BillingCustomer,
     BillingCustomerUpsert,
     BillingLink,
+    ChargeType,
     Contract,
     ContractStatus,
     Customer,
     ErpCustomerUpsert,
+    PhaseItem,
     ProrationBehavior,
     SubscriptionItem,
+    SubscriptionPhase,
     SubscriptionUpsert,
 )
 from revbridge_contracts.process import ErrorClass, FlowState, OnboardingStatus
@@ -30,10 +34,11 @@ from revbridge_contracts.process import ErrorClass, FlowState, OnboardingStatus
 from revbridge_process.config import LegalEntity, Mappings
 from revbridge_process.errors import BUSINESS, FlowFailure
 from revbridge_process.facts import NoFacts
-from revbridge_process.flows import ledger
+from revbridge_process.flows import ledger, ramps
 from revbridge_process.flows.amendments import contract_revision, term_end
 from revbridge_process.flows.gate import hierarchy_gate, tax_gate
-from revbridge_process.ports import FactSink, StatusStore, SystemPort
+from revbridge_process.ports import FactSink, StatusStore, SystemPort, UsageRegistry
+from revbridge_process.usage.directory import DirectoryEntry
 
 FLOW = "onboarding"
 PAST_DUE = "past_due"
@@ -55,6 +60,8 @@ class OnboardingPlan:
     erp_customer: ErpCustomerUpsert
     revision: str | None = None
     term_end: dt.date | None = None
+    phases: tuple[SubscriptionPhase, ...] = ()
+    """A ramped, phased or usage contract's schedule phases (``ramps``); then ``items`` is empty."""
 
     def subscription(
         self, customer_id: str, proration: ProrationBehavior = "create_prorations"
@@ -64,6 +71,7 @@ class OnboardingPlan:
             customer_id=customer_id,
             currency=self.entity.currency,
             items=self.items,
+            phases=list(self.phases),
             revision=self.revision,
             term_end=self.term_end,
             proration_behavior=proration,
@@ -112,14 +120,21 @@ def _items(contract: Contract, mappings: Mappings, currency: str) -> list[Subscr
 def preflight(
     contract: Contract, account: Customer, parent: Customer | None, mappings: Mappings
 ) -> OnboardingPlan:
-    """The gate: legal entity and currency, tax attributes, product mappings, hierarchy.
+    """The gate: legal entity and currency, tax attributes, product mappings (for a ramped or usage
+    contract: its segments, ``ramps.ramp_gate``), hierarchy.
 
     Raises ``FlowFailure`` (a person has to act), or ``SystemConflict`` while the parent account is
     not onboarded yet (``gate.hierarchy_gate``: the contract waits and is redelivered).
     """
     entity = _entity(contract, account, mappings)
     tax = tax_gate(account, mappings)
-    items = _items(contract, mappings, entity.currency)
+    items: list[SubscriptionItem] = []
+    phases: list[SubscriptionPhase] = []
+    if ramps.is_phased(contract):
+        ramps.ramp_gate(contract, mappings, entity)
+        phases = ramps.phases(contract, mappings, entity.currency)
+    else:
+        items = _items(contract, mappings, entity.currency)
     hierarchy_gate(account, parent)
     return OnboardingPlan(
         entity=entity,
@@ -135,7 +150,48 @@ def preflight(
         ),
         revision=contract_revision(contract),
         term_end=term_end(contract),
+        phases=tuple(phases),
     )
+
+
+def _usage_entry(
+    contract: Contract, account: Customer, plan: OnboardingPlan, customer: BillingCustomer, mappings: Mappings
+) -> DirectoryEntry | None:
+    """What usage ingestion needs of a contract with usage lines: its customer, meters and periods."""
+    meters = frozenset(
+        mappings.meters[str(line.product_code)].event_name
+        for line in contract.lines
+        if line.charge_type is ChargeType.usage and line.product_code in mappings.meters
+    )
+    if not meters or not plan.phases:
+        return None
+    start = plan.phases[0].start_date
+    return DirectoryEntry(
+        contract_id=contract.id,
+        crm_account_id=account.crm_account_id,
+        billing_account=plan.entity.billing_account,
+        billing_customer_id=customer.id,
+        meters=meters,
+        billing_anchor=dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC),
+        test_clock=customer.test_clock,
+    )
+
+
+def _flat_phases(contract: Contract, plan: OnboardingPlan) -> list[SubscriptionPhase]:
+    """A flat contract's term as one phase at its lines' prices (for the forecast only)."""
+    if contract.start_date is None or plan.term_end is None or not plan.items:
+        return []
+    items = [
+        PhaseItem(
+            billing_price_ref=line.product_code or line.id,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+        )
+        for line in contract.lines
+        if line.quantity >= 1
+    ]
+    end = plan.term_end + dt.timedelta(days=1)
+    return [SubscriptionPhase(start_date=contract.start_date, end_date=end, items=items)] if items else []
 
 
 async def _direct(call: Callable[[], Awaitable[Any]]) -> Any:
@@ -150,6 +206,7 @@ async def _converge(
     writeback: StepRun = _direct,
     proration: ProrationBehavior = "create_prorations",
     facts: FactSink | None = None,
+    usage: UsageRegistry | None = None,
 ) -> OnboardingStatus:
     facts = facts or NoFacts()
     contract = await system.get_contract(contract_id)
@@ -182,9 +239,12 @@ async def _converge(
         billing_status=PAST_DUE if contract.billing_status == PAST_DUE else "active",  # dunning's to clear
         synced_at=now(),
     )
+    if usage is not None and (entry := _usage_entry(contract, account, plan, customer, mappings)) is not None:
+        await usage.register(entry)  # before the write-back: a sender told "onboarded" can send usage
     await writeback(lambda: system.put_billing_link(contract.id, link))
     entity = ledger.entity_of_country(account.country, mappings)
     await facts.publish(*ledger.linked(contract, customer, subscription, erp_customer, entity))
+    await facts.publish(*ledger.scheduled(contract, plan.phases or _flat_phases(contract, plan), entity))
     log.info(
         "onboarding.done",
         extra={
@@ -212,6 +272,7 @@ async def onboard(
     writeback: StepRun | None = None,
     proration: ProrationBehavior = "create_prorations",
     facts: FactSink | None = None,
+    usage: UsageRegistry | None = None,
 ) -> OnboardingStatus:
     """Converge one contract; keep its status current. Failures propagate to the caller after the
     status says so: business failures as ``failed``, anything else as ``queued`` (it will be retried)."""
@@ -219,7 +280,9 @@ async def onboard(
     base = previous or OnboardingStatus(contract_id=contract_id, state=FlowState.queued, updated_at=now())
     await statuses.put_status(base.model_copy(update={"state": FlowState.running, "updated_at": now()}))
     try:
-        status = await _converge(contract_id, system, mappings, now, writeback or _direct, proration, facts)
+        status = await _converge(
+            contract_id, system, mappings, now, writeback or _direct, proration, facts, usage
+        )
     except BUSINESS as exc:
         await statuses.put_status(
             base.model_copy(update={"state": FlowState.failed, "error": str(exc), "updated_at": now()})

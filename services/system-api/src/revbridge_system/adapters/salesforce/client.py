@@ -21,13 +21,14 @@ from revbridge_contracts import http
 from revbridge_contracts.models import (
     BillingLink,
     Contract,
+    ContractLine,
     ContractPage,
     ContractStatus,
     Customer,
     DunningStatus,
 )
 
-from revbridge_system.adapters.salesforce import mappers
+from revbridge_system.adapters.salesforce import cpq, mappers
 from revbridge_system.adapters.salesforce.errors import SalesforceStatus, first_error, salesforce_errors
 from revbridge_system.adapters.salesforce.settings import SalesforceSettings
 from revbridge_system.adapters.salesforce.types import SfAccount, SfContract, SfLineItem, SfQueryResult
@@ -75,6 +76,7 @@ class SalesforceCrm:
         self._data = f"/services/data/v{settings.api_version}"
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
+        self._fields = cpq.load_fields(settings.config_dir)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -162,14 +164,40 @@ class SalesforceCrm:
                 out[contract_ids[0]].append(cast(SfLineItem, row))
         return out
 
+    async def _cpq_lines(self, raws: list[SfContract]) -> dict[str, list[ContractLine]]:
+        """Each contract's CPQ subscription lines (one per segment), with a usage line's rates."""
+        out: dict[str, list[ContractLine]] = {r["Id"]: [] for r in raws}
+        if self._fields.source != "cpq" or not raws:
+            return out
+        currency = {r["Id"]: mappers.contract_currency(r) for r in raws}
+        subs = await self.query(
+            cpq.subscriptions_query(self._fields, list(out)), "query contract subscriptions"
+        )
+        rates: dict[str, list[dict[str, Any]]] = {}
+        usage = [str(s["Id"]) for s in subs if cpq.value(s, self._fields.subscription.charge_type) == "Usage"]
+        if usage:
+            for rate in await self.query(cpq.rates_query(self._fields, usage), "query consumption rates"):
+                rates.setdefault(str(cpq.value(rate, self._fields.rates.subscription)), []).append(rate)
+        for sub in subs:
+            contract_id = str(cpq.value(sub, self._fields.subscription.contract))
+            if contract_id in out:
+                out[contract_id].append(
+                    cpq.to_line(sub, self._fields, currency[contract_id], rates.get(str(sub["Id"]), []))
+                )
+        return out
+
+    async def _contracts(self, raws: list[SfContract]) -> list[Contract]:
+        cpq_lines = await self._cpq_lines(raws)
+        plain = [r["Id"] for r in raws if not cpq_lines[r["Id"]]]
+        lines = await self._lines_by_contract(plain)
+        return [mappers.to_contract(r, lines.get(r["Id"], []), cpq_lines[r["Id"]]) for r in raws]
+
     async def get_contract(self, contract_id: str) -> Contract:
         check_id(contract_id, "contract_id")
         rows = await self.query(mappers.contract_query(contract_id), "query contract")
         if not rows:
             raise NotFound(f"no contract {contract_id}")
-        raw = cast(SfContract, rows[0])
-        lines = await self._lines_by_contract([raw["Id"]])
-        return mappers.to_contract(raw, lines[raw["Id"]])
+        return (await self._contracts([cast(SfContract, rows[0])]))[0]
 
     async def list_contracts(
         self,
@@ -190,8 +218,7 @@ class SalesforceCrm:
         fresh = [r for r in rows if modified_after is None or mappers.position(r)[0] > modified_after]
         if modified_before is not None:
             fresh = [r for r in fresh if mappers.position(r)[0] <= modified_before]
-        lines = await self._lines_by_contract([r["Id"] for r in fresh])
-        items = [mappers.to_contract(cast(SfContract, r), lines[r["Id"]]) for r in fresh]
+        items = await self._contracts([cast(SfContract, r) for r in fresh])
         next_cursor = mappers.encode_cursor(mappers.position(rows[-1])) if len(rows) == limit else None
         return ContractPage(items=items, next_cursor=next_cursor)
 

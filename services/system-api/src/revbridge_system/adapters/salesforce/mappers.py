@@ -179,8 +179,16 @@ def to_contract_line(raw: SfLineItem, currency: str) -> ContractLine:
     )
 
 
-def to_contract(raw: SfContract, lines: list[SfLineItem]) -> Contract:
-    currency = (raw.get("CurrencyIsoCode") or "USD").upper()
+def contract_currency(raw: SfContract) -> str:
+    return (raw.get("CurrencyIsoCode") or "USD").upper()
+
+
+def to_contract(
+    raw: SfContract, lines: list[SfLineItem], cpq_lines: list[ContractLine] | None = None
+) -> Contract:
+    """The contract with its lines: CPQ's segment lines when it has any (``cpq_lines``), else its
+    opportunity's products (``lines``)."""
+    currency = contract_currency(raw)
     start = raw.get("StartDate")
     return Contract(
         id=raw["Id"],
@@ -192,7 +200,7 @@ def to_contract(raw: SfContract, lines: list[SfLineItem]) -> Contract:
         currency=currency,
         activated_at=parse_datetime(raw.get("ActivatedDate")),
         modified_at=parse_datetime(raw.get("SystemModstamp")),
-        lines=[to_contract_line(line, currency) for line in lines],
+        lines=cpq_lines or [to_contract_line(line, currency) for line in lines],
         billing_customer_id=raw.get("Billing_Customer_Id__c"),
         billing_subscription_id=raw.get("Billing_Subscription_Id__c"),
         erp_customer_id=raw.get("ERP_Customer_Id__c"),

@@ -5,7 +5,9 @@ Defaults point at the local sandbox with demo credentials that protect nothing.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +22,10 @@ class SalesforceSettings(BaseSettings):
     callout_tolerance_seconds: int = 300
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     timeout_seconds: float = 20.0
+    config_dir: Path = Field(
+        default=Path("config"), validation_alias=AliasChoices("REVBRIDGE_CONFIG_DIR", "SALESFORCE_CONFIG_DIR")
+    )
+    """Where ``salesforce-fields.yaml`` (which fields carry a contract's lines) is read from."""
 
     def secrets(self) -> dict[str, SecretStr]:
         return {

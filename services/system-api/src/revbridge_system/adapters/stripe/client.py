@@ -37,8 +37,9 @@ from revbridge_contracts.models import (
     SubscriptionUpsert,
 )
 
-from revbridge_system.adapters.stripe import mappers
+from revbridge_system.adapters.stripe import mappers, schedules
 from revbridge_system.adapters.stripe.errors import stripe_errors
+from revbridge_system.adapters.stripe.meters import MeterEvents, Pace
 from revbridge_system.adapters.stripe.settings import StripeAccount, StripeSettings
 from revbridge_system.adapters.stripe.types import (
     StripeCreditNote,
@@ -104,6 +105,12 @@ class StripeBilling:
             )
             for (name, account), sdk_http in zip(self._accounts.items(), self._http, strict=True)
         }
+        self._meters = {
+            name: MeterEvents(
+                client, name, Pace(settings.meter_events_per_second), settings.meter_events_concurrency
+            )
+            for name, client in self._clients.items()
+        }
 
     async def aclose(self) -> None:
         for client in self._http:
@@ -114,6 +121,13 @@ class StripeBilling:
         if client is None:
             raise NotFound(f"unknown billing account {account!r}")
         return client
+
+    def meters(self, account: str) -> MeterEvents:
+        """Usage to this account's meters, and its test clocks (``meters``)."""
+        meters = self._meters.get(account)
+        if meters is None:
+            raise NotFound(f"unknown billing account {account!r}")
+        return meters
 
     # --- webhooks -------------------------------------------------------------------------
 
@@ -243,6 +257,8 @@ class StripeBilling:
         self, account: str, crm_contract_id: str, cmd: SubscriptionUpsert
     ) -> Subscription:
         client = self._client(account)
+        if cmd.phases:
+            return await self._upsert_schedule(client, account, crm_contract_id, cmd)
         existing = await self._find_subscription(client, cmd.customer_id, crm_contract_id)
         if existing is not None:
             return await self._converge_subscription(client, account, crm_contract_id, existing, cmd)
@@ -258,6 +274,31 @@ class StripeBilling:
             extra={"account": account, "crm_contract_id": crm_contract_id, "subscription_id": created.id},
         )
         return mappers.to_subscription(cast(StripeSubscription, _plain(created)), created=True)
+
+    async def _upsert_schedule(
+        self, client: stripe.StripeClient, account: str, crm_contract_id: str, cmd: SubscriptionUpsert
+    ) -> Subscription:
+        """A ramped or phased contract: its subscription schedule, created or converged."""
+        writer = schedules.Schedules(client, account)
+        existing = await writer.find(cmd.customer_id, crm_contract_id)
+        if existing is None:
+            if await self._find_subscription(client, cmd.customer_id, crm_contract_id) is not None:
+                # guess: Stripe can attach a schedule to a running subscription (from_subscription);
+                # revbridge does not convert a flat contract's subscription into a schedule yet.
+                raise field_error(
+                    Unprocessable,
+                    "phases",
+                    "the contract is billed by a plain subscription; it cannot gain phases",
+                )
+            return schedules.to_subscription(await writer.create(crm_contract_id, cmd), created=True)
+        updated = await writer.converge(crm_contract_id, existing, cmd)
+        if updated is None:
+            with stripe_errors("retrieve subscription schedule"):
+                fresh = await client.v1.subscription_schedules.retrieve_async(
+                    existing["id"], params={"expand": ["subscription"]}
+                )
+            return schedules.to_subscription(cast(dict[str, Any], _plain(fresh)), created=False)
+        return schedules.to_subscription(updated, created=False, updated=True)
 
     async def _converge_subscription(
         self,

@@ -163,6 +163,7 @@ def to_billing_customer(raw: StripeCustomer, *, created: bool) -> BillingCustome
         name=raw.get("name"),
         currency=currency.upper() if currency else None,
         created=created,
+        test_clock=_id_of(raw.get("test_clock")),
     )
 
 
@@ -267,6 +268,7 @@ def to_subscription(raw: StripeSubscription, *, created: bool, updated: bool = F
         revision=(raw.get("metadata") or {}).get(METADATA_REVISION),
         items=subscription_items(raw),
         currency=str(raw["currency"]).upper() if raw.get("currency") else None,
+        ended_at=_datetime(raw.get("ended_at")),
     )
 
 

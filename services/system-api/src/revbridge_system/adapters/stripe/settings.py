@@ -35,6 +35,10 @@ class StripeSettings(BaseSettings):
     api_base: str = "http://127.0.0.1:12111"
     accounts: dict[str, StripeAccount] = Field(default_factory=_demo_accounts)
     timeout_seconds: float = 20.0
+    meter_events_per_second: float = Field(
+        default=1000.0, gt=0, description="meter events/s per account and process (Stripe live: 1,000/s)"
+    )
+    meter_events_concurrency: int = Field(default=64, ge=1, le=1024)
 
     def secrets(self) -> dict[str, SecretStr]:
         """Every secret by its setting name, for the start-up check outside sandbox mode."""

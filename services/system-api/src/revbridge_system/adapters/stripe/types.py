@@ -23,6 +23,7 @@ class StripeCustomer(TypedDict, total=False):
     currency: str | None
     metadata: dict[str, str]
     deleted: bool
+    test_clock: str | dict[str, Any] | None
 
 
 class StripeSubscription(TypedDict, total=False):
@@ -33,6 +34,7 @@ class StripeSubscription(TypedDict, total=False):
     latest_invoice: str | dict[str, Any] | None
     items: StripeList
     currency: str | None
+    ended_at: int | None
 
 
 class StripePeriod(TypedDict):

@@ -221,3 +221,17 @@ def test_the_forecast_bills_each_period_in_advance_and_recognises_it_by_service_
     # 15 Jan - 14 Feb bills in January; January recognises 17 of its 31 days, the 2030-01 tail the rest
     assert revenue["2027-01"] == allocate(450_000, [17, 14])[0]
     assert "2030-01" in revenue and "2030-01" not in billed
+
+
+def test_a_line_terminated_early_shortens_the_schedule() -> None:
+    contract = ramp_contract(
+        lines=[
+            seg("P1", "PLAT-ENT", "2027-01-15", "2028-01-14", 1, 2_400_000, 1),
+            seg("P2", "PLAT-ENT", "2028-01-15", "2028-06-14", 1, 1_100_000, 2),  # terminated after 5 months
+        ]
+    )
+    plan = preflight(contract, account(), None, usage_mappings())
+    assert [(p.start_date.isoformat(), p.end_date.isoformat()) for p in plan.phases] == [
+        ("2027-01-15", "2028-01-15"),
+        ("2028-01-15", "2028-06-15"),  # the schedule ends there (end_behavior cancel)
+    ]

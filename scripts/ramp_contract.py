@@ -10,13 +10,13 @@ metered price (``config/mappings.yaml`` ``meters``).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from revbridge_process.flows.amendments import add_months
 
 METER_EVENT = "api_calls"
 METER_PRICE = "api_calls_overage_usd"
@@ -43,12 +43,6 @@ class RampContract:
     monthly: list[int]
     """The recurring amount billed for each month of the term, in cents (what each invoice bills
     before usage)."""
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def monthly_recurring() -> list[int]:

@@ -3,13 +3,13 @@ contract version and converged on an amendment (phases still to come rewritten, 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import time
 import uuid
 from typing import Any
 
 import httpx
+from revbridge_process.flows.amendments import add_months
 
 from tests.integration.system.conftest import STRIPE_KEY, Stack
 
@@ -67,12 +67,6 @@ def _catalogue(stripe: httpx.Client, suffix: str) -> tuple[str, str]:
     return seat, usage
 
 
-def _months(start: dt.date, n: int) -> dt.date:
-    total = start.month - 1 + n
-    year, month = start.year + total // 12, total % 12 + 1
-    return dt.date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-
-
 def _command(
     customer: str, start: dt.date, seat: str, usage: str, revision: str, upsell: bool = False
 ) -> dict[str, Any]:
@@ -85,12 +79,12 @@ def _command(
     phases = [
         {
             "start_date": start,
-            "end_date": _months(start, 3),
+            "end_date": add_months(start, 3),
             "items": [{"billing_price_ref": seat, "quantity": 100, "unit_amount": 2500}, metered],
         },
         {
-            "start_date": _months(start, 3),
-            "end_date": _months(start, 12),
+            "start_date": add_months(start, 3),
+            "end_date": add_months(start, 12),
             "items": [
                 {"billing_price_ref": seat, "quantity": 250 + (50 if upsell else 0), "unit_amount": 2500},
                 metered,
@@ -105,7 +99,7 @@ def _command(
             for p in phases
         ],
         "revision": revision,
-        "term_end": (_months(start, 12) - dt.timedelta(days=1)).isoformat(),
+        "term_end": (add_months(start, 12) - dt.timedelta(days=1)).isoformat(),
         "proration_behavior": "none",
     }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from typing import TypeVar
 
 from revbridge_contracts.models import Contract
 
@@ -25,12 +26,20 @@ def contract_revision(contract: Contract) -> str | None:
     return contract.modified_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
 
 
+Day = TypeVar("Day", bound=dt.date)
+
+
+def add_months(day: Day, months: int) -> Day:
+    """``day`` (a date or datetime) plus whole months, the day clamped to the month's end (Jan 31 + 1
+    = Feb 28/29), always counted from ``day`` so a monthly period never drifts (Mar 31 after Feb 28):
+    Stripe's monthly billing anchor."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def term_end(contract: Contract) -> dt.date | None:
     """The last day of the contract's term (start + term months - 1 day); None without both."""
     if contract.start_date is None or not contract.term_months:
         return None
-    start = contract.start_date
-    months = start.month - 1 + contract.term_months
-    year, month = start.year + months // 12, months % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return dt.date(year, month, day) - dt.timedelta(days=1)
+    return add_months(contract.start_date, contract.term_months) - dt.timedelta(days=1)

@@ -27,6 +27,8 @@ from revbridge_contracts.models import (
 from revbridge_process.config import Mappings
 from revbridge_process.flows import ramps
 from revbridge_process.flows.allocation import allocate
+from revbridge_process.flows.amendments import add_months
+from revbridge_process.flows.revenue import service_days_by_month
 
 DEFAULT_TERM_MONTHS = 12
 """A contract without a term counts one year of its monthly value (its annual contract value)."""
@@ -86,13 +88,13 @@ def scheduled(contract: Contract, plan_phases: Sequence[SubscriptionPhase], enti
     revenue: dict[str, int] = {}
     anchor, stop = plan_phases[0].start_date, plan_phases[-1].end_date
     k = 0
-    while (start := ramps.add_months(anchor, k)) < stop:
-        end = min(ramps.add_months(anchor, k + 1), stop)
+    while (start := add_months(anchor, k)) < stop:
+        end = min(add_months(anchor, k + 1), stop)
         phase = next(p for p in plan_phases if p.start_date <= start < p.end_date)
         charge = sum((i.unit_amount or 0) * (i.quantity or 0) for i in phase.items if not i.metered)
         month = start.strftime("%Y-%m")
         billed[month] = billed.get(month, 0) + charge
-        months = ramps.days_by_month(start, end)
+        months = service_days_by_month(start, end - dt.timedelta(days=1))  # as the revenue flow spreads it
         for (m, _), amount in zip(
             months, allocate(charge, [d for _, d in months]) if charge else [0] * len(months), strict=True
         ):

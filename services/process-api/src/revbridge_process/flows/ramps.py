@@ -14,7 +14,6 @@ NetSuite item, every usage product to a Stripe meter, its metered price and a Ne
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import defaultdict
 from itertools import pairwise
@@ -129,25 +128,6 @@ def _contiguous(contract: Contract) -> None:
                     f"a gap between {_name(line_a)} (ends {before[1] - dt.timedelta(days=1)}) and "
                     f"{_name(line_b)} (starts {after[0]}) ({key})",
                 )
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by whole months, clamped to the month's last day (Stripe's monthly anchor)."""
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def days_by_month(start: dt.date, stop: dt.date) -> list[tuple[str, int]]:
-    """(YYYY-MM, days) for each calendar month of ``start`` up to ``stop`` (exclusive)."""
-    out = []
-    cursor = start
-    while cursor < stop:
-        first_of_next = add_months(dt.date(cursor.year, cursor.month, 1), 1)
-        until = min(first_of_next, stop)
-        out.append((cursor.strftime("%Y-%m"), (until - cursor).days))
-        cursor = until
-    return out
 
 
 def months_of(line: ContractLine, contract: Contract) -> int:

@@ -52,7 +52,7 @@ def entry_key(line_id: str, period: str) -> str:
     return f"{line_id}:{period}"
 
 
-def _months(start: dt.date, end: dt.date) -> list[tuple[str, int]]:
+def service_days_by_month(start: dt.date, end: dt.date) -> list[tuple[str, int]]:
     """(YYYY-MM, service days in that month) for each month from ``start`` to ``end`` inclusive."""
     out = []
     cursor = start
@@ -67,7 +67,7 @@ def _months(start: dt.date, end: dt.date) -> list[tuple[str, int]]:
 def schedule(invoice: Invoice, line: InvoiceLine) -> RevenueSchedule:
     """The ratable schedule of one invoice line (pure)."""
     end = max(line.period_end, line.period_start)
-    months = _months(line.period_start, end)
+    months = service_days_by_month(line.period_start, end)
     amounts = allocate(line.amount, [days for _, days in months]) if line.amount else [0] * len(months)
     return RevenueSchedule(
         invoice_id=invoice.id,

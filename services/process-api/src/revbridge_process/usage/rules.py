@@ -11,7 +11,6 @@ plus whole months) is late: per ``usage.late`` it is moved to the current period
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from revbridge_contracts.usage import UsageEvent, UsageReason
 
+from revbridge_process.flows.amendments import add_months
 from revbridge_process.usage.directory import DirectoryEntry
 
 MAX_AGE = dt.timedelta(days=35)
@@ -93,15 +93,6 @@ def parse_event(raw: Any) -> UsageEvent | Rejection:
             UsageReason.invalid_event, "name exactly one of contract_id and customer", "contract_id"
         )
     return event
-
-
-def add_months(anchor: dt.datetime, months: int) -> dt.datetime:
-    """``anchor`` plus whole months, the day clamped to the month's end (Jan 31 + 1 = Feb 28/29),
-    always counted from the anchor so a period never drifts (Mar 31 after Feb 28)."""
-    index = anchor.month - 1 + months
-    year, month = anchor.year + index // 12, index % 12 + 1
-    day = min(anchor.day, calendar.monthrange(year, month)[1])
-    return anchor.replace(year=year, month=month, day=day)
 
 
 def period_start(anchor: dt.datetime, now: dt.datetime) -> dt.datetime:

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from revbridge_contracts.models import ChargeType, ContractLine
 
-from revbridge_system.adapters.salesforce.mappers import soql_string
+from revbridge_system.adapters.salesforce.mappers import soql_in
 from revbridge_system.money import exponent, to_minor
 
 FIELDS_FILE = "salesforce-fields.yaml"
@@ -125,16 +125,10 @@ def load_fields(config_dir: Path) -> CrmFields:
         raise ValueError(f"{path}: {problems}") from exc
 
 
-def _in(field: str, ids: list[str]) -> str:
-    if len(ids) == 1:
-        return f"{field} = {soql_string(ids[0])}"
-    return f"{field} IN ({', '.join(soql_string(i) for i in ids)})"
-
-
 def subscriptions_query(fields: CrmFields, contract_ids: list[str]) -> str:
     sub = fields.subscription
     return (
-        f"SELECT {', '.join(sub.columns())} FROM {sub.object} WHERE {_in(sub.contract, contract_ids)} "
+        f"SELECT {', '.join(sub.columns())} FROM {sub.object} WHERE {soql_in(sub.contract, contract_ids)} "
         "ORDER BY Id"
     )
 
@@ -143,7 +137,7 @@ def rates_query(fields: CrmFields, subscription_ids: list[str]) -> str:
     rates = fields.rates
     return (
         f"SELECT {', '.join(rates.columns())} FROM {rates.object} "
-        f"WHERE {_in(rates.subscription, subscription_ids)} ORDER BY {rates.order}, {rates.lower_bound}"
+        f"WHERE {soql_in(rates.subscription, subscription_ids)} ORDER BY {rates.order}, {rates.lower_bound}"
     )
 
 

@@ -91,10 +91,16 @@ def contract_query(contract_id: str) -> str:
     return f"SELECT {CONTRACT_FIELDS} FROM Contract WHERE Id = {soql_string(contract_id)}"
 
 
+def soql_in(field: str, ids: list[str]) -> str:
+    """``field = 'x'`` for one id, ``field IN ('x', 'y')`` for several (escaped literals)."""
+    if len(ids) == 1:
+        return f"{field} = {soql_string(ids[0])}"
+    return f"{field} IN ({', '.join(soql_string(i) for i in ids)})"
+
+
 def lines_query(contract_ids: list[str]) -> str:
-    ids = ", ".join(soql_string(i) for i in contract_ids)
-    where = f"= {soql_string(contract_ids[0])}" if len(contract_ids) == 1 else f"IN ({ids})"
-    return f"SELECT {LINE_FIELDS} FROM OpportunityLineItem WHERE Opportunity.ContractId {where} ORDER BY Id"
+    where = soql_in("Opportunity.ContractId", contract_ids)
+    return f"SELECT {LINE_FIELDS} FROM OpportunityLineItem WHERE {where} ORDER BY Id"
 
 
 def account_query(account_id: str) -> str:

@@ -82,8 +82,7 @@ class StripeHttp(stripe.AIOHTTPClient):
             self._handle_request_error(exc)
 
 
-def _plain(obj: Any) -> Any:
-    return obj.to_dict() if hasattr(obj, "to_dict") else obj
+_plain = mappers.plain
 
 
 class StripeBilling:

@@ -63,6 +63,11 @@ EVENT_TYPES: dict[str, EventType] = {
 WEBHOOK_SOURCE = "stripe.webhook"
 
 
+def plain(obj: Any) -> Any:
+    """An SDK object as the plain dicts of its wire shape."""
+    return obj.to_dict() if hasattr(obj, "to_dict") else obj
+
+
 def customer_idempotency_key(account: str, crm_account_id: str) -> str:
     return f"revbridge:customer:{account}:{crm_account_id}"
 

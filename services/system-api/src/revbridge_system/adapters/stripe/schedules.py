@@ -25,17 +25,14 @@ from typing import Any, cast
 import stripe
 from revbridge_contracts.models import PhaseItem, Subscription, SubscriptionPhase, SubscriptionUpsert
 
+from revbridge_system.adapters.stripe import mappers
 from revbridge_system.adapters.stripe.errors import stripe_errors
-from revbridge_system.adapters.stripe.types import METADATA_CRM_CONTRACT, METADATA_REVISION, METADATA_TERM_END
+from revbridge_system.adapters.stripe.types import METADATA_CRM_CONTRACT, METADATA_REVISION
 from revbridge_system.errors import Unprocessable, field_error
 
 LIVE = ("active", "not_started")
 MAX_LIST_PAGES = 20
 log = logging.getLogger(__name__)
-
-
-def _plain(obj: Any) -> Any:
-    return obj.to_dict() if hasattr(obj, "to_dict") else obj
 
 
 def ts(day: dt.date) -> int:
@@ -75,7 +72,7 @@ class Schedules:
             with stripe_errors("list subscription schedules"):
                 page = await self._client.v1.subscription_schedules.list_async(params=cast(Any, params))
             for item in page.data:
-                raw = cast(dict[str, Any], _plain(item))
+                raw = cast(dict[str, Any], mappers.plain(item))
                 if (raw.get("metadata") or {}).get(METADATA_CRM_CONTRACT) == crm_contract_id and raw[
                     "status"
                 ] in LIVE:
@@ -91,7 +88,7 @@ class Schedules:
                 page = await self._client.v1.prices.list_async(params={"lookup_keys": [ref], "limit": 1})
             if not page.data:
                 raise field_error(Unprocessable, index, f"no Stripe price with lookup_key {ref!r}")
-            self._prices[ref] = cast(dict[str, Any], _plain(page.data[0]))
+            self._prices[ref] = cast(dict[str, Any], mappers.plain(page.data[0]))
         price = self._prices[ref]
         if str(price["currency"]).upper() != currency:
             raise field_error(
@@ -199,13 +196,13 @@ class Schedules:
             "stripe.schedule.created",
             extra={"account": self._account, "crm_contract_id": crm_contract_id, "schedule_id": created.id},
         )
-        return cast(dict[str, Any], _plain(created))
+        return cast(dict[str, Any], mappers.plain(created))
 
     async def _now(self, customer_id: str) -> int:
         """The customer's billing clock: its test clock's frozen time, else the wall clock."""
         with stripe_errors("retrieve customer"):
             customer = await self._client.v1.customers.retrieve_async(customer_id)
-        clock = _plain(customer).get("test_clock")
+        clock = mappers.plain(customer).get("test_clock")
         if not clock:
             return int(time.time())
         clock_id = clock if isinstance(clock, str) else clock["id"]
@@ -224,7 +221,7 @@ class Schedules:
             full = await self._client.v1.subscription_schedules.retrieve_async(
                 existing["id"], params={"expand": ["phases.items.price"]}
             )
-        for phase in cast(dict[str, Any], _plain(full)).get("phases") or []:
+        for phase in cast(dict[str, Any], mappers.plain(full)).get("phases") or []:
             for item in phase.get("items") or []:
                 price = item.get("price")
                 if (
@@ -275,7 +272,7 @@ class Schedules:
                 "revision": cmd.revision,
             },
         )
-        return cast(dict[str, Any], _plain(updated))
+        return cast(dict[str, Any], mappers.plain(updated))
 
 
 def _key(kind: str, account: str, crm_contract_id: str, *version: object) -> str:
@@ -283,12 +280,8 @@ def _key(kind: str, account: str, crm_contract_id: str, *version: object) -> str
 
 
 def _metadata(crm_contract_id: str, cmd: SubscriptionUpsert) -> dict[str, str]:
-    meta = {METADATA_CRM_CONTRACT: crm_contract_id}
-    if cmd.revision:
-        meta[METADATA_REVISION] = cmd.revision
-    if cmd.term_end:
-        meta[METADATA_TERM_END] = cmd.term_end.isoformat()
-    return meta
+    """The contract and the version it implements, as a plain subscription carries them."""
+    return {METADATA_CRM_CONTRACT: crm_contract_id, **mappers.version_metadata(cmd)}
 
 
 def to_subscription(raw: dict[str, Any], *, created: bool, updated: bool = False) -> Subscription:

@@ -1,9 +1,9 @@
 """The experience API: revenue summary, drill-down, lineage, operations metrics and the exception
 view for internal apps (reached via the gateway).
 
-Reports read the read model (``readmodel``), which the projector (``python -m
-revbridge_experience.projector``) keeps current from the ledger facts the process flows publish, so
-no report reads the platforms on a request. The exception view and the operations counts the
+Reports read the read model (``readmodel``) in PostgreSQL, which the projector (``python -m
+revbridge_experience.projector``) folds from the ledger of facts the process flows write, so no
+report reads the platforms on a request. The exception view and the operations counts the
 process API owns go through the process API. It serves every major version its contracts ship
 (``experience-v1.yaml``, ``experience-v2.yaml``) side by side; v1's summary is deprecated, and the
 gateway adds the Deprecation/Sunset headers and answers 410 after the sunset date.
@@ -19,11 +19,11 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from prometheus_client import Gauge
-from redis.asyncio import Redis
 from revbridge_contracts.experience import ApiVersions
 from revbridge_contracts.metrics import Metrics, install_metrics
-from revbridge_contracts.problems import install_problem_handlers
+from revbridge_contracts.problems import UpstreamUnavailable, install_problem_handlers
 from revbridge_contracts.telemetry import instrument_app, traced
+from revbridge_db.engine import open_database
 from starlette.staticfiles import StaticFiles
 
 from revbridge_experience.api import exceptions, lineage, operations, revenue
@@ -39,14 +39,17 @@ def read_model_gauges(metrics: Metrics, app: FastAPI) -> None:
     facts = Gauge(
         "revbridge_readmodel_facts", "Facts folded, by outcome", ["outcome"], registry=metrics.registry
     )
-    lag = Gauge(
-        "revbridge_readmodel_lag_facts", "Facts on the stream not yet folded", registry=metrics.registry
-    )
+    lag = Gauge("revbridge_readmodel_lag_facts", "Ledger facts not yet folded", registry=metrics.registry)
     age = Gauge("revbridge_readmodel_age_seconds", "Seconds since the last fold", registry=metrics.registry)
 
     async def refresh() -> None:
-        rm: ReadModel = app.state.read_model
-        stats = await rm.stats()
+        rm: ReadModel | None = getattr(app.state, "read_model", None)
+        if rm is None:
+            return
+        try:
+            stats = await rm.stats()
+        except UpstreamUnavailable:  # a scrape while the database is away: keep the last values
+            return
         for outcome in ("applied", "replaced", "duplicate", "stale", "bad"):
             facts.labels(outcome=outcome).set(int(stats.get(outcome, 0)))
         pending, behind = await rm.projector_lag()
@@ -64,16 +67,15 @@ def create_app(settings: Settings | None = None, fx: FxRates | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.fx = fx or load_fx(settings.config_dir)
-        redis = Redis.from_url(settings.redis_url)
-        app.state.read_model = ReadModel(redis, settings.key_prefix, settings.consumer_group)
-        try:
-            async with traced(
+        async with (
+            open_database() as engine,
+            traced(
                 httpx.AsyncClient(base_url=str(settings.process_api_url), timeout=settings.timeout_seconds)
-            ) as http:
-                app.state.process_api = ProcessApi(http)
-                yield
-        finally:
-            await redis.aclose()
+            ) as http,
+        ):
+            app.state.read_model = ReadModel(engine)
+            app.state.process_api = ProcessApi(http)
+            yield
 
     app = FastAPI(
         title="revbridge experience API",

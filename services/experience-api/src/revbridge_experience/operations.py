@@ -80,8 +80,8 @@ async def operations_metrics(
     rm: ReadModel, process: ProcessApi, period: str | None, now: dt.datetime
 ) -> OperationsMetrics:
     months = [period] if period else (await rm.latency_months())[-RECENT_MONTHS:]
-    n, p50, p95 = await rm.percentiles([f"lat:{m}" for m in months])
-    cn, c50, c95 = await rm.percentiles(["cycle"])
+    n, p50, p95 = await rm.latency(months)
+    cn, c50, c95 = await rm.cycle()
     by_entity, by_flow = sync_rates(await rm.sync_counts())
     metrics = OperationsMetrics(
         as_of=now,

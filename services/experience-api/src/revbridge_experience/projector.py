@@ -1,12 +1,11 @@
-"""The projector: keeps the experience read model current from the facts stream.
+"""The projector: keeps the experience read model current from the ledger in PostgreSQL.
 
 ``python -m revbridge_experience.projector``. A separate process rather than a task inside the API:
-folding a burst of facts (a backfill, a replay) never takes the event loop that answers reports, the
-API stays stateless and scales by replicas, and projectors scale by joining the same consumer group
-(``experience`` on ``<prefix>events:facts``). Delivery is at least once: entries are acknowledged
-after they are folded, entries of a dead projector are claimed after ``reclaim_idle_ms``, and the
-fold is idempotent, so a redelivery changes nothing. A bad fact is recorded and acknowledged.
-The stream is trimmed by age (``facts_retention_days``), never past what another group may need soon.
+folding a burst of facts (a backfill, a rebuild) never takes the event loop that answers reports,
+and the API stays stateless. The fold runs inside the database (``readmodel.fold``): each call folds
+a batch past the watermark and commits fold and watermark together, so a projector killed at any
+point loses nothing and folds nothing twice; several projectors may run, they take turns. Redis is
+not involved: flushing it changes no report.
 """
 
 from __future__ import annotations
@@ -15,114 +14,50 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
-import socket
-import time
-from collections.abc import Sequence
-from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
-from revbridge_contracts.facts import FACTS_STREAM
+from revbridge_db.engine import is_unavailable, open_database
 
 from revbridge_experience.readmodel.fold import Folder, FoldResult
 from revbridge_experience.settings import Settings
 
 log = logging.getLogger(__name__)
-TRIM_EVERY_SECONDS = 60.0
-CLAIM_EVERY_SECONDS = 5.0
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Projector:
-    def __init__(self, redis: Redis, settings: Settings, name: str | None = None) -> None:
-        self._redis, self._settings = redis, settings
-        self.stream = settings.key_prefix + FACTS_STREAM
-        self.group = settings.consumer_group
-        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
-        self.folder = Folder(redis, settings.key_prefix)
-        self._next_trim = self._next_claim = 0.0
+    def __init__(self, folder: Folder, settings: Settings) -> None:
+        self.folder, self._settings = folder, settings
 
-    async def ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def step(self, block_ms: int | None = None) -> FoldResult:
-        """Fold what is due: entries a dead member left behind, else new ones (blocking ``block_ms``)."""
-        s = self._settings
-        entries: list[tuple[Any, Any]] = []
-        if time.monotonic() >= self._next_claim:
-            self._next_claim = time.monotonic() + min(CLAIM_EVERY_SECONDS, s.reclaim_idle_ms / 2000)
-            answer: Any = await self._redis.xautoclaim(
-                self.stream, self.group, self.name, min_idle_time=s.reclaim_idle_ms, count=s.batch_size
-            )
-            claimed, deleted = answer[1], answer[2] if len(answer) > 2 else []
-            entries = [(e, f) for e, f in claimed if f]
-            if deleted:  # trimmed away while pending: nothing to fold, only to acknowledge
-                await self._redis.xack(self.stream, self.group, *deleted)
-        if not entries:
-            answer = await self._redis.xreadgroup(
-                self.group, self.name, {self.stream: ">"}, count=s.batch_size, block=block_ms
-            )
-            entries = [(e, f) for _, batch in answer or [] for e, f in batch]
-        result = await self._apply([(_text(e), f) for e, f in entries])
-        await self._trim()
-        return result
-
-    async def _apply(self, entries: Sequence[tuple[str, dict[Any, Any]]]) -> FoldResult:
-        if not entries:
-            return FoldResult()
-        result = await self.folder.fold(entries)
-        last = entries[-1][0]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xack(self.stream, self.group, *[e for e, _ in entries])
-            pipe.hset(
-                self.folder.base + "stats",
-                mapping={"last_entry": last, "folded_at_ms": int(time.time() * 1000)},
-            )
-            await pipe.execute()
-        return result
-
-    async def _trim(self) -> None:
-        if time.monotonic() < self._next_trim:
-            return
-        self._next_trim = time.monotonic() + TRIM_EVERY_SECONDS
-        horizon_ms = int((time.time() - self._settings.facts_retention_days * 86_400) * 1000)
-        await self._redis.xtrim(self.stream, minid=f"{horizon_ms}-0", approximate=True)
+    async def step(self) -> FoldResult:
+        return await self.folder.fold_pending(self._settings.batch_size)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.ensure_group()
-        log.info("projector.started", extra={"consumer": self.name, "stream": self.stream})
+        log.info("projector.started")
         while not stop.is_set():
+            wait = 0.0
             try:
-                await self.step(self._settings.block_ms)
-            except (RedisError, OSError) as exc:
-                log.warning("projector.redis_unavailable", extra={"error": str(exc)})
+                if not (await self.step()).folded:
+                    wait = self._settings.idle_poll_ms / 1000
+            except Exception as exc:  # the database away, or a bug: never kill the projector
+                if is_unavailable(exc):
+                    log.warning("projector.database_unavailable", extra={"error": type(exc).__name__})
+                else:
+                    log.exception("projector.error")
+                wait = 1.0
+            if wait:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
-            except Exception:  # a bug must not kill the member; the entries stay pending and are reclaimed
-                log.exception("projector.error")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
-        log.info("projector.stopped", extra={"consumer": self.name})
+                    await asyncio.wait_for(stop.wait(), timeout=wait)
+        log.info("projector.stopped")
 
 
 async def _main(settings: Settings) -> None:
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)  # decoded by hiredis, in C
-    try:
-        await Projector(redis, settings).run(stop)
-    finally:
-        await redis.aclose()
+    async with open_database() as engine:
+        await Projector(Folder(engine), settings).run(stop)
 
 
 def main() -> None:

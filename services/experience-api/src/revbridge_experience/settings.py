@@ -1,5 +1,6 @@
 """Settings of the experience API and its projector: the URL of the layer below (the process API),
-Redis (the read model and the facts stream), and the configuration directory (FX rates)."""
+PostgreSQL (``DATABASE_URL``: the ledger and the read model) and the configuration directory (FX
+rates)."""
 
 from __future__ import annotations
 
@@ -17,17 +18,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8003
 
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL"))
-    key_prefix: str = Field(default="rb:", validation_alias=AliasChoices("REVBRIDGE_KEY_PREFIX"))
     config_dir: Path = Field(default=Path("config"), validation_alias=AliasChoices("REVBRIDGE_CONFIG_DIR"))
 
-    # projector: its consumer group on <prefix>events:facts
-    consumer_group: str = "experience"
-    block_ms: int = Field(default=1000, ge=1, le=5000)
-    batch_size: int = Field(default=500, ge=1, le=10_000)
-    reclaim_idle_ms: int = Field(default=60_000, ge=1000)
-    facts_retention_days: float = Field(
-        default=7,
-        gt=0,
-        description="stream entries older than this are trimmed (a rebuild replays what is left)",
+    # projector: folds the ledger (PostgreSQL) into the read model
+    batch_size: int = Field(default=2000, ge=1, le=50_000)
+    idle_poll_ms: int = Field(
+        default=100, ge=10, le=5000, description="how often an idle projector looks for new ledger rows"
     )

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from revbridge_contracts.metrics import install_metrics
 from revbridge_contracts.problems import install_problem_handlers
 from revbridge_contracts.telemetry import instrument_app
+from revbridge_db.engine import open_database
 
 from revbridge_process.api import (
     exceptions,
@@ -27,7 +28,7 @@ from revbridge_process.api import (
 )
 from revbridge_process.bus import EventBus
 from revbridge_process.config import Config, ConfigError, load_config
-from revbridge_process.facts import RedisFacts
+from revbridge_process.facts import PgFacts
 from revbridge_process.replay import Replayer
 from revbridge_process.scheduling import Reconciliations
 from revbridge_process.settings import Settings
@@ -49,11 +50,14 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
         app.state.config = config or load_config(settings.config_dir)
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         try:
-            async with http_transport(str(settings.system_api_url), settings.timeout_seconds) as http:
+            async with (
+                open_database() as engine,
+                http_transport(str(settings.system_api_url), settings.timeout_seconds) as http,
+            ):
                 app.state.system = SystemApi(http)
                 app.state.store = build_store(redis, settings, app.state.config)
                 app.state.bus = EventBus(redis, settings.key_prefix, settings.stream_maxlen)
-                app.state.facts = RedisFacts(redis, settings.key_prefix, settings.facts_maxlen)
+                app.state.facts = PgFacts(engine, settings.ledger_wait_seconds)
                 app.state.replayer = Replayer(
                     redis, settings.key_prefix, app.state.bus, settings.stream_maxlen
                 )

@@ -39,6 +39,7 @@ from revbridge_contracts.tracing import context_from
 from revbridge_process.bus import stream_key
 from revbridge_process.dispatch import FLOW_OF, FlowDeps, dispatch
 from revbridge_process.errors import BUSINESS, DEFERRED, TRANSIENT, SystemUnavailable, error_class_of
+from revbridge_process.facts import flow_context
 from revbridge_process.ports import ExceptionSink
 from revbridge_process.redelivery import Delivery, RedeliverySchedule
 from revbridge_process.retry import RetryPolicy, with_retries
@@ -224,7 +225,8 @@ class Consumer:
                     "revbridge.deliveries": deliveries,
                 },
             ) as span:
-                outcome = await self._run(flow, envelope, stream, entry_id, deliveries)
+                with flow_context(flow, envelope.id, deliveries):
+                    outcome = await self._run(flow, envelope, stream, entry_id, deliveries)
                 span.set_attribute("revbridge.outcome", outcome.value)
                 return outcome
         finally:

@@ -61,5 +61,6 @@ class Settings(BaseSettings):
     # bounded memory: approximate stream lengths, exception records kept after resolution
     stream_maxlen: int = Field(default=100_000, ge=1000)
     dead_letter_maxlen: int = Field(default=100_000, ge=1000)
-    facts_maxlen: int = Field(default=1_000_000, ge=1000)
+    ledger_wait_seconds: float = Field(default=10.0, ge=0, le=300)
+    """How long a fact write waits for PostgreSQL before the flow is deferred (``facts.PgFacts``)."""
     resolved_ttl_days: float = Field(default=30, gt=0)

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from revbridge_contracts.telemetry import setup_tracing
+from revbridge_db.engine import open_database
 
 from revbridge_process.config import Config, ConfigError, load_config
 from revbridge_process.consumer import Consumer, Outcome
 from revbridge_process.dispatch import FlowDeps
-from revbridge_process.facts import RedisFacts
+from revbridge_process.facts import PgFacts
 from revbridge_process.logs import configure_logging
 from revbridge_process.redelivery import Delivery
 from revbridge_process.retry import RetryPolicy, step_runner
@@ -59,7 +60,10 @@ async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Worker]
     tracer = setup_tracing("process-worker")
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        async with http_transport(str(settings.system_api_url), settings.timeout_seconds) as http:
+        async with (
+            open_database() as engine,
+            http_transport(str(settings.system_api_url), settings.timeout_seconds) as http,
+        ):
             store = build_store(redis, settings, config)
             policy = default_policy(settings)
             policies = config.retries.policies(policy)
@@ -73,7 +77,7 @@ async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Worker]
                     config,
                     store,
                     crm_writeback=writeback,
-                    facts=RedisFacts(redis, settings.key_prefix, settings.facts_maxlen),
+                    facts=PgFacts(engine, settings.ledger_wait_seconds),
                     usage=UsageDirectory(redis, settings.key_prefix),
                 ),
                 store,

@@ -94,17 +94,16 @@ async def revenue_records(
     ] = None,
 ) -> RecordPage:
     name = figure
-    cells = await rm.cells(CellFilter(period, entity, currency))
+    where = CellFilter(period, entity, currency)
+    cells = await rm.cells(where)
     if name in summary.VARIANCE_PAIR:
-        pair = summary.VARIANCE_PAIR[name]
-        sets = [f"um:{pair}:{c.id}" for c in cells]
         amount = next(
             v.difference for v in summary.variances(cells, summary.figures(cells)) if v.name == name
         )
+        page = await rm.page_unmatched(summary.VARIANCE_PAIR[name], cells, where, limit, _cursor(cursor))
     else:
-        sets = [f"dd:{name}:{c.id}" for c in cells if c.sums.get(name) is not None]
         amount = sum(c.sums.get(name, 0) for c in cells)
-    page = await rm.page(sets, limit, _cursor(cursor))
+        page = await rm.page_measure(name, cells, where, limit, _cursor(cursor))
     return RecordPage(
         figure=name,
         total=page.total,

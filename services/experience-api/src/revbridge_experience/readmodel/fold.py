@@ -1,69 +1,33 @@
-"""Folds ledger facts into the read model: one Lua script per fact, so each fold is atomic.
+"""Folds the ledger into the read model, inside PostgreSQL (``revbridge.rm_fold_pending``).
 
 A fact's identity is ``(kind, key)``. The newest version wins (``occurred_at``, then
-``recorded_at``): a redelivered fact is a ``duplicate`` and changes nothing, an older one arriving
+``recorded_at``): a version folded again is a ``duplicate`` and changes nothing, an older one arriving
 late is ``stale`` and is dropped, and a newer one ``replaced`` the old — its contribution to every
-aggregate, drill-down and lineage index is taken out before the new one goes in, so a figure never
-counts a record twice. A fact that can't be read is recorded with its reason (``bad``) and skipped.
+aggregate, drill-down and lineage is taken out before the new one goes in, so a figure never counts a
+record twice. A row that can't be folded is recorded with its reason (``bad``) and skipped.
 
 A forecast (``billing.scheduled``, ``revenue.scheduled``: a contract's schedule, one fact per month)
 is also versioned by contract: the newest schedule's ``occurred_at`` wins whole, so the months an
 amended contract no longer has leave the forecast even when the flow does not republish them at 0.
+
+The fold reads the ledger in commit-safe order past a watermark and commits the fold, the watermark
+and the counters together: each ledger row is folded exactly once, whoever runs the fold and however
+often it is interrupted. ``keys.ROLES`` (what each kind contributes) is written to ``rm_role`` before
+the first fold, so Python and the SQL fold share one source.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
-from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
-from revbridge_contracts.events import BadEvent
 from revbridge_contracts.facts import Fact
+from revbridge_db import ledger, readmodel
+from revbridge_db.schema import rm_role
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from revbridge_experience.readmodel import codec
-from revbridge_experience.readmodel.keys import ROLES, base, fact_id
-
-log = logging.getLogger(__name__)
-SCRIPT = resources.files("revbridge_experience.readmodel").joinpath("fold.lua").read_text()
-BAD_KEPT = 1000
-LATENCY_TTL_SECONDS = 400 * 86_400
-"""Invoice latency samples are kept per month of posting for a little over a year."""
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def fold_args(prefix: str, item: Fact, fields: dict[str, str] | None = None) -> list[str | int]:
-    """The script's arguments for one fact (pure: unit-tested without Redis).
-
-    ``fields`` is the stream entry the fact was validated from: its values are stored as they came
-    (cheaper than dumping the model again), in the compact form of ``codec``. Few, long arguments:
-    packing many small ones cost the projector more CPU than the fold itself."""
-    return [
-        base(prefix),
-        fact_id(item.kind.value, item.key),
-        codec.encode(item, fields),
-        LATENCY_TTL_SECONDS,
-    ]
-
-
-def _lua_roles() -> str:
-    """``keys.ROLES`` as a Lua table, prepended to the script: one source for both languages."""
-    rows = [
-        f'["{kind.value}"]={{"{r.measure}","{r.pair}","{r.side}","{r.other.value if r.other else ""}",'
-        f'"{"1" if r.forecast else ""}","{r.reversed_measure}"}}'
-        for kind, r in ROLES.items()
-    ]
-    return "local ROLES = {" + ",".join(rows) + "}\n"
-
-
-SCRIPT = _lua_roles() + codec.lua_names() + SCRIPT
+from revbridge_experience.readmodel.keys import ROLES
 
 
 @dataclass
@@ -71,65 +35,70 @@ class FoldResult:
     outcomes: dict[str, int] = field(default_factory=dict)
     bad: int = 0
 
-    def count(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+    @property
+    def folded(self) -> int:
+        return sum(self.outcomes.values()) + self.bad
+
+    def add(self, other: FoldResult) -> None:
+        for k, v in other.outcomes.items():
+            self.outcomes[k] = self.outcomes.get(k, 0) + v
+        self.bad += other.bad
+
+
+def role_rows() -> list[dict[str, object]]:
+    return [
+        {
+            "kind": kind.value,
+            "measure": r.measure,
+            "pair": r.pair,
+            "side": r.side,
+            "other": r.other.value if r.other else "",
+            "forecast": r.forecast,
+            "reversed_measure": r.reversed_measure,
+        }
+        for kind, r in ROLES.items()
+    ]
 
 
 class Folder:
-    """Applies facts (stream entries) to the read model under ``prefix``."""
+    """Folds the ledger in ``engine``'s database into its read model."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._redis, self.prefix = redis, prefix
-        self.base = base(prefix)
-        self.facts_key = self.base + "facts"
-        self._script = redis.register_script(SCRIPT)
-        self._decoded = bool(redis.get_connection_kwargs().get("decode_responses"))
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._roles_written = False
 
-    async def fold(self, entries: Sequence[tuple[str, dict[Any, Any]]]) -> FoldResult:
-        """Fold stream entries ``(entry id, fields)`` in order; never raises for a bad fact."""
-        result = FoldResult()
-        parsed: list[tuple[str, Fact, dict[str, str]]] = []
-        for entry_id, fields in entries:
-            decoded = fields if self._decoded else {_text(k): _text(v) for k, v in fields.items()}
-            try:
-                parsed.append((entry_id, Fact.from_fields(decoded), decoded))
-            except BadEvent as exc:
-                await self.record_bad(entry_id, str(exc), fields)
-                result.bad += 1
-        if not parsed:
-            return result
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for _, item, decoded in parsed:
-                args = fold_args(self.prefix, item, decoded)
-                await self._script(keys=[self.facts_key], args=args, client=pipe)
-            answers = await pipe.execute(raise_on_error=False)
-        for (entry_id, item, _), answer in zip(parsed, answers, strict=True):
-            if isinstance(answer, Exception):
-                await self.record_bad(entry_id, f"fold failed: {answer}", item.to_fields())
-                result.bad += 1
-            else:
-                result.count(answer.decode() if isinstance(answer, bytes) else str(answer))
-        return result
+    async def write_roles(self) -> None:
+        statement = insert(rm_role).values(role_rows())
+        statement = statement.on_conflict_do_update(
+            index_elements=["kind"], set_={c: statement.excluded[c] for c in role_rows()[0] if c != "kind"}
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(statement)
+        self._roles_written = True
+
+    async def fold_pending(self, batch: int = 500) -> FoldResult:
+        """Fold up to ``batch`` ledger rows past the watermark (one transaction)."""
+        if not self._roles_written:
+            await self.write_roles()
+        return _result(await readmodel.fold_pending(self._engine, batch))
+
+    async def fold_all(self, batch: int = 2000) -> FoldResult:
+        """Fold until nothing is pending."""
+        if not self._roles_written:
+            await self.write_roles()
+        return _result(await readmodel.fold_all(self._engine, batch))
 
     async def fold_facts(self, facts: Sequence[Fact]) -> FoldResult:
-        """Fold facts that are not stream entries (tests, the benchmark's direct loads)."""
-        return await self.fold([(str(i), f.to_fields()) for i, f in enumerate(facts)])
+        """Append ``facts`` to the ledger and fold them (tests, the benchmark's direct loads)."""
+        await ledger.append(self._engine, [ledger.fact_row(f) for f in facts])
+        return await self.fold_all()
 
-    async def record_bad(self, entry_id: str, reason: str, fields: dict[Any, Any]) -> None:
-        """Keep the reason and what arrived (capped), count it; the projector then acknowledges it."""
-        shown = {
-            (k.decode() if isinstance(k, bytes) else str(k)): (
-                v.decode() if isinstance(v, bytes) else str(v)
-            )[:200]
-            for k, v in list(fields.items())[:20]
-        }
-        record = json.dumps({"entry_id": entry_id, "reason": reason[:1000], "fields": shown})
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.lpush(self.base + "bad", record)
-                pipe.ltrim(self.base + "bad", 0, BAD_KEPT - 1)
-                pipe.hincrby(self.base + "stats", "bad", 1)
-                await pipe.execute()
-        except ResponseError as exc:  # pragma: no cover - a wrong key type; logged, never blocks
-            log.warning("readmodel.bad_unrecorded", extra={"entry_id": entry_id, "error": str(exc)})
-        log.warning("readmodel.bad_fact", extra={"entry_id": entry_id, "reason": reason[:200]})
+    async def rebuild(self, batch: int = 2000) -> FoldResult:
+        """Empty the read model and fold the whole ledger again (``revbridge rebuild``)."""
+        await self.write_roles()
+        return _result(await readmodel.rebuild(self._engine, batch))
+
+
+def _result(counts: dict[str, int]) -> FoldResult:
+    bad = counts.pop("bad", 0)
+    return FoldResult(counts, bad)

@@ -1,24 +1,15 @@
-"""Where the read model lives in Redis, and what each fact kind contributes to it.
+"""What each fact kind contributes to the read model, and the ids of its cells.
 
-Every key is ``<prefix>{xp}:...``: the experience API's own key space, under one hash tag so the
-fold script (one per fact) touches a single Redis Cluster slot. The layout:
+The read model lives in PostgreSQL (``revbridge.rm_*``, folded by ``revbridge.rm_fold``; see
+``revbridge_db`` migration 0001): ``rm_fact`` holds each fact's newest version; ``rm_agg`` a sum and
+a count per (period, entity, currency) cell and measure — class ``a`` for actuals (records of a
+platform), ``f`` for forecasts (the scheduled billings and revenue of contracts), ``u`` for the
+unmatched count of a pair (``um:<pair>``); ``rm_schedule`` the newest schedule version of each
+contract; ``rm_sync`` sources seen and pairs completed per legal entity; ``rm_latency`` invoice
+latency per month of posting; ``rm_cycle`` contract-to-first-bill cycle time; ``rm_state`` the fold's
+counters and watermark; ``rm_bad`` the rows that could not be folded, with their reason.
 
-- ``facts`` hash: ``kind|key`` → the fact's newest version (compact JSON with its fold bookkeeping,
-  see ``codec``);
-- ``agg:<period>|<entity>|<currency>`` hash: a sum and a count (``n:<measure>``) per measure;
-  ``cells`` set: every such cell with an actual (a record of a platform), so a summary reads a few
-  dozen hashes whatever the volume; ``fcells`` set: every cell with a forecast (the scheduled
-  billings and revenue of contracts), which only the waterfall reads;
-- ``sc:<contract>`` set: the forecast facts of a contract's schedule, and ``sv`` hash
-  ``<contract>`` → the occurred ms of its newest schedule: a newer schedule replaces the older one
-  whole (months it no longer has drop out), an older one arriving late is stale;
-- ``dd:<measure>:<cell>`` sorted set (score: occurred ms): the records behind each figure;
-- ``um:<pair>:<cell>`` sorted set: records whose counterpart on the other side is missing;
-- ``lc:<contract>``, ``lu:<customer>``, ``li:<invoice>`` sets: lineage indexes;
-- ``sync`` hash ``<entity>|<pair>|src|ok``: sources seen and pairs completed, per legal entity;
-- ``lat:<YYYY-MM>`` sorted sets: invoice latency (ms) per month of posting, expiring;
-- ``firstbill`` hash and ``cycle`` sorted set: contract-to-first-bill cycle time (ms);
-- ``stats`` hash (applied, replaced, duplicate, stale, bad, last entry), ``bad`` list (capped).
+``ROLES`` is written to ``rm_role`` before the first fold: one source for Python and SQL.
 """
 
 from __future__ import annotations
@@ -27,13 +18,8 @@ from dataclasses import dataclass
 
 from revbridge_contracts.facts import FactKind
 
-TAG = "{xp}:"
 NONE = "-"
 """Stands in for a missing period, entity or currency in a cell id."""
-
-
-def base(prefix: str) -> str:
-    return f"{prefix}{TAG}"
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,25 @@
-"""Reads of the read model: cells for the summary and the waterfall, pages for drill-down, facts for
-lineage, metrics.
+"""Reads of the read model in PostgreSQL: cells for the summary and the waterfall, pages for
+drill-down, facts for lineage, metrics.
 
-Every read is a handful of pipelined commands whatever the volume: the summary reads one hash per
-(period, entity, currency) cell, a drill-down page reads ``limit`` members of each matching cell's
-sorted set, a lineage reads one or two index sets and the facts they name.
+Every read is one or two indexed queries whatever the volume: the summary reads the aggregate rows of
+the matching (period, entity, currency) cells (``rm_agg``, maintained by the fold), a drill-down page
+reads ``limit`` rows of an index ordered by occurred time, a lineage reads one index of ``rm_fact``.
+While PostgreSQL does not answer, every read raises ``UpstreamUnavailable`` (503 problem+json).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
-from revbridge_contracts.facts import FACTS_STREAM
+from revbridge_contracts.problems import UpstreamUnavailable
+from revbridge_db.engine import is_unavailable
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from revbridge_experience.readmodel import codec
-from revbridge_experience.readmodel.keys import NONE, PAIRS, base, fact_id, split_cell
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+from revbridge_experience.readmodel.keys import NONE, PAIRS, cell_id, fact_id, split_cell
 
 
 @dataclass(frozen=True)
@@ -39,6 +36,21 @@ class CellFilter:
         if self.entity and entity != self.entity:
             return False
         return not (self.currency and currency != self.currency)
+
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        """The filter as a WHERE fragment on ``period``/``entity``/``currency`` columns."""
+        parts: list[str] = ["true"]
+        params: dict[str, Any] = {}
+        if self.period:
+            parts.append("(period = :f_period OR period LIKE :f_prefix)")
+            params |= {"f_period": self.period, "f_prefix": self.period + "-%"}
+        if self.entity:
+            parts.append("entity = :f_entity")
+            params["f_entity"] = self.entity
+        if self.currency:
+            parts.append("currency = :f_currency")
+            params["f_currency"] = self.currency
+        return " AND ".join(parts), params
 
 
 @dataclass
@@ -70,77 +82,144 @@ class Page:
     next_cursor: str | None
 
 
+Cursor = tuple[int, str] | None
+"""(occurred ms, ``kind|key``) of the last record of the previous page."""
+
+DOC_COLUMNS = (
+    "kind, key, system, record_id, contract_id, customer_id, invoice_id, entity, currency, amount, "
+    "period, status, occurred_at, recorded_at, trace_id, correlation_id, o, r"
+)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def doc(row: Any) -> dict[str, Any]:
+    """A fact of the read model as the report code reads it: the fact's names, ``_o``/``_r`` (ms)."""
+    m = row._mapping
+    out: dict[str, Any] = {}
+    for name in (
+        "kind",
+        "key",
+        "system",
+        "record_id",
+        "contract_id",
+        "customer_id",
+        "invoice_id",
+        "entity",
+        "currency",
+        "amount",
+        "period",
+        "status",
+        "trace_id",
+        "correlation_id",
+    ):
+        value = m[name]
+        if value is not None and not (name in ("entity", "currency", "period") and value == NONE):
+            out[name] = value
+    out["occurred_at"], out["recorded_at"] = _iso(m["occurred_at"]), _iso(m["recorded_at"])
+    out["_o"], out["_r"] = m["o"], m["r"]
+    return out
+
+
+def _nearest_rank(sorted_values: list[int], q: float) -> int:
+    rank = max(0, min(len(sorted_values) - 1, int(q * len(sorted_values) + 0.999999) - 1))
+    return sorted_values[rank]
+
+
 class ReadModel:
-    def __init__(self, redis: Redis, prefix: str, group: str = "experience") -> None:
-        self._redis, self.prefix, self.group = redis, prefix, group
-        self.base = base(prefix)
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def _all(self, sql: str, **params: Any) -> list[Any]:
+        try:
+            async with self._engine.connect() as conn:
+                return list((await conn.execute(text(sql), params)).all())
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise UpstreamUnavailable("the reporting database is unavailable; retry shortly") from exc
+            raise
 
     # --- summary -----------------------------------------------------------------------------
 
-    async def cells(self, where: CellFilter) -> list[Cell]:
-        ids = sorted(
-            c for c in map(_text, await self._redis.smembers(self.base + "cells")) if where.matches(c)
+    async def _cells(self, where: CellFilter, classes: tuple[str, ...]) -> list[Cell]:
+        clause, params = where.sql()
+        rows = await self._all(
+            f"SELECT period, entity, currency, measure, class, total, n FROM revbridge.rm_agg WHERE {clause}",
+            **params,
         )
-        if not ids:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for cell in ids:
-                pipe.hgetall(self.base + "agg:" + cell)
-                for pair in PAIRS:
-                    pipe.zcard(f"{self.base}um:{pair}:{cell}")
-            answers = await pipe.execute()
-        out, step = [], 1 + len(PAIRS)
-        for i, cell in enumerate(ids):
-            sums = {_text(k): int(v) for k, v in answers[i * step].items()}
-            unmatched = dict(zip(PAIRS, answers[i * step + 1 : (i + 1) * step], strict=True))
-            out.append(Cell(cell, sums, unmatched))
-        return out
+        cells: dict[str, Cell] = {}
+        listed: set[str] = set()
+        for period, entity, currency, measure, cls, total, n in rows:
+            cid = cell_id(period, entity, currency)
+            cell = cells.setdefault(cid, Cell(cid, {}, dict.fromkeys(PAIRS, 0)))
+            if cls == "u":
+                cell.unmatched[measure.removeprefix("um:")] = int(n)
+            else:
+                cell.sums[measure], cell.sums["n:" + measure] = int(total), int(n)
+            if cls in classes:
+                listed.add(cid)
+        return [cells[c] for c in sorted(listed)]
+
+    async def cells(self, where: CellFilter) -> list[Cell]:
+        """The cells with an actual (a record of a platform), with their sums and unmatched counts."""
+        return await self._cells(where, ("a",))
 
     async def ledger_cells(self, where: CellFilter) -> list[Cell]:
-        """Every cell with an actual or a forecast (``cells`` and ``fcells``): the waterfall's input."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.smembers(self.base + "cells")
-            pipe.smembers(self.base + "fcells")
-            actual, forecast = await pipe.execute()
-        ids = sorted(c for c in {*map(_text, actual), *map(_text, forecast)} if where.matches(c))
-        if not ids:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for cell in ids:
-                pipe.hgetall(self.base + "agg:" + cell)
-            answers = await pipe.execute()
-        return [
-            Cell(cell, {_text(k): int(v) for k, v in sums.items()})
-            for cell, sums in zip(ids, answers, strict=True)
-        ]
+        """Every cell with an actual or a forecast: the waterfall's input."""
+        return await self._cells(where, ("a", "f"))
 
     async def stats(self) -> dict[str, str]:
-        return {_text(k): _text(v) for k, v in (await self._redis.hgetall(self.base + "stats")).items()}
+        rows = await self._all("SELECT name, value FROM revbridge.rm_state")
+        out = {name: str(value) for name, value in rows}
+        if "watermark" in out:
+            out["last_entry"] = out.pop("watermark")
+        return out
 
     # --- drill-down ----------------------------------------------------------------------------
 
-    async def page(self, sets: list[str], limit: int, cursor: tuple[int, str] | None) -> Page:
-        """Newest first across ``sets`` (sorted sets scored by occurred ms), after ``cursor``."""
-        keys = [self.base + s for s in sets]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.zcard(key)
-                top = "+inf" if cursor is None else cursor[0]
-                pipe.zrevrangebyscore(key, top, "-inf", start=0, num=limit + 64, withscores=True)
-            answers = await pipe.execute()
-        total = sum(answers[0::2])
-        merged: list[tuple[int, str]] = []
-        for rows in answers[1::2]:
-            for member, score in rows:
-                item = (int(score), _text(member))
-                if cursor is None or item < cursor:
-                    merged.append(item)
-        merged.sort(reverse=True)
-        chosen = merged[:limit]
-        docs = await self.facts([m for _, m in chosen])
-        more = len(merged) > limit
-        next_cursor = f"{chosen[-1][0]}:{chosen[-1][1]}" if more and chosen else None
-        return Page([d for d in docs if d is not None], total, next_cursor)
+    async def _page(
+        self,
+        column: str,
+        value: str,
+        extra: str,
+        where: CellFilter,
+        limit: int,
+        cursor: tuple[int, str] | None,
+    ) -> Page:
+        clause, params = where.sql()
+        params |= {"v": value, "lim": limit + 1}
+        after = ""
+        if cursor is not None:
+            kind, _, key = cursor[1].partition("|")
+            after = " AND (o, kind, key) < (:c_o, :c_kind, :c_key)"
+            params |= {"c_o": cursor[0], "c_kind": kind, "c_key": key}
+        rows = await self._all(
+            f"SELECT {DOC_COLUMNS} FROM revbridge.rm_fact WHERE {column} = :v{extra} AND {clause}{after} "
+            "ORDER BY o DESC, kind DESC, key DESC LIMIT :lim",
+            **params,
+        )
+        docs = [doc(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        last = docs[-1] if docs else None
+        next_cursor = f"{last['_o']}:{fact_id(last['kind'], last['key'])}" if more and last else None
+        return Page(docs, 0, next_cursor)
+
+    async def page_measure(
+        self, measure: str, cells: list[Cell], where: CellFilter, limit: int, cursor: Cursor
+    ) -> Page:
+        """The records behind one measure, newest first, after ``cursor``."""
+        page = await self._page("measure", measure, "", where, limit, cursor)
+        total = sum(c.sums.get("n:" + measure, 0) for c in cells)
+        return Page(page.items, total, page.next_cursor)
+
+    async def page_unmatched(
+        self, pair: str, cells: list[Cell], where: CellFilter, limit: int, cursor: Cursor
+    ) -> Page:
+        """The records of a pair whose counterpart is missing, newest first, after ``cursor``."""
+        page = await self._page("pair", pair, " AND unmatched", where, limit, cursor)
+        return Page(page.items, sum(c.unmatched.get(pair, 0) for c in cells), page.next_cursor)
 
     # --- lineage --------------------------------------------------------------------------------
 
@@ -148,62 +227,70 @@ class ReadModel:
         wanted = list(ids)
         if not wanted:
             return []
-        raw = await self._redis.hmget(self.base + "facts", wanted)
-        return [codec.decode(i, r) if r is not None else None for i, r in zip(wanted, raw, strict=True)]
+        kinds, keys = zip(*(i.split("|", 1) for i in wanted), strict=True)
+        rows = await self._all(
+            f"SELECT {DOC_COLUMNS} FROM revbridge.rm_fact "
+            "WHERE (kind, key) IN (SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[])))",
+            kinds=list(kinds),
+            keys=list(keys),
+        )
+        found = {fact_id(r.kind, r.key): doc(r) for r in rows}
+        return [found.get(i) for i in wanted]
 
     async def index(self, scope: str, key: str) -> list[str]:
-        letter = {"contract": "lc", "customer": "lu", "invoice": "li"}[scope]
-        return sorted(_text(m) for m in await self._redis.smembers(f"{self.base}{letter}:{key}"))
+        column = {"contract": "contract_id", "customer": "customer_id", "invoice": "invoice_id"}[scope]
+        rows = await self._all(
+            f"SELECT kind, key FROM revbridge.rm_fact WHERE {column} = :k AND NOT forecast", k=key
+        )
+        return sorted(fact_id(kind, k) for kind, k in rows)
 
     async def fact(self, kind: str, key: str) -> dict[str, Any] | None:
         return (await self.facts([fact_id(kind, key)]))[0]
 
     # --- operations ------------------------------------------------------------------------------
 
-    async def percentiles(self, keys: list[str]) -> tuple[int, float | None, float | None]:
-        """Count, p50 and p95 (seconds) of scores (ms) across ``keys`` (nearest rank)."""
-        full = [self.base + k for k in keys]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in full:
-                pipe.zcard(key)
-            sizes = await pipe.execute()
-        present = [k for k, n in zip(full, sizes, strict=True) if n]
-        count = sum(sizes)
-        if not count:
+    async def _percentiles(self, sql: str, **params: Any) -> tuple[int, float | None, float | None]:
+        """Count, p50 and p95 (seconds) of the ms values ``sql`` selects (nearest rank)."""
+        rows = await self._all(
+            f"SELECT count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY ms), "
+            f"percentile_disc(0.95) WITHIN GROUP (ORDER BY ms) FROM ({sql}) AS v",
+            **params,
+        )
+        n, p50, p95 = rows[0]
+        if not n:
             return 0, None, None
-        if len(present) == 1:
-            source = present[0]
-        else:
-            source = f"{self.base}tmp:pct:{dt.datetime.now(dt.UTC).timestamp()}"
-            await self._redis.zunionstore(source, present)
-            await self._redis.expire(source, 30)
-        out = []
-        for q in (0.50, 0.95):
-            rank = max(0, min(count - 1, int(q * count + 0.999999) - 1))
-            row = await self._redis.zrange(source, rank, rank, withscores=True)
-            out.append(float(row[0][1]) / 1000 if row else None)
-        if source not in present:
-            await self._redis.delete(source)
-        return count, out[0], out[1]
+        return int(n), float(p50) / 1000, float(p95) / 1000
+
+    async def latency(self, months: list[str]) -> tuple[int, float | None, float | None]:
+        """Invoice latency (billed → first posted) over the months of posting ``months``."""
+        return await self._percentiles(
+            "SELECT ms FROM revbridge.rm_latency WHERE month = ANY(CAST(:months AS text[]))", months=months
+        )
+
+    async def cycle(self) -> tuple[int, float | None, float | None]:
+        """Contract-to-first-bill cycle time."""
+        return await self._percentiles(
+            "SELECT cycle_ms AS ms FROM revbridge.rm_cycle WHERE cycle_ms IS NOT NULL"
+        )
 
     async def latency_months(self) -> list[str]:
-        found = [_text(k) async for k in self._redis.scan_iter(match=self.base + "lat:*", count=1000)]
-        return sorted(k.rsplit(":", 1)[1] for k in found)
+        return [m for (m,) in await self._all("SELECT DISTINCT month FROM revbridge.rm_latency ORDER BY 1")]
 
     async def sync_counts(self) -> dict[str, int]:
-        return {_text(k): int(v) for k, v in (await self._redis.hgetall(self.base + "sync")).items()}
+        rows = await self._all("SELECT entity, pair, what, n FROM revbridge.rm_sync")
+        return {f"{e}|{p}|{w}": int(n) for e, p, w, n in rows}
 
     async def projector_lag(self) -> tuple[int | None, int | None]:
-        """(pending, lag) of the projector's group on the facts stream; None when unknown."""
-        try:
-            groups = await self._redis.xinfo_groups(self.prefix + FACTS_STREAM)
-        except Exception:  # no stream yet
-            return None, None
-        for g in groups:
-            if _text(g.get("name")) == self.group:
-                lag = g.get("lag")
-                return int(g.get("pending") or 0), (int(lag) if lag is not None else None)
-        return None, None
+        """(pending, lag): ledger rows being folded (none are held: 0) and rows not yet folded."""
+        rows = await self._all(
+            "SELECT count(*) FROM revbridge.ledger_fact l WHERE (l.txid, l.id) > ("
+            " SELECT coalesce(max(text_value)::xid8, '0'::xid8), coalesce(max(value), 0)"
+            " FROM revbridge.rm_state WHERE name = 'watermark')"
+        )
+        return 0, int(rows[0][0])
 
     async def bad_facts(self, limit: int = 50) -> list[dict[str, Any]]:
-        return [json.loads(r) for r in await self._redis.lrange(self.base + "bad", 0, limit - 1)]
+        rows = await self._all(
+            "SELECT ledger_id, reason, fields FROM revbridge.rm_bad ORDER BY id DESC LIMIT :lim", lim=limit
+        )
+        return [{"entry_id": str(lid), "reason": reason, "fields": fields} for lid, reason, fields in rows]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from revbridge_db.settings import DEFAULT_URL as DEFAULT_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = ROOT / ".tmp" / "run"
@@ -68,6 +69,7 @@ class Stack:
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     redis_url: str = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     key_prefix: str = os.environ.get("REVBRIDGE_KEY_PREFIX", "rb:")
+    database_url: str = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     log_dir: Path = RUN_DIR / "logs"
     keys_dir: Path = RUN_DIR / "gateway-keys"
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -80,6 +82,7 @@ class Stack:
         system = self.url("system")
         return {
             "REDIS_URL": self.redis_url,
+            "DATABASE_URL": self.database_url,
             "REVBRIDGE_KEY_PREFIX": self.key_prefix,
             "REVBRIDGE_MODE": "sandbox",
             "REVBRIDGE_CONFIG_DIR": str(ROOT / "config"),
@@ -248,6 +251,20 @@ def dashboard_banner(stack: Stack) -> str:
     )
 
 
+def demo_database() -> str:
+    """``make run``'s database: ``revbridge_demo`` on the server of DATABASE_URL, made afresh each run,
+    because the sandboxes start empty and the demo's record must be of the platforms it ran against.
+    (A real deployment points DATABASE_URL at its own database and never runs this.)"""
+    from revbridge_db.admin import create_database, drop_database, split_database
+
+    server = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    admin, _ = split_database(server)
+    url = admin.rsplit("/", 1)[0] + "/revbridge_demo"
+    drop_database(url)
+    create_database(url)
+    return url
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -256,7 +273,7 @@ def run() -> None:
     from scripts import seed
 
     with single_instance():
-        stack = Stack()
+        stack = Stack(database_url=demo_database())
         busy = _ports_in_use(stack)
         if busy:
             raise SystemExit(f"ports already in use ({', '.join(busy)}): is revbridge running elsewhere?")

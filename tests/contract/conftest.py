@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from scripts import seed
 from scripts.stack import DEFAULT_PORTS, ROOT, Stack, free_ports, running_stack
+from tests.support.postgres import fresh_database
 from tests.support.redis import REDIS_URL, isolated_prefix
 
 FUZZ_REQUESTS_PER_MINUTE = 1_000_000
@@ -51,10 +52,11 @@ def unthrottled_clients(target: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, pg_template: str) -> Iterator[Stack]:
     tmp: Path = tmp_path_factory.mktemp("contract-stack")
-    with isolated_prefix() as prefix:
+    with isolated_prefix() as prefix, fresh_database(pg_template) as database_url:
         s = Stack(
+            database_url=database_url,
             ports=free_ports(DEFAULT_PORTS),
             redis_url=REDIS_URL,
             key_prefix=prefix,

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import redis
+from psycopg.rows import dict_row
 
 from scripts import seed
 from scripts.stack import STRIPE_DEMO_ACCOUNTS, Stack
@@ -162,13 +164,14 @@ def exceptions(stack: Stack, **filters: str) -> list[dict[str, Any]]:
     return list(response.raise_for_status().json()["items"])
 
 
-def facts(stack: Stack, kind: str, key: str) -> list[dict[str, str]]:
-    r = redis.Redis.from_url(stack.redis_url, decode_responses=True)
-    try:
-        entries = r.xrange(stack.key_prefix + "events:facts")
-    finally:
-        r.close()
-    return [f for _, f in entries if f.get("kind") == kind and f.get("key") == key]
+def facts(stack: Stack, kind: str, key: str) -> list[dict[str, Any]]:
+    """Every version of a fact in the ledger, oldest first."""
+    with psycopg.connect(stack.database_url, row_factory=dict_row) as conn:
+        return list(
+            conn.execute(
+                "SELECT * FROM revbridge.ledger_fact WHERE kind = %s AND key = %s ORDER BY id", (kind, key)
+            )
+        )
 
 
 @contextmanager
@@ -201,3 +204,14 @@ def release(stack: Stack, *types: str, order: str = "forward") -> list[str]:
     sent: list[str] = response.raise_for_status().json()["sent"]
     drain(stack)
     return [waiting[event_id] for event_id in sent]
+
+
+def ledger_folded(stack: Stack) -> bool:
+    """Whether the projector has folded every ledger row into the read model."""
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM revbridge.ledger_fact l WHERE (l.txid, l.id) > ("
+            " SELECT coalesce(max(text_value)::xid8, '0'::xid8), coalesce(max(value), 0)"
+            " FROM revbridge.rm_state WHERE name = 'watermark')"
+        ).fetchone()
+    return bool(row and row[0] == 0)

@@ -49,7 +49,9 @@ def _alive(pid: int) -> bool:
 def drop_orphans() -> None:
     """Drop the databases of earlier runs whose process is gone."""
     with _admin() as conn:
-        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'rbtest\\_%'")]
+        names = [
+            r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'rbtest\\_%'")
+        ]
         for name in names:
             pid = name.split("_")[1]
             if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):

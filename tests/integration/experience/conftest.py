@@ -1,19 +1,18 @@
-"""A real Redis per test (own key prefix), a folder and a reader of the experience read model, and a
-small maker of ledger facts."""
+"""A real PostgreSQL database per test (migrated), a folder and a reader of the experience read model,
+and a small maker of ledger facts."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 from revbridge_contracts.facts import Fact, FactKind, fact
+from revbridge_db.engine import create_engine
 from revbridge_experience.readmodel.fold import Folder
 from revbridge_experience.readmodel.queries import ReadModel
-
-from tests.support.redis import REDIS_URL, isolated_prefix
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 T0 = dt.datetime(2026, 10, 5, 12, 0, tzinfo=dt.UTC)
 
@@ -24,26 +23,20 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
-    with isolated_prefix() as value:
-        yield value
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    value = create_engine(url=database_url)
+    yield value
+    await value.dispose()
 
 
 @pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
-    yield client
-    await client.aclose()
+def folder(engine: AsyncEngine) -> Folder:
+    return Folder(engine)
 
 
 @pytest.fixture
-def folder(redis: Redis, prefix: str) -> Folder:
-    return Folder(redis, prefix)
-
-
-@pytest.fixture
-def model(redis: Redis, prefix: str) -> ReadModel:
-    return ReadModel(redis, prefix)
+def model(engine: AsyncEngine) -> ReadModel:
+    return ReadModel(engine)
 
 
 def make(kind: FactKind, key: str, amount: int | None = None, **values: Any) -> Fact:

@@ -1,21 +1,23 @@
-"""Folding ledger facts into the read model (real Redis, the real Lua script): each figure counts a
-record once, whatever the order, repeats or replacements of its facts."""
+"""Folding the ledger into the read model (real PostgreSQL, the real PL/pgSQL fold): each figure counts
+a record once, whatever the order, repeats or replacements of its facts."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from revbridge_contracts.facts import FactKind
-from revbridge_experience.readmodel import codec
 from revbridge_experience.readmodel.fold import Folder
 from revbridge_experience.readmodel.queries import CellFilter, ReadModel
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.experience.conftest import T0, make
 
 pytestmark = pytest.mark.anyio
-CELL = "2026-10|US|USD"
+ALL = CellFilter()
+CONTRACT = "800000000000001AAA"
 
 
 async def sums(model: ReadModel) -> dict[str, int]:
@@ -23,11 +25,15 @@ async def sums(model: ReadModel) -> dict[str, int]:
     return {k: v for c in cells for k, v in c.sums.items() if v}
 
 
-async def test_a_redelivered_fact_is_a_duplicate_and_counts_once(folder: Folder, model: ReadModel) -> None:
+async def test_a_fact_written_again_counts_once(folder: Folder, model: ReadModel) -> None:
+    """The same version again (a retried write) adds no ledger row; one in the same millisecond but
+    another row (a re-run flow racing itself) is folded as a duplicate."""
     billed = make(FactKind.invoice_billed, "in_1", 12_000)
     first = await folder.fold_facts([billed])
     again = await folder.fold_facts([billed, billed])
-    assert first.outcomes == {"applied": 1} and again.outcomes == {"duplicate": 2}
+    same_ms = billed.model_copy(update={"recorded_at": billed.recorded_at + dt.timedelta(microseconds=1)})
+    racing = await folder.fold_facts([same_ms])
+    assert first.outcomes == {"applied": 1} and again.outcomes == {} and racing.outcomes == {"duplicate": 1}
     assert await sums(model) == {"billings": 12_000, "n:billings": 1}
 
 
@@ -38,7 +44,7 @@ async def test_a_newer_version_replaces_the_old_by_the_difference(folder: Folder
     result = await folder.fold_facts([newer])
     assert result.outcomes == {"replaced": 1}
     assert (await sums(model))["billings"] == 9_500
-    page = await model.page([f"dd:billings:{CELL}"], 10, None)
+    page = await model.page_measure("billings", await model.cells(ALL), ALL, 10, None)
     assert sorted(d["amount"] for d in page.items) == [500, 9_000]
     assert page.total == 2
 
@@ -64,7 +70,8 @@ async def test_a_replacement_that_moves_period_moves_the_amount_between_cells(
     october = await model.cells(CellFilter(period="2026-10"))
     november = await model.cells(CellFilter(period="2026-11"))
     assert october[0].sums.get("billings") == 0 and november[0].sums["billings"] == 700
-    assert (await model.page([f"dd:billings:{CELL}"], 10, None)).total == 0
+    where = CellFilter(period="2026-10")
+    assert (await model.page_measure("billings", await model.cells(where), where, 10, None)).total == 0
 
 
 async def test_posting_before_billing_still_pairs_them(folder: Folder, model: ReadModel) -> None:
@@ -85,7 +92,7 @@ async def test_a_billed_invoice_without_posting_is_unmatched_until_posted(
 ) -> None:
     await folder.fold_facts([make(FactKind.invoice_billed, "in_1", 12_000)])
     assert (await model.cells(CellFilter()))[0].unmatched["invoice_posting"] == 1
-    page = await model.page([f"um:invoice_posting:{CELL}"], 10, None)
+    page = await model.page_unmatched("invoice_posting", await model.cells(ALL), ALL, 10, None)
     assert [d["key"] for d in page.items] == ["in_1"]
     await folder.fold_facts([make(FactKind.invoice_posted, "in_1", 12_000, record_id="77")])
     assert (await model.cells(CellFilter()))[0].unmatched["invoice_posting"] == 0
@@ -120,8 +127,8 @@ async def test_invoice_latency_and_cycle_time_are_measured_once_both_sides_are_k
     )
     await folder.fold_facts([posted, billed, booked])
     month = (T0 + dt.timedelta(seconds=30)).strftime("%Y-%m")
-    assert await model.percentiles([f"lat:{month}"]) == (1, 30.0, 30.0)
-    assert await model.percentiles(["cycle"]) == (1, 2 * 86_400.0, 2 * 86_400.0)
+    assert await model.latency([month]) == (1, 30.0, 30.0)
+    assert await model.cycle() == (1, 2 * 86_400.0, 2 * 86_400.0)
 
 
 async def test_a_rerun_posting_does_not_stretch_the_invoice_latency(folder: Folder, model: ReadModel) -> None:
@@ -137,39 +144,41 @@ async def test_a_rerun_posting_does_not_stretch_the_invoice_latency(folder: Fold
     )
     assert (await folder.fold_facts([rerun])).outcomes == {"replaced": 1}
     months = await model.latency_months()
-    assert await model.percentiles([f"lat:{m}" for m in months]) == (1, 3.0, 3.0)
+    assert await model.latency(months) == (1, 3.0, 3.0)
 
 
-async def test_a_read_model_stored_before_the_compact_form_folds_on_and_reads_the_same(
-    folder: Folder, model: ReadModel, redis
-) -> None:
-    """Documents written with their long names (before ``codec``) are still replaced, paired and read."""
-    billed = make(FactKind.invoice_billed, "in_1", 700, trace_id="t1")
-    other = make(FactKind.invoice_billed, "in_2", 300, invoice_id="in_2")
-    await folder.fold_facts([billed, other])
-    compact_answer = await model.fact("invoice.billed", "in_1")
-    for item in (billed, other):  # as the previous layout stored them: the entry, amount, _o/_r/_rm
-        long_form = {
-            **item.to_fields(),
-            "amount": item.amount,
-            "_o": codec.ms(item.occurred_at),
-            "_r": codec.ms(item.recorded_at),
-            "_rm": item.recorded_at.strftime("%Y-%m"),
-        }
-        await redis.hset(folder.facts_key, f"invoice.billed|{item.key}", json.dumps(long_form))
-    assert {k: v for k, v in (await model.fact("invoice.billed", "in_1") or {}).items() if k != "_rm"} == {
-        k: v for k, v in (compact_answer or {}).items() if k != "_rm"
-    }
-
-    moved = make(
-        FactKind.invoice_billed, "in_1", 700, period="2026-11", occurred_at=T0 + dt.timedelta(days=30)
+async def test_a_rebuild_from_the_ledger_gives_the_same_figures(folder: Folder, model: ReadModel) -> None:
+    await folder.fold_facts(
+        [
+            make(FactKind.invoice_billed, "in_1", 700),
+            make(FactKind.invoice_billed, "in_1", 900, recorded_at=T0 + dt.timedelta(minutes=1)),
+            make(FactKind.invoice_posted, "in_1", 900, record_id="77"),
+            make(FactKind.invoice_billed, "in_2", 300, invoice_id="in_2"),
+        ]
     )
-    posted = make(FactKind.invoice_posted, "in_2", 300, invoice_id="in_2", record_id="78")
-    result = await folder.fold_facts([moved, posted])
-    assert result.outcomes == {"replaced": 1, "applied": 1}
-    october = await model.cells(CellFilter(period="2026-10"))
-    november = await model.cells(CellFilter(period="2026-11"))
-    assert october[0].sums["billings"] == 300 and november[0].sums["billings"] == 700
-    assert october[0].unmatched["invoice_posting"] == 0  # paired with the long-form billed in_2
-    assert await model.percentiles(["lat:" + posted.recorded_at.strftime("%Y-%m")]) == (1, 5.0, 5.0)
-    assert await model.index("invoice", "in_1") == ["invoice.billed|in_1"]
+    before = (
+        await model.cells(ALL),
+        await model.sync_counts(),
+        await model.index("contract", "800000000000001AAA"),
+    )
+    result = await folder.rebuild()
+    assert result.outcomes == {"applied": 3, "replaced": 1}
+    assert (
+        await model.cells(ALL),
+        await model.sync_counts(),
+        await model.index("contract", "800000000000001AAA"),
+    ) == before
+
+
+async def test_the_ledger_is_append_only(folder: Folder, engine: AsyncEngine) -> None:
+    await folder.fold_facts([make(FactKind.invoice_billed, "in_1", 700)])
+    for statement in (
+        "UPDATE revbridge.ledger_fact SET amount = 1",
+        "DELETE FROM revbridge.ledger_fact",
+        "TRUNCATE revbridge.ledger_fact",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with engine.begin() as conn:
+                await conn.execute(text(statement))
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT amount FROM revbridge.ledger_fact"))).scalar_one() == 700

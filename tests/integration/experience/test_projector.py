@@ -1,65 +1,62 @@
-"""The projector on a real facts stream: a bad fact is recorded with its reason and never blocks the
-ones after it; everything read is acknowledged; a restart folds nothing twice."""
+"""The projector on a real ledger: a row that can't be folded is recorded with its reason and never
+blocks the ones after it; a fold interrupted or run by two projectors folds each row exactly once;
+a row committed late, by a transaction that began before others, is still folded."""
 
 from __future__ import annotations
 
-import json
-import time
+import asyncio
 
 import pytest
-from redis.asyncio import Redis
-from revbridge_contracts.facts import FACTS_STREAM, FactKind
+from revbridge_contracts.facts import FactKind
+from revbridge_db import ledger
 from revbridge_experience.projector import Projector
+from revbridge_experience.readmodel.fold import Folder
 from revbridge_experience.readmodel.queries import CellFilter, ReadModel
 from revbridge_experience.settings import Settings
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.experience.conftest import make
 
 pytestmark = pytest.mark.anyio
 
 
-def projector(redis: Redis, prefix: str, name: str = "p1") -> Projector:
-    return Projector(redis, Settings(key_prefix=prefix, block_ms=10), name=name)
-
-
-async def test_a_bad_fact_is_recorded_and_the_next_fact_is_applied(
-    redis: Redis, prefix: str, model: ReadModel
+async def test_a_bad_row_is_recorded_and_the_next_one_is_applied(
+    engine: AsyncEngine, folder: Folder, model: ReadModel
 ) -> None:
-    stream = prefix + FACTS_STREAM
-    p = projector(redis, prefix)
-    await p.ensure_group()
-    await redis.xadd(stream, {"kind": "invoice.billed", "key": "in_bad", "amount": "twelve"})
-    await redis.xadd(stream, {"kind": "no.such.kind", "key": "x"})
-    await redis.xadd(stream, make(FactKind.invoice_billed, "in_1", 12_000).to_fields())
-    result = await p.step(block_ms=10)
-    assert result.bad == 2 and result.outcomes == {"applied": 1}
+    await folder.write_roles()
+    bad = ledger.fact_row(make(FactKind.invoice_billed, "in_bad", 5)) | {"kind": "no.such.kind"}
+    await ledger.append(engine, [bad, ledger.fact_row(make(FactKind.invoice_billed, "in_1", 12_000))])
+    result = await Projector(folder, Settings(batch_size=10)).step()
+    assert result.bad == 1 and result.outcomes == {"applied": 1}
     assert (await model.cells(CellFilter()))[0].sums["billings"] == 12_000
-    bad = await model.bad_facts()
-    assert len(bad) == 2 and all(b["reason"] for b in bad)
-    assert {b["fields"].get("key") for b in bad} == {"in_bad", "x"}
-    assert "amount" in json.dumps(bad)  # the reason names the field that was wrong
-    assert (await model.stats())["bad"] == "2"
-    pending = await redis.xpending(stream, "experience")
-    assert pending["pending"] == 0
+    [recorded] = await model.bad_facts()
+    assert "no.such.kind" in recorded["reason"] and recorded["fields"]["key"] == "in_bad"
+    assert (await model.stats())["bad"] == "1"
+    assert await model.projector_lag() == (0, 0)
 
 
-async def test_entries_a_dead_projector_read_are_claimed_and_folded_once(
-    redis: Redis, prefix: str, model: ReadModel
+async def test_two_projectors_fold_each_row_once(engine: AsyncEngine, model: ReadModel) -> None:
+    facts = [make(FactKind.invoice_billed, f"in_{i}", 100) for i in range(300)]
+    await ledger.append(engine, [ledger.fact_row(f) for f in facts])
+    one, two = Folder(engine), Folder(engine)
+    results = await asyncio.gather(*(f.fold_pending(25) for f in (one, two) for _ in range(8)))
+    results += [await one.fold_all()]
+    assert sum(r.outcomes.get("applied", 0) for r in results) == 300
+    assert set().union(*(r.outcomes for r in results)) == {"applied"}
+    assert (await model.cells(CellFilter()))[0].sums["billings"] == 30_000
+
+
+async def test_a_row_committed_late_is_folded_not_skipped(
+    engine: AsyncEngine, folder: Folder, model: ReadModel
 ) -> None:
-    stream = prefix + FACTS_STREAM
-    await projector(redis, prefix, "dead").ensure_group()
-    await redis.xadd(stream, make(FactKind.invoice_billed, "in_1", 100).to_fields())
-    await redis.xreadgroup("experience", "dead", {stream: ">"}, count=10)  # read, then died before folding
-    alive = Projector(redis, Settings(key_prefix=prefix, block_ms=10, reclaim_idle_ms=1000), name="alive")
-
-    async def folded() -> bool:
-        return (await alive.step(block_ms=50)).outcomes == {"applied": 1}
-
-    deadline = time.monotonic() + 10
-    while not await folded():
-        assert time.monotonic() < deadline, "the dead member's entry was never claimed"
-    assert (await redis.xpending(stream, "experience"))["pending"] == 0
-    # redelivered once more (a second projector racing the claim): the fold is idempotent
-    again = await alive.folder.fold([(e.decode(), f) for e, f in await redis.xrange(stream)])
-    assert again.outcomes == {"duplicate": 1}
-    assert (await model.cells(CellFilter()))[0].sums["billings"] == 100
+    """A transaction takes its id, then a later one commits first and is folded; the early one's row,
+    committed after that fold, has a lower id than the watermark — and is folded all the same."""
+    async with engine.connect() as slow:
+        await slow.execute(text("BEGIN"))
+        await slow.execute(ledger.INSERT, [ledger.fact_row(make(FactKind.invoice_billed, "in_slow", 1))])
+        await ledger.append(engine, [ledger.fact_row(make(FactKind.invoice_billed, "in_fast", 10))])
+        assert (await folder.fold_all()).outcomes == {}  # held back: an older transaction is open
+        await slow.commit()
+    assert (await folder.fold_all()).outcomes == {"applied": 2}
+    assert (await model.cells(CellFilter()))[0].sums["billings"] == 11

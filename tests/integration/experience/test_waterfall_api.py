@@ -1,5 +1,5 @@
-"""The revenue waterfall through the real processes: facts published on the real facts stream, folded
-by a projector process, read from the experience API process over HTTP (real Redis, own key prefix).
+"""The revenue waterfall through the real processes: facts appended to the ledger, folded by a
+projector process, read from the experience API process over HTTP (real PostgreSQL, own database).
 
 Past months must equal what the ERP facts say NetSuite holds, to the cent; the projected balance
 rolls forward from NetSuite's; an amended contract's republished schedule replaces its forecast;
@@ -17,12 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
-from revbridge_contracts.facts import FACTS_STREAM, Fact, FactKind
+from revbridge_contracts.facts import Fact, FactKind
+from revbridge_db import ledger
+from revbridge_db.engine import sqlalchemy_url
+from sqlalchemy import Engine, create_engine, text
 
 from tests.integration.experience.conftest import make
+from tests.support.postgres import fresh_database
 from tests.support.procs import LOG_DIR, free_port, running, wait_until
-from tests.support.redis import REDIS_URL, isolated_prefix
 
 US, GB = "800000000000001AAA", "800000000000002AAA"
 BOOKED = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC)
@@ -34,12 +36,11 @@ MONTHS = [f"{y}-{m:02d}" for y, m in [(2026, 10), (2026, 11), (2026, 12)] + [(20
 @dataclass(frozen=True)
 class Stack:
     api: str
-    prefix: str
-    client: redis.Redis
+    db: Engine
 
     def publish(self, *facts: Fact) -> None:
-        for item in facts:
-            self.client.xadd(self.prefix + FACTS_STREAM, item.to_fields())  # type: ignore[arg-type]
+        with self.db.begin() as conn:
+            conn.execute(ledger.INSERT, [ledger.fact_row(f) for f in facts])
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(f"{self.api}{path}", params=params, timeout=10)
@@ -51,17 +52,22 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
+def stack(pg_template: str) -> Iterator[Stack]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with isolated_prefix() as prefix:
+    with fresh_database(pg_template) as database_url:
         env = {
             "EXPERIENCE_PORT": str(port),
             "EXPERIENCE_PROCESS_API_URL": f"http://127.0.0.1:{free_port()}",  # a closed port: not needed
-            "EXPERIENCE_BLOCK_MS": "50",
-            "REVBRIDGE_KEY_PREFIX": prefix,
+            "EXPERIENCE_IDLE_POLL_MS": "20",
+            "DATABASE_URL": database_url,
         }
-        client = redis.Redis.from_url(REDIS_URL)
+        db = create_engine(sqlalchemy_url(database_url))
+
+        def roles_written() -> bool:
+            with db.connect() as conn:
+                return bool(conn.execute(text("SELECT count(*) FROM revbridge.rm_role")).scalar())
+
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         with (
             open(LOG_DIR / f"projector-waterfall-{os.getpid()}.log", "wb") as log,
@@ -74,18 +80,16 @@ def stack() -> Iterator[Stack]:
         ):
             try:
                 wait_until(
-                    lambda: projector.poll() is None and client.xinfo_groups(prefix + FACTS_STREAM),
-                    timeout=20,
-                    message="the projector's consumer group",
+                    lambda: projector.poll() is None and roles_written(), timeout=20, message="the projector"
                 )
                 with running(
                     "experience-api", ["-m", "revbridge_experience.app"], f"{base}/healthz", env=env
                 ):
-                    yield Stack(base, prefix, client)
+                    yield Stack(base, db)
             finally:
                 projector.terminate()
                 projector.wait(timeout=10)
-                client.close()
+                db.dispose()
 
 
 def scheduled(

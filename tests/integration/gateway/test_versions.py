@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from revbridge_contracts.facts import Fact, FactKind, fact
+from revbridge_db.engine import create_engine
 from revbridge_experience.readmodel.fold import Folder
 
+from tests.support.postgres import fresh_database
 from tests.support.procs import free_port, running
-from tests.support.redis import REDIS_URL, isolated_prefix
 
 from .conftest import in_process_gateway
 
@@ -63,25 +63,24 @@ def facts() -> list[Fact]:
     ]
 
 
-async def _fold(prefix: str) -> None:
-    redis = Redis.from_url(REDIS_URL)
+async def _fold(database_url: str) -> None:
+    engine = create_engine(url=database_url)
     try:
-        await Folder(redis, prefix).fold([(f"1-{i}", f.to_fields()) for i, f in enumerate(facts())])
+        await Folder(engine).fold_facts(facts())
     finally:
-        await redis.aclose()
+        await engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def experience_with_positions() -> Iterator[str]:
+def experience_with_positions(pg_template: str) -> Iterator[str]:
     """An experience API whose read model holds the facts above (folded by the real folder)."""
-    with isolated_prefix() as prefix:
-        asyncio.run(_fold(prefix))
+    with fresh_database(pg_template) as database_url:
+        asyncio.run(_fold(database_url))
         port = free_port()
         env = {
             "EXPERIENCE_PORT": str(port),
             "EXPERIENCE_PROCESS_API_URL": f"http://127.0.0.1:{free_port()}",
-            "REVBRIDGE_KEY_PREFIX": prefix,
-            "REDIS_URL": REDIS_URL,
+            "DATABASE_URL": database_url,
         }
         with running(
             "experience-api-v2",

@@ -4,16 +4,14 @@ fold's arguments — without I/O."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
-from revbridge_contracts.facts import FactKind, fact
+from revbridge_contracts.facts import FactKind
 from revbridge_experience import summary
 from revbridge_experience.fx import FxConfigError, FxRates, load_fx
 from revbridge_experience.operations import sync_rates
 from revbridge_experience.readmodel import fold
-from revbridge_experience.readmodel.fold import fold_args
 from revbridge_experience.readmodel.queries import Cell, CellFilter
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
@@ -100,27 +98,17 @@ def test_sync_rates_by_entity_and_by_flow() -> None:
     assert [(r.flow, r.sources, r.synced, r.rate) for r in by_flow] == [("invoice_posting", 5, 3, 0.6)]
 
 
-def test_fold_args_carry_the_fact_with_its_versions_and_the_script_knows_each_kind() -> None:
-    item = fact(
-        FactKind.invoice_posted,
-        "in_1",
-        "77",
-        invoice_id="in_1",
-        currency="GBP",
-        amount=10,
-        period="2026-10",
-        entity="GB",
-        occurred_at=NOW,
-        recorded_at=NOW,
-    )
-    prefix, fact_key, doc, _ = fold_args("rb:", item, item.to_fields())
-    assert (prefix, fact_key) == ("rb:{xp}:", "invoice.posted|in_1")
-    stored = json.loads(str(doc))
-    assert stored["a"] == 10 and stored["_o"] == stored["_r"] == int(NOW.timestamp() * 1000)
-    assert stored["_rm"] == "2026-11" and stored["p"] == "2026-10"
-    assert (
-        '["invoice.posted"]={"posted_invoices","invoice_posting","t","invoice.billed","",""}' in fold.SCRIPT
-    )
-    assert '["revenue.recognized"]={"recognized","","-","","","reversed_revenue"}' in fold.SCRIPT
-    assert '["billing.scheduled"]={"scheduled_billings","","-","","1",""}' in fold.SCRIPT
-    assert 'local F = {contract_id="c",' in fold.SCRIPT
+def test_the_fold_knows_each_kind_as_keys_roles_says() -> None:
+    rows = {r["kind"]: r for r in fold.role_rows()}
+    assert set(rows) == {k.value for k in FactKind}
+    assert rows["invoice.posted"] == {
+        "kind": "invoice.posted",
+        "measure": "posted_invoices",
+        "pair": "invoice_posting",
+        "side": "t",
+        "other": "invoice.billed",
+        "forecast": False,
+        "reversed_measure": "",
+    }
+    assert rows["revenue.recognized"]["reversed_measure"] == "reversed_revenue"
+    assert rows["billing.scheduled"]["forecast"] is True

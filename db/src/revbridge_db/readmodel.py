@@ -7,18 +7,33 @@ contributes (``rm_role``) is written by the experience projector from its ``keys
 from __future__ import annotations
 
 from sqlalchemy import delete, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from revbridge_db.engine import is_unavailable
 from revbridge_db.schema import READ_MODEL
 
-FOLD = text("SELECT outcome, n FROM revbridge.rm_fold_pending(:batch)")
+FOLD = text("SELECT outcome, n FROM revbridge.rm_fold_pending(:batch, :guarded)")
 FOLD_LOCK = 7_311_002
 
 
 async def fold_pending(engine: AsyncEngine, batch: int = 500) -> dict[str, int]:
-    """Fold up to ``batch`` ledger rows past the watermark (one transaction): outcome → count."""
+    """Fold up to ``batch`` ledger rows past the watermark (one transaction): outcome → count.
+
+    First on the fast path; when a row of the batch fails to fold, the batch rolls back and is
+    folded again guarded, so the failing row is recorded as bad and the others fold."""
+    try:
+        return await _fold(engine, batch, guarded=False)
+    except DBAPIError as exc:
+        if is_unavailable(exc):
+            raise
+        return await _fold(engine, batch, guarded=True)
+
+
+async def _fold(engine: AsyncEngine, batch: int, *, guarded: bool) -> dict[str, int]:
     async with engine.begin() as conn:
-        return {outcome: int(n) for outcome, n in (await conn.execute(FOLD, {"batch": batch})).all()}
+        rows = (await conn.execute(FOLD, {"batch": batch, "guarded": guarded})).all()
+    return {outcome: int(n) for outcome, n in rows}
 
 
 async def fold_all(engine: AsyncEngine, batch: int = 2000) -> dict[str, int]:

@@ -10,10 +10,12 @@ redelivered version is a ``duplicate``, an older one ``stale``; a newer one ``re
 contribution to every aggregate taken out first. A contract's forecast (billing.scheduled,
 revenue.scheduled) is one version: a newer schedule supersedes every month of the older one.
 
-``rm_fold_pending(batch)`` folds ledger rows in (txid, id) order past the watermark, only from
+``rm_fold_pending(batch, guarded)`` folds ledger rows in (txid, id) order past the watermark, only from
 transactions older than every running one (``pg_snapshot_xmin``), so a row committed late by a
 slow transaction is never skipped; fold, watermark and counters commit together, so each ledger
-row is folded exactly once. A row that fails to fold is recorded in ``rm_bad`` with its reason.
+row is folded exactly once. Guarded, a row that fails to fold is recorded in ``rm_bad`` with its
+reason (a subtransaction per row); unguarded (the fast path, about twice the rate) a failure rolls
+the batch back and the caller folds it again guarded.
 """
 
 from __future__ import annotations
@@ -301,7 +303,7 @@ BEGIN
   RETURN result;
 END $$;
 
-CREATE FUNCTION revbridge.rm_fold_pending(batch integer)
+CREATE FUNCTION revbridge.rm_fold_pending(batch integer, guarded boolean DEFAULT true)
 RETURNS TABLE (outcome text, n bigint) LANGUAGE plpgsql AS $$
 DECLARE
   w_tx xid8;
@@ -321,13 +323,17 @@ BEGIN
     WHERE (l.txid, l.id) > (w_tx, w_id) AND l.txid < horizon
     ORDER BY l.txid, l.id LIMIT batch
   LOOP
-    BEGIN
+    IF guarded THEN  -- a subtransaction per row: a row that fails is recorded, the rest fold
+      BEGIN
+        res := revbridge.rm_fold(f);
+      EXCEPTION WHEN OTHERS THEN
+        INSERT INTO revbridge.rm_bad (ledger_id, reason, fields)
+        VALUES (f.id, left(SQLERRM, 1000), to_jsonb(f) - 'txid');
+        res := 'bad';
+      END;
+    ELSE  -- the fast path: any failure rolls the whole batch back, to be folded again guarded
       res := revbridge.rm_fold(f);
-    EXCEPTION WHEN OTHERS THEN
-      INSERT INTO revbridge.rm_bad (ledger_id, reason, fields)
-      VALUES (f.id, left(SQLERRM, 1000), to_jsonb(f) - 'txid');
-      res := 'bad';
-    END;
+    END IF;
     counts := jsonb_set(counts, ARRAY[res], to_jsonb(coalesce((counts ->> res)::bigint, 0) + 1));
     last_tx := f.txid; last_id := f.id;
   END LOOP;
@@ -349,7 +355,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for name in (
-        "rm_fold_pending(integer)",
+        "rm_fold_pending(integer, boolean)",
         "rm_fold(revbridge.ledger_fact)",
         "rm_sync_add(text, text, text)",
         "rm_count(text, bigint)",

@@ -102,6 +102,9 @@ async def ensure_schema(engine: AsyncEngine, *, migrate: bool = True) -> str:
                 await conn.run_sync(migrations.upgrade_connection)
                 await conn.commit()
             return migrations.head()
+        except BaseException:
+            await conn.rollback()
+            raise
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
             await conn.commit()

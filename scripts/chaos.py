@@ -1,19 +1,21 @@
 """The chaos run (``make chaos``): revbridge keeps every invoice and payment exactly once while the
-platforms fail under it, a worker is SIGKILLed and Redis restarts — next to a naive copier.
+platforms fail under it, a worker is SIGKILLed, PostgreSQL and Redis restart — next to a naive copier.
 
-1. Own Redis (own port and directory under ``.tmp``, AOF on), the sandboxes, the services, N
+1. Own Redis (own port and directory under ``.tmp``, AOF on) and PostgreSQL, the sandboxes, the services, N
    workers and the gateway on free ports; the naive copier with its own NetSuite sandbox.
 2. The world (no faults yet): catalogue, CRM accounts and contracts across every legal entity of
    ``config/mappings.yaml``, billing customers on test clocks; a few contracts with unmapped products.
 3. Faults on all three sandboxes (~5% 500, 5% 429, 2% timeouts, 2% committed-but-dropped), then
    the flows: contracts activated, months of renewals (one invoice per subscription per month),
    most paid, a few declined. A third of the way through one worker (and the copier) is SIGKILLed
-   and started again; two thirds through, Redis is restarted on the same port and AOF directory.
+   and started again; half way through PostgreSQL is restarted (fast shutdown); two thirds through,
+   Redis is restarted on the same port and AOF directory.
 4. Wait (with a deadline) until no webhook is in flight and the streams are idle, faults off.
 5. Reconcile Stripe against each NetSuite (the harness's own count, plus the process API's
-   reconciliation once it exists) and check every unmapped contract is held with its owner.
+   reconciliation), count revbridge's ledger against both platforms (every invoice and payment's
+   billed/collected and posted fact present) and check every unmapped contract is held with its owner.
 Exit status 0 only when revbridge shows 0 missing, 0 duplicated, 0 amount/currency/status
-mismatches and every unmapped product is held.
+mismatches, no fact missing from the ledger, and every unmapped product is held.
 
     uv run python -m scripts.chaos [--customers 200] [--invoices 5000] [--workers 2] [--no-naive]
 """
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.chaos_billing import Tally, activate, run_months, wait_subscribed
-from scripts.chaos_recon import Report, reconcile_platforms
+from scripts.chaos_recon import LedgerCheck, Report, check_ledger, reconcile_platforms
 from scripts.chaos_rig import (
     SURE_NAIVE,
     SURE_REVBRIDGE,
@@ -47,7 +49,7 @@ from scripts.chaos_rig import (
     wait_webhooks,
     webhooks_pending,
 )
-from scripts.chaos_stack import WEBHOOK_DELIVERY, ChaosStack, RedisServer
+from scripts.chaos_stack import WEBHOOK_DELIVERY, ChaosStack, PostgresServer, RedisServer
 from scripts.chaos_world import (
     Platforms,
     Scenario,
@@ -69,6 +71,7 @@ class Options:
     kill_worker: bool = True
     restart_redis: bool = True
     hard_redis_kill: bool = False
+    restart_postgres: bool = True
     naive: bool = True
     platform_timeout: float = 3.0
     reclaim_idle_ms: int = 5000
@@ -98,6 +101,8 @@ class Result:
     sure_faults_left: int = 0
     exited: list[str] = field(default_factory=list)
     """Processes of the stack that were not running at the end (none should be)."""
+    ledger: LedgerCheck | None = None
+    """The ledger in PostgreSQL counted against the platforms: no fact of a record missing."""
 
     @property
     def ok(self) -> bool:
@@ -105,7 +110,10 @@ class Result:
         held = self.held is not None and self.held.ok
         clean = bool(self.report and self.report.clean)
         alive = not self.exited
-        return self.drained and clean and held and recon_clean and not self.sure_faults_left and alive
+        ledger = self.ledger is not None and self.ledger.clean
+        return (
+            self.drained and clean and held and recon_clean and not self.sure_faults_left and alive and ledger
+        )
 
 
 def stack_env(opts: Options) -> dict[str, str]:
@@ -150,8 +158,9 @@ def scaled_default_waits(time_scale: float) -> dict[str, str]:
 class Run:
     def __init__(self, opts: Options, run_dir: Path) -> None:
         self.opts, self.run_dir = opts, run_dir
-        ports = free_ports([*DEFAULT_PORTS, "redis", "naive_netsuite", "naive_copier"])
+        ports = free_ports([*DEFAULT_PORTS, "redis", "postgres", "naive_netsuite", "naive_copier"])
         self.redis = RedisServer(ports.pop("redis"), run_dir / "redis")
+        self.postgres = PostgresServer(ports.pop("postgres"), run_dir / "postgres")
         self.rig = NaiveRig(
             ports.pop("naive_netsuite"), ports.pop("naive_copier"), run_dir, opts.platform_timeout
         )
@@ -159,6 +168,7 @@ class Run:
             ports=ports,
             redis_url=self.redis.url,
             key_prefix="rb:",
+            database_url=self.postgres.url,
             log_dir=run_dir / "logs",
             keys_dir=run_dir / "keys",
             extra_env=stack_env(opts),
@@ -181,12 +191,16 @@ class Run:
     def execute(self) -> Result:
         started = time.monotonic()
         self.redis.start()
+        self.postgres.start()
         try:
             if self.opts.naive:
                 self.rig.start()
             with running_stack(self.stack):
                 self.mark("start", started)
-                where = f"Redis on port {self.redis.port}; logs in {self.stack.log_dir}"
+                where = (
+                    f"Redis on port {self.redis.port}, PostgreSQL on {self.postgres.port}; "
+                    f"logs in {self.stack.log_dir}"
+                )
                 self.event(f"stack up ({self.opts.workers} workers, {where})")
                 o = self.opts
                 if o.time_scale != 1.0:
@@ -202,6 +216,7 @@ class Run:
         finally:
             self.rig.stop()
             self.redis.stop()
+            self.postgres.stop()
         self.result.timings["total"] = time.monotonic() - started
         return self.result
 
@@ -242,6 +257,7 @@ class Run:
             t = self.mark("onboarding", t)
             self.event(f"{len(world.mapped)} contracts onboarded")
             kill_at, redis_at = max(1, o.scenario.months // 3), max(1, (2 * o.scenario.months) // 3)
+            pg_at = max(1, o.scenario.months // 2)
 
             async def on_month(month: int) -> None:
                 if month == kill_at and o.kill_worker:
@@ -250,6 +266,9 @@ class Run:
                     down = await asyncio.to_thread(self.redis.restart, o.hard_redis_kill)
                     how = "SIGKILL" if o.hard_redis_kill else "SHUTDOWN"
                     self.event(f"Redis restarted ({how}), {down:.2f}s down")
+                if month == pg_at and o.restart_postgres:
+                    down = await asyncio.to_thread(self.postgres.restart, False)
+                    self.event(f"PostgreSQL restarted (fast shutdown), {down:.2f}s down")
 
             self.result.tally = await run_months(p, world, o.scenario, on_month)
             t = self.mark("billing", t)
@@ -273,6 +292,9 @@ class Run:
             stripe_clients = list(p.stripe.values())
             self.result.report = await reconcile_platforms(stripe_clients, p.admin, urls["netsuite"])
             self.result.process_recon = await process_reconciliation(s.url("process"))
+            self.result.ledger = await check_ledger(
+                stripe_clients, p.admin, urls["netsuite"], self.postgres.url
+            )
             if o.naive:  # the copier's last answers: Stripe stops retrying it after a few minutes at most
                 left = await wait_webhooks(p.admin, urls["stripe"], self.rig.copier, o.drain_timeout)
                 self.event(f"naive copier: Stripe done delivering ({left} deliveries still pending)")
@@ -301,6 +323,7 @@ def run(opts: Options, run_dir: Path | None = None) -> Result:
     finally:
         if not opts.keep and run_dir is None:
             shutil.rmtree(directory / "redis", ignore_errors=True)
+            shutil.rmtree(directory / "postgres", ignore_errors=True)
 
 
 def parse(argv: list[str]) -> Options:
@@ -313,6 +336,7 @@ def parse(argv: list[str]) -> Options:
     ap.add_argument("--no-faults", action="store_true")
     ap.add_argument("--no-kill", action="store_true", help="do not SIGKILL a worker")
     ap.add_argument("--no-redis-restart", action="store_true")
+    ap.add_argument("--no-postgres-restart", action="store_true")
     ap.add_argument("--hard-redis-kill", action="store_true", help="SIGKILL Redis instead of SHUTDOWN")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive copier comparison")
     ap.add_argument("--platform-timeout", type=float, default=3.0)
@@ -341,6 +365,7 @@ def parse(argv: list[str]) -> Options:
         kill_worker=not a.no_kill,
         restart_redis=not a.no_redis_restart,
         hard_redis_kill=a.hard_redis_kill,
+        restart_postgres=not a.no_postgres_restart,
         naive=not a.no_naive,
         platform_timeout=a.platform_timeout,
         reclaim_idle_ms=a.reclaim_idle_ms,

@@ -173,3 +173,52 @@ async def reconcile_platforms(
         await netsuite_records(admin, netsuite_base, "customerpayment"),
         codes,
     )
+
+
+@dataclass
+class LedgerCheck:
+    """Facts missing from revbridge's ledger, counted against the platforms' own records."""
+
+    expected: dict[str, int] = field(default_factory=dict)
+    """Per fact kind: the records the platforms hold."""
+    missing: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not any(self.missing.values())
+
+
+async def check_ledger(
+    stripe_clients: list[httpx.AsyncClient], admin: httpx.AsyncClient, netsuite_base: str, database_url: str
+) -> LedgerCheck:
+    """Every finalized Stripe invoice has its ``invoice.billed`` fact, every successful payment its
+    ``payment.collected``; every NetSuite invoice keyed by a Stripe invoice its ``invoice.posted``
+    (with NetSuite's internal id), every NetSuite payment of one its ``payment.posted``."""
+    import psycopg
+
+    invoices = await stripe_invoices(stripe_clients)
+    ns_invoices = await netsuite_records(admin, netsuite_base, "invoice")
+    ns_payments = await netsuite_records(admin, netsuite_base, "customerpayment")
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT kind, key, record_id FROM revbridge.ledger_fact WHERE kind = ANY(%s)",
+            (["invoice.billed", "payment.collected", "invoice.posted", "payment.posted"],),
+        ).fetchall()
+    keys: dict[str, set[str]] = defaultdict(set)
+    records: dict[str, set[str]] = defaultdict(set)
+    for kind, key, record_id in rows:
+        keys[kind].add(key)
+        records[kind].add(record_id)
+    expected = {
+        "invoice.billed": {inv["id"] for inv in invoices},
+        "payment.collected": {pid for inv in invoices for pid in paid_payments(inv)},
+        "invoice.posted": {str(r["id"]) for r in ns_invoices if r.get("externalId", "").startswith("in_")},
+        "payment.posted": {str(p["id"]) for p in ns_payments},
+    }
+    check = LedgerCheck()
+    for kind, wanted in expected.items():
+        have = records[kind] if kind.endswith("posted") else keys[kind]
+        gone = sorted(wanted - have)
+        check.expected[kind], check.missing[kind], check.examples[kind] = len(wanted), len(gone), gone[:5]
+    return check

@@ -68,6 +68,14 @@ def summary(result: Result) -> str:
             "open exceptions at the end: "
             + ", ".join(f"{k} {v}" for k, v in sorted(result.open_exceptions.items()))
         )
+    if result.ledger is not None:
+        out.append(
+            "revbridge's ledger (PostgreSQL) against the platforms: "
+            + ", ".join(
+                f"{kind} {n - result.ledger.missing[kind]}/{n}" for kind, n in result.ledger.expected.items()
+            )
+            + ("" if result.ledger.clean else f"; MISSING e.g. {result.ledger.examples}")
+        )
     out.append(f"webhook deliveries to revbridge Stripe gave up on: {result.failed_webhooks}")
     sure = sum(int(rule["count"]) for rule in SURE_REVBRIDGE)
     fired = sure - result.sure_faults_left
@@ -84,6 +92,11 @@ def summary(result: Result) -> str:
     out.append("")
     out.append(
         "RESULT: "
-        + ("PASS — 0 missing, 0 duplicated, 0 mismatches; unmapped products held" if result.ok else "FAIL")
+        + (
+            "PASS — 0 missing, 0 duplicated, 0 mismatches; no fact missing from the ledger; "
+            "unmapped products held"
+            if result.ok
+            else "FAIL"
+        )
     )
     return "\n".join(out)

@@ -1,7 +1,10 @@
-"""The processes a chaos run (or the pipeline bench) owns: its own Redis and a stack with N workers.
+"""The processes a chaos run (or the pipeline bench) owns: its own Redis and PostgreSQL and a stack
+with N workers.
 
 ``RedisServer`` runs ``redis-server`` in the foreground on its own port and directory under
 ``.tmp`` with AOF on, so the run can kill or restart it without touching anyone else's Redis.
+``PostgresServer`` is a PostgreSQL cluster of the run's own (Debian's binaries, ``initdb`` into the
+run's directory), restarted the same way, fast (checkpoint) or immediate (crash recovery).
 ``ChaosStack`` is ``scripts.stack.Stack`` with ``process-worker-1..N`` instead of one worker, and
 the operations a chaos run needs: SIGKILL one process, start it again, read each process's peak
 memory (``VmHWM``, kept across restarts of the same name).
@@ -16,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +88,71 @@ class RedisServer:
         return time.monotonic() - started
 
 
+def _pg_bindir() -> Path:
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise SystemExit("PostgreSQL server binaries not found: sudo apt-get install -y postgresql")
+
+
+@dataclass
+class PostgresServer:
+    """A project-local PostgreSQL cluster (trust auth, user postgres), restartable on the same port."""
+
+    port: int
+    directory: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/revbridge"
+
+    def _as_owner(self, *args: str) -> list[str]:
+        if os.geteuid() != 0:  # initdb and postgres refuse to run as root
+            return list(args)
+        owner = (
+            "postgres"
+            if subprocess.run(["id", "-u", "postgres"], capture_output=True).returncode == 0
+            else "nobody"
+        )
+        shutil.chown(self.directory, owner)
+        return ["runuser", "-u", owner, "--", *args]
+
+    def _ctl(self, *args: str) -> None:
+        bindir, data = _pg_bindir(), self.directory / "data"
+        cmd = self._as_owner(
+            str(bindir / "pg_ctl"), "-D", str(data), "-l", str(self.directory / "pg.log"), *args
+        )
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=120)
+
+    def start(self) -> None:
+        from revbridge_db.admin import create_database
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        data = self.directory / "data"
+        if not (data / "PG_VERSION").exists():
+            initdb = self._as_owner(
+                str(_pg_bindir() / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+            )
+            subprocess.run(initdb, check=True, stdout=subprocess.DEVNULL, timeout=120)
+        opts = f"-p {self.port} -h 127.0.0.1 -k {self.directory} -c max_connections=300"
+        self._ctl("-w", "-t", "60", "-o", opts, "start")
+        create_database(self.url)
+
+    def stop(self, hard: bool = False) -> None:
+        if (self.directory / "data" / "postmaster.pid").exists():
+            self._ctl("-w", "-m", "immediate" if hard else "fast", "stop")
+
+    def restart(self, hard: bool = False) -> float:
+        """Stop and start again on the same port and data; the seconds nothing answered."""
+        started = time.monotonic()
+        self.stop(hard)
+        self.start()
+        return time.monotonic() - started
+
+
 @dataclass
 class ChaosStack(Stack):
     workers: int = 2
@@ -141,9 +210,9 @@ class ChaosStack(Stack):
         """CPU seconds used so far by every live process."""
         return {name: cpu_seconds(proc.pid) for name, proc in self.procs.items() if proc.poll() is None}
 
-    def stop(self) -> None:
+    def stop(self, only: Iterable[str] | None = None) -> None:
         self.sample_memory()
-        super().stop()
+        super().stop(only)
 
 
 WEBHOOK_DELIVERY = {

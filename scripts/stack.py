@@ -149,11 +149,15 @@ class Stack:
             ("gateway", ["-m", "revbridge_gateway"], f"{self.url('gateway')}/healthz"),
         ]
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 60.0, only: Iterable[str] | None = None) -> None:
+        """Start the processes (``only`` those named), bottom layer first, and wait until healthy."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env()}
         pending: list[tuple[str, str]] = []
+        chosen = set(only) if only is not None else None
         for name, args, health in self.processes():
+            if chosen is not None and name not in chosen:
+                continue
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
             self.procs[name] = subprocess.Popen(
                 [sys.executable, *args],
@@ -185,17 +189,27 @@ class Stack:
             time.sleep(0.1)
         raise TimeoutError(f"{name} did not become healthy at {url}; see {self.log_dir / name}.log")
 
-    def stop(self) -> None:
-        for proc in reversed(list(self.procs.values())):
+    def stop(self, only: Iterable[str] | None = None) -> None:
+        """Stop the processes (``only`` those named), top layer first."""
+        chosen = set(only) if only is not None else set(self.procs)
+        stopping = [(n, p) for n, p in reversed(list(self.procs.items())) if n in chosen]
+        for _, proc in stopping:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in self.procs.values():
+        for name, proc in stopping:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        self.procs.clear()
+            del self.procs[name]
+
+    def restart_services(self, timeout: float = 60.0) -> None:
+        """Restart every revbridge process (services, workers, gateway); the sandboxes, standing in for
+        the platforms, keep running."""
+        names = [name for name, _, _ in self.processes() if not name.startswith("sandbox-")]
+        self.stop(names)
+        self.start(timeout, only=names)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """The chaos run at a small size: every invoice and payment reaches NetSuite exactly once while
-the platforms fail, a worker is SIGKILLed and restarted, and Redis restarts (``make chaos`` is the
+the platforms fail, a worker is SIGKILLed and restarted, PostgreSQL and Redis restart, and no fact is
+missing from the ledger (``make chaos`` is the
 same at 5,000 invoices, with the naive copier beside it).
 
 Its own Redis, sandboxes, services, two workers and gateway (``scripts.chaos``); faults on all
@@ -42,7 +43,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> chaos.Result:
 def test_the_run_went_through_its_chaos(result: chaos.Result) -> None:
     timeline = "\n".join(result.events)
     assert "SIGKILL process-worker-1" in timeline and "process-worker-1 started again" in timeline
-    assert "Redis restarted" in timeline
+    assert "Redis restarted" in timeline and "PostgreSQL restarted" in timeline
     assert result.sure_faults_left == 0, (
         "the certain lost answers on NetSuite money writes did not all happen"
     )
@@ -82,3 +83,13 @@ def test_every_unmapped_product_waits_in_the_exception_queue_with_its_owner(resu
     assert held.missing == []
     assert len(held.held) == SCENARIO.unmapped
     assert {owner for _, owner, _ in held.held} == {held.expected_owner}
+
+
+@pytest.mark.timeout(300)
+def test_no_fact_is_missing_from_the_ledger(result: chaos.Result) -> None:
+    """Counted against the platforms, across the PostgreSQL restart: every finalized invoice and
+    successful payment billed/collected, every NetSuite invoice and payment posted."""
+    ledger = result.ledger
+    assert ledger is not None and ledger.expected["invoice.billed"] >= SCENARIO.invoices
+    assert ledger.expected["payment.posted"] > 0
+    assert ledger.clean, ledger.examples

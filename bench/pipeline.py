@@ -43,11 +43,13 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import redis.asyncio as aioredis
 from joserfc.jwk import RSAKey
 
@@ -64,7 +66,7 @@ from scripts.chaos_world import (  # noqa: E402
     load_entities,
     seed_world,
 )
-from scripts.stack import DEFAULT_PORTS, free_ports, running_stack  # noqa: E402
+from scripts.stack import DEFAULT_PORTS, free_ports, running_stack, scratch_database  # noqa: E402
 
 CONFIG = ROOT / "config"
 GOAL_RAW_SHARE, GOAL_SCALING, GOAL_MB = 0.4, 1.6, 200
@@ -165,29 +167,40 @@ def _ms(entry_id: Any) -> int:
 
 
 class Clock:
-    """Reads the billing and facts streams incrementally: accepted and posted times per invoice."""
+    """Reads the billing stream and the ledger incrementally: accepted and posted times per invoice
+    (accepted: the stream entry's time; posted: when the ``invoice.posted`` fact reached the ledger)."""
 
-    def __init__(self, redis_url: str, prefix: str) -> None:
+    def __init__(self, redis_url: str, prefix: str, database_url: str) -> None:
         self.redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
-        self.prefix = prefix
+        self.prefix, self.database_url = prefix, database_url
         self.accepted: dict[str, int] = {}
         self.posted: dict[str, int] = {}
-        self._last = {"events:billing": "0-0", "events:facts": "0-0"}
+        self._last, self._last_fact = "0-0", 0
 
     async def poll(self) -> None:
-        for stream, last in list(self._last.items()):
-            while True:
-                rows: list[tuple[str, dict[str, str]]] = await self.redis.xrange(  # type: ignore[assignment]
-                    self.prefix + stream, min=f"({last}", count=5000
+        while True:
+            rows: list[tuple[str, dict[str, str]]] = await self.redis.xrange(  # type: ignore[assignment]
+                self.prefix + "events:billing", min=f"({self._last}", count=5000
+            )
+            if not rows:
+                break
+            for entry_id, fields in rows:
+                if fields.get("type") == "billing.invoice.finalized":
+                    self.accepted.setdefault(fields["subject"], _ms(entry_id))
+            self._last = rows[-1][0]
+        for fact_id, key, at in await asyncio.to_thread(self._posted_since, self._last_fact):
+            self.posted.setdefault(key, int(at.timestamp() * 1000))
+            self._last_fact = max(self._last_fact, fact_id)
+
+    def _posted_since(self, last: int) -> list[tuple[int, str, Any]]:
+        with psycopg.connect(self.database_url) as conn:
+            return list(
+                conn.execute(
+                    "SELECT id, key, inserted_at FROM revbridge.ledger_fact"
+                    " WHERE kind = 'invoice.posted' AND id > %s ORDER BY id",
+                    (last,),
                 )
-                if not rows:
-                    break
-                for entry_id, fields in rows:
-                    if fields.get("type") == "billing.invoice.finalized":
-                        self.accepted.setdefault(fields["subject"], _ms(entry_id))
-                    elif fields.get("kind") == "invoice.posted":
-                        self.posted.setdefault(fields["key"], _ms(entry_id))
-                last = self._last[stream] = rows[-1][0]
+            )
 
 
 async def pipeline(
@@ -195,7 +208,7 @@ async def pipeline(
 ) -> None:
     entities = load_entities(CONFIG, stack.env())
     p = Platforms({n: stack.url(n) for n in ("stripe", "salesforce", "netsuite")}, entities, timeout=30)
-    clock = Clock(redis_url, stack.key_prefix)
+    clock = Clock(redis_url, stack.key_prefix, stack.database_url)
     try:
         await p.login()
         await listen_to_revbridge_events(p)
@@ -322,9 +335,12 @@ def measure(
     run_dir = ROOT / ".tmp" / f"bench-pipeline-{os.getpid()}-{workers}"
     ports = free_ports([*DEFAULT_PORTS, "redis"])
     redis = RedisServer(ports.pop("redis"), run_dir / "redis")
+    scratch = ExitStack()
+    database = scratch.enter_context(scratch_database("bench_pipeline"))
     stack = ChaosStack(
         ports=ports,
         redis_url=redis.url,
+        database_url=database,
         key_prefix="rb:",
         log_dir=run_dir / "logs",
         keys_dir=run_dir / "keys",
@@ -338,7 +354,7 @@ def measure(
     )
     redis.start()
     try:
-        with running_stack(stack):
+        with scratch, running_stack(stack):
             asyncio.run(pipeline(run, stack, redis.url, scenario, memory_at))
     finally:
         redis.stop()

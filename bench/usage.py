@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.stack import DEFAULT_PORTS, ROOT, Stack, free_ports, running_stack
+from revbridge_db.engine import create_engine
+
+from scripts.stack import DEFAULT_PORTS, ROOT, Stack, free_ports, running_stack, scratch_database
 
 CLIENTS = ROOT / "config" / "gateway-clients.yaml"
 STRIPE_KEY = "sk_test_revbridge_demo"  # the sandbox's demo key (DEMO VALUE)
@@ -56,7 +59,6 @@ def stripe(stack: Stack) -> httpx.Client:
 
 def setup(stack: Stack, contracts: int) -> tuple[str, list[tuple[str, str]]]:
     """The meter, and (contract id, Stripe customer id) per contract, registered in the directory."""
-    from redis.asyncio import Redis
     from revbridge_process.usage.directory import DirectoryEntry, UsageDirectory
 
     with stripe(stack) as client:
@@ -82,8 +84,8 @@ def setup(stack: Stack, contracts: int) -> tuple[str, list[tuple[str, str]]]:
     pairs = [(f"800BENCH{uuid.uuid4().hex[:10].upper()}", c) for c in customers]
 
     async def register() -> None:
-        redis = Redis.from_url(stack.redis_url, decode_responses=True)
-        directory = UsageDirectory(redis, stack.key_prefix)
+        engine = create_engine(url=stack.database_url)
+        directory = UsageDirectory(engine)
         anchor = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
         for contract_id, customer in pairs:
             await directory.register(
@@ -96,7 +98,7 @@ def setup(stack: Stack, contracts: int) -> tuple[str, list[tuple[str, str]]]:
                     billing_anchor=anchor,
                 )
             )
-        await redis.aclose()
+        await engine.dispose()
 
     asyncio.run(register())
     return meter, pairs
@@ -189,13 +191,15 @@ def counted(stack: Stack, meter: str, pairs: list[tuple[str, str]]) -> float:
 
 
 def main(events: int, size: int, concurrency: int, contracts: int, seconds: float) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack_database:
         clients = Path(tmp) / "clients.yaml"  # a plan large enough not to throttle the pass-through
         clients.write_text(
             CLIENTS.read_text().replace("requests_per_minute: 120", "requests_per_minute: 1000000")
         )
+        database = stack_database.enter_context(scratch_database("bench_usage"))
         stack = Stack(
             ports=free_ports(DEFAULT_PORTS),
+            database_url=database,
             key_prefix=f"rbbench:{uuid.uuid4().hex[:8]}:",
             log_dir=Path(tmp) / "logs",
             keys_dir=Path(tmp) / "keys",

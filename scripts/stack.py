@@ -265,6 +265,22 @@ def dashboard_banner(stack: Stack) -> str:
     )
 
 
+@contextmanager
+def scratch_database(label: str) -> Iterator[str]:
+    """A database of its own on the server of DATABASE_URL (a bench's, a chaos run's), dropped after."""
+    import uuid
+
+    from revbridge_db.admin import create_database, drop_database, split_database
+
+    admin, _ = split_database(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    url = admin.rsplit("/", 1)[0] + f"/rb{label}_{uuid.uuid4().hex[:8]}"
+    create_database(url)
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
 def demo_database() -> str:
     """``make run``'s database: ``revbridge_demo`` on the server of DATABASE_URL, made afresh each run,
     because the sandboxes start empty and the demo's record must be of the platforms it ran against.

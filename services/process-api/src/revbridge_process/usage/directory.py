@@ -1,31 +1,23 @@
 """The usage directory: which contract a usage event bills, in which Stripe account and customer,
 on which meters, and when its monthly billing periods start.
 
-One JSON record per CRM contract (``{prefix}{usage}:contract:<id>``) and a set of contract ids per
-CRM account (``...:account:<id>``), so a sender may name the customer instead of the contract when
-the customer has one contract. Onboarding registers an entry once the billing customer exists;
-``register`` overwrites (idempotent), moving the contract between accounts' sets in one script.
+One row per CRM contract in PostgreSQL (``revbridge.usage_contract``: business configuration, it
+survives the loss of Redis), indexed by CRM account, so a sender may name the customer instead of
+the contract when the customer has one contract. Onboarding registers an entry once the billing
+customer exists; ``register`` overwrites (idempotent), moving the contract between accounts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from redis.asyncio import Redis
-
-from revbridge_process.usage import keys
-
-_REGISTER = """
-local old = redis.call('GET', KEYS[1])
-if old then
-  local previous = cjson.decode(old)['crm_account_id']
-  if previous ~= ARGV[2] then redis.call('SREM', ARGV[3] .. previous, ARGV[4]) end
-end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[4])
-return 1
-"""
+from revbridge_contracts.problems import UpstreamUnavailable
+from revbridge_db.engine import is_unavailable, retrying
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class DirectoryEntry(BaseModel):
@@ -47,39 +39,51 @@ class AmbiguousCustomer(LookupError):
 
 
 class UsageDirectory:
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._redis, self._prefix = redis, prefix
-        self._register = redis.register_script(_REGISTER)
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def _rows(self, sql: str, **params: object) -> list[Any]:
+        try:
+            async with self._engine.connect() as conn:
+                return list((await conn.execute(text(sql), params)).all())
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise UpstreamUnavailable("the usage directory's database is unavailable") from exc
+            raise
 
     async def register(self, entry: DirectoryEntry) -> None:
-        await self._register(
-            keys=[
-                keys.contract(self._prefix, entry.contract_id),
-                keys.account(self._prefix, entry.crm_account_id),
-            ],
-            args=[
-                entry.model_dump_json(),
-                entry.crm_account_id,
-                keys.account(self._prefix, ""),
-                entry.contract_id,
-            ],
-        )
+        async def write() -> None:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO revbridge.usage_contract (contract_id, crm_account_id, entry)"
+                        " VALUES (:c, :a, CAST(:e AS jsonb)) ON CONFLICT (contract_id) DO UPDATE"
+                        " SET crm_account_id = excluded.crm_account_id, entry = excluded.entry,"
+                        " registered_at = now()"
+                    ),
+                    {"c": entry.contract_id, "a": entry.crm_account_id, "e": entry.model_dump_json()},
+                )
+
+        await retrying(write)
 
     async def get(self, contract_id: str) -> DirectoryEntry | None:
-        raw = await self._redis.get(keys.contract(self._prefix, contract_id))
-        return DirectoryEntry.model_validate_json(raw) if raw else None
+        return (await self.get_many([contract_id])).get(contract_id)
 
     async def get_many(self, contract_ids: Iterable[str]) -> dict[str, DirectoryEntry]:
-        """The entries of the contracts that have one (one round trip)."""
+        """The entries of the contracts that have one (one query)."""
         wanted = sorted(set(contract_ids))
         if not wanted:
             return {}
-        raws = await self._redis.mget([keys.contract(self._prefix, c) for c in wanted])
-        return {c: DirectoryEntry.model_validate_json(r) for c, r in zip(wanted, raws, strict=True) if r}
+        rows = await self._rows(
+            "SELECT contract_id, entry FROM revbridge.usage_contract WHERE contract_id = ANY(:ids)", ids=wanted
+        )
+        return {c: DirectoryEntry.model_validate(e) for c, e in rows}
 
     async def contracts_of(self, crm_account_id: str) -> set[str]:
-        members = await self._redis.smembers(keys.account(self._prefix, crm_account_id))  # type: ignore[misc]
-        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+        rows = await self._rows(
+            "SELECT contract_id FROM revbridge.usage_contract WHERE crm_account_id = :a", a=crm_account_id
+        )
+        return {c for (c,) in rows}
 
     async def by_customer(self, crm_account_id: str) -> DirectoryEntry | None:
         """The customer's one metered contract; ``AmbiguousCustomer`` when it has several."""

@@ -14,14 +14,6 @@ def seen(prefix: str, digest: str) -> str:
     return f"{prefix}{{usage}}:seen:{digest}"
 
 
-def contract(prefix: str, contract_id: str) -> str:
-    return f"{prefix}{{usage}}:contract:{contract_id}"
-
-
-def account(prefix: str, crm_account_id: str) -> str:
-    return f"{prefix}{{usage}}:account:{crm_account_id}"
-
-
 def event_digest(sender: str, event_id: str) -> str:
     """The exactly-once unit (sender, event id) as 32 hex digits (no separator ambiguity)."""
     return hashlib.sha256(f"{len(sender)}:{sender}|{event_id}".encode()).hexdigest()[:32]

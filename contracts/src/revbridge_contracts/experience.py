@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -355,3 +355,34 @@ class ApiVersions(Canonical):
     """The majors this API serves and what in each is deprecated: how a client plans its move."""
 
     versions: list[ApiVersion]
+
+
+# --- v2 audit trail -----------------------------------------------------------------------
+
+
+class AuditEvent(Canonical):
+    """One row of the append-only audit trail: a change made through the gateway (any outcome) or
+    an action on an exception."""
+
+    id: int
+    at: dt.datetime
+    source: str = Field(description="who wrote it: gateway or process")
+    actor: str | None = Field(default=None, description="the token's sub: the signed-in user, or the client")
+    client: str | None = Field(default=None, description="the OAuth client")
+    operation: str = Field(description="the contract's operationId (or METHOD path when no route matched)")
+    method: str | None = None
+    path: str | None = None
+    business_key: str | None = Field(
+        default=None, description="the object acted on (exception, contract id), else the Idempotency-Key"
+    )
+    outcome: str = Field(description="ok, rejected (4xx) or error (5xx)")
+    status: int | None = None
+    trace_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditPage(Canonical):
+    """A page of the audit trail, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[AuditEvent]
+    next_cursor: str | None = None

@@ -3,7 +3,8 @@
 Everything that can be wrong in configuration (clients file, signing key, contract policy,
 external issuers' plans) is loaded in ``create_app`` so a bad deployment refuses to start instead
 of failing on a request. Connections (Redis, the aiohttp session to the upstreams, the external
-issuers' metadata) open in the lifespan, never at import time. ``clock`` (wall-clock seconds) is
+issuers' metadata, the audit trail's PostgreSQL engine and its writer task) open in the lifespan,
+never at import time; PostgreSQL is not waited for (see ``trail``). ``clock`` (wall-clock seconds) is
 injectable so sunset dates can be tested without editing a contract.
 
 What uvicorn serves is ``GatewayFront`` around the FastAPI app (see ``front``): proxied calls never
@@ -30,6 +31,8 @@ from redis.backoff import NoBackoff
 from revbridge_contracts.metrics import install_metrics
 from revbridge_contracts.problems import install_problem_handlers
 from revbridge_contracts.telemetry import setup_tracing
+from revbridge_db.engine import create_engine
+from revbridge_db.settings import DbSettings
 
 from revbridge_gateway import authorize, oauth
 from revbridge_gateway.audit import configure_logging
@@ -47,6 +50,7 @@ from revbridge_gateway.proxy import Upstream, Upstreams
 from revbridge_gateway.ratelimit import RateLimiter
 from revbridge_gateway.settings import Settings
 from revbridge_gateway.tokens import TokenService
+from revbridge_gateway.trail import AuditTrail
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> GatewayFront:
@@ -95,6 +99,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
             ]
         )
         await externals.start()
+        db = DbSettings(pool_size=1)  # one writer task: one connection (two at most)
+        trail = AuditTrail(
+            create_engine(db, url=settings.database_url),
+            capacity=settings.audit_backlog,
+            migrate=db.migrate_on_start,
+        )
+        writer = asyncio.create_task(trail.run())  # never awaited before serving: see trail.py
         timeouts = settings.timeouts()
         upstreams = {
             api: Upstream(
@@ -116,12 +127,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
             ),
             upstreams=Upstreams(session, upstreams),
             clock=clock,
+            trail=trail,
         )
         rotation = asyncio.create_task(keep_current(keyring))  # turns the key schedule when idle too
         try:
             yield
         finally:
             rotation.cancel()
+            await trail.close(writer, settings.audit_flush_seconds)
             await session.close()
             await metadata_http.aclose()
             await redis.aclose()

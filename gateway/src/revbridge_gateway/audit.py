@@ -1,9 +1,11 @@
-"""The audit trail: one ``gateway.request`` event per call, as JSON log lines like every other event.
+"""The audit line: one ``gateway.request`` event per call, as JSON log lines like every other event.
 
 Fields are an allow-list (client, the token's subject when it names a user other than the client,
-operation, method, path, status, latency, correlation id); the request's headers and body are never
-logged, so a token or secret can't end up in the logs. The line is written by ``front`` before the
-answer leaves, so it exists once the caller has the answer.
+operation, method, path, status, latency, correlation id, trace id); the request's headers and body
+are never logged, so a token or secret can't end up in the logs. The line is written by ``front``
+before the answer leaves, so it exists once the caller has the answer. (The durable record of every
+write is the audit trail in PostgreSQL, see ``trail``; this line is what is left of a row the
+gateway could not write there.)
 
 Written in place, not through a ``QueueHandler``: one line costs about 20 µs of CPU (record, JSON,
 one write), a few percent of a proxied call. Measured, a ``QueueHandler``/``QueueListener`` pair took
@@ -56,6 +58,7 @@ def audit(
     latency_ms: float,
     correlation_id: str,
     subject: str | None = None,
+    trace_id: str | None = None,
 ) -> None:
     user = {"subject": subject} if subject and subject != client_id else {}
     log.info(
@@ -69,5 +72,6 @@ def audit(
             "status": status,
             "latency_ms": round(latency_ms, 2),
             "correlation_id": correlation_id,
+            **({"trace_id": trace_id} if trace_id else {}),
         },
     )

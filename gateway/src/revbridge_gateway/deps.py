@@ -16,6 +16,7 @@ from revbridge_gateway.proxy import Upstreams
 from revbridge_gateway.ratelimit import RateLimiter
 from revbridge_gateway.settings import Settings
 from revbridge_gateway.tokens import TokenService
+from revbridge_gateway.trail import AuditTrail
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Gateway:
     idempotency: IdempotencyStore
     upstreams: Upstreams
     clock: Callable[[], float]
+    trail: AuditTrail
 
 
 def _gateway(request: Request) -> Gateway:

@@ -11,7 +11,8 @@ Per call: the headers are read once into a dict (lower-case names, the first of 
 the caller's ``traceparent``/``baggage`` are extracted once; the correlation id (``X-Correlation-Id``,
 the caller's baggage, or new) is put in the OpenTelemetry baggage, which the proxy injects
 upstream; one SERVER span covers the pipeline; the answer goes out as two ASGI messages with the
-rate-limit, deprecation and correlation headers; the audit line is written just before, and the
+rate-limit, deprecation and correlation headers; the audit line is written just before (and, for a
+write, the audit trail's row queued, written to PostgreSQL after the answer: see ``trail``), and the
 call is counted in the gateway's Prometheus ``/metrics`` (``revbridge_requests_total`` and
 ``revbridge_request_duration_seconds``, the figures FastAPI's instrumentation would give had the call
 entered it). Labels stay bounded: the contract's operation id, never the raw path (``unmatched`` when
@@ -37,7 +38,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from revbridge_gateway.audit import audit
 from revbridge_gateway.errors import GatewayError, problem_body
+from revbridge_gateway.idempotency import REPLAYED_HEADER
 from revbridge_gateway.pipeline import Call, handle
+from revbridge_gateway.trail import WRITES, entry
 
 OWN_PATHS = frozenset({"/oauth/token", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"})
 OWN_PREFIXES = ("/oauth/authorize", "/dashboard")  # browser sign-in and the dashboard page (authorize.py)
@@ -109,10 +112,13 @@ class GatewayFront:
             receive=receive,
         )
         status = 500
+        trace_id: str | None = None
+        answer_headers: Mapping[str, str] = {}
         try:
             with self._tracer.start_as_current_span(
                 f"gateway {call.method}", kind=trace.SpanKind.SERVER
             ) as span:
+                trace_id = format(span.get_span_context().trace_id, "032x")
                 try:
                     answer = await handle(call, self.api.state.gateway)
                     status, answer_headers, body = answer.status, answer.headers, answer.body
@@ -121,7 +127,7 @@ class GatewayFront:
                     answer_headers = {"content-type": PROBLEM_JSON, **exc.headers}
                 span.set_attribute("http.response.status_code", status)
         except ClientDisconnect:
-            self._audit(call, scope, CLIENT_CLOSED, started, cid)
+            self._audit(call, scope, CLIENT_CLOSED, started, cid, trace_id, answer_headers)
             return
         except Exception:
             # a bug, never an expected outcome: logged with its traceback, answered as problem+json
@@ -129,18 +135,29 @@ class GatewayFront:
             status, body = 500, problem_body(ServiceError(), scope["path"])
             answer_headers = {"content-type": PROBLEM_JSON}
         except BaseException:
-            self._audit(call, scope, status, started, cid)
+            self._audit(call, scope, status, started, cid, trace_id, answer_headers)
             raise
-        self._audit(call, scope, status, started, cid)
+        self._audit(call, scope, status, started, cid, trace_id, answer_headers)
         raw = raw_headers(
             answer_headers, call.extra_headers, {CORRELATION: cid, "content-length": str(len(body))}
         )
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
-    def _audit(self, call: Call, scope: Scope, status: int, started: float, cid: str) -> None:
-        """The audit line and the Prometheus figures of one proxied call, whatever its outcome."""
+    def _audit(
+        self,
+        call: Call,
+        scope: Scope,
+        status: int,
+        started: float,
+        cid: str,
+        trace_id: str | None,
+        answer_headers: Mapping[str, str],
+    ) -> None:
+        """The audit line, the audit trail's row (writes only) and the Prometheus figures of one
+        proxied call, whatever its outcome."""
         seconds = time.perf_counter() - started
+        latency_ms = round(seconds * 1000, 2)
         audit(
             client_id=call.client_id,
             subject=call.subject,
@@ -148,9 +165,27 @@ class GatewayFront:
             method=call.method,
             path=scope["path"],
             status=status,
-            latency_ms=seconds * 1000,
+            latency_ms=latency_ms,
             correlation_id=cid,
+            trace_id=trace_id,
         )
+        if call.method in WRITES:
+            detail: dict[str, object] = {"correlation_id": cid, "latency_ms": latency_ms}
+            if answer_headers.get(REPLAYED_HEADER):
+                detail["replayed"] = True
+            self.api.state.gateway.trail.add(
+                entry(
+                    method=call.method,
+                    path=scope["path"],
+                    status=status,
+                    operation_id=call.operation_id,
+                    actor=call.subject,
+                    client=call.client_id,
+                    business_key=call.business_key,
+                    trace_id=trace_id,
+                    detail=detail,
+                )
+            )
         self._metrics.observe_request(
             call.operation_id or UNMATCHED,
             call.method if call.method in METHODS else "OTHER",

@@ -5,8 +5,8 @@ client (429, 503) → audience and scopes (403) → sunset (410) → body size (
 (422/415) → Idempotency-Key (400/409/422, or the stored answer) → circuit breaker and proxy (503).
 Plain calls on the raw ASGI scope rather than FastAPI dependencies or Starlette ``Request`` objects:
 the order is visible here and nothing is built per request that could be built at start-up. What
-each step learns goes on the ``Call`` for the audit line; rate-limit and deprecation headers ride on
-every answer, errors included.
+each step learns goes on the ``Call`` for the audit line and the audit trail (``trail``); rate-limit and
+deprecation headers ride on every answer, errors included.
 
 Reads overlap their rate-limit round trip with the upstream call. For a GET or HEAD whose budget had
 plenty left at this replica's last decision (``RateLimiter.has_headroom``), the local checks run
@@ -47,6 +47,7 @@ from revbridge_gateway.policy import Operation
 from revbridge_gateway.proxy import Answer
 from revbridge_gateway.ratelimit import Decision
 from revbridge_gateway.tokens import Caller
+from revbridge_gateway.trail import BODY_KEYS, WRITES
 
 EMPTY_QUERY: dict[str, str] = {}
 READS = frozenset({"GET", "HEAD"})
@@ -68,6 +69,7 @@ class Call:
     client_id: str | None = None
     subject: str | None = None  # the token's ``sub``: the signed-in user, or the client itself
     operation_id: str | None = None
+    business_key: str | None = None  # what the audit row names (see ``_business_key``)
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -130,10 +132,24 @@ async def _request(
     return body, operation.request.check(params, query, headers, headers.get("content-type"), body)
 
 
+def _business_key(call: Call, params: dict[str, str], parsed: Any = None) -> str | None:
+    """The business object a write names, for the audit trail: the path's last parameter (an
+    exception id), else a body field naming one (a contract id), else the Idempotency-Key."""
+    if params:
+        return list(params.values())[-1]
+    if isinstance(parsed, dict):
+        for name in BODY_KEYS:
+            if isinstance(value := parsed.get(name), str):
+                return value
+    return call.headers.get("idempotency-key")
+
+
 async def handle(call: Call, gateway: Gateway) -> Answer:
     segments = normalise(call.raw_path)
     operation, params = gateway.routes.resolve(call.method, segments)
     call.operation_id = operation.operation_id
+    if call.method in WRITES:
+        call.business_key = _business_key(call, params)
     caller = await gateway.auth.authenticate(call.headers.get("authorization"))
     call.client_id, call.subject = caller.client_id, caller.subject
     bucket, limit = _budget(gateway, operation, caller)
@@ -143,6 +159,8 @@ async def handle(call: Call, gateway: Gateway) -> Answer:
     _count(call, await decision, caller)
     _policy(call, gateway, operation, caller)
     body, parsed = await _request(call, gateway, operation, params)
+    if call.method in WRITES and not params:
+        call.business_key = _business_key(call, params, parsed)
     path = encode(segments[1:])
     claim: Claim | None = None
     if operation.idempotency_required:

@@ -1,8 +1,9 @@
 """Settings of the gateway: its upstreams, its issuer identity, where clients and keys live, Redis.
 
 The gateway holds URLs for the two layers it fronts (experience and process API); it never calls
-the system API. ``REDIS_URL``, ``REVBRIDGE_KEY_PREFIX`` and ``REVBRIDGE_MODE`` are shared by every
-revbridge process, so they are read without the ``GATEWAY_`` prefix.
+the system API. ``REDIS_URL``, ``DATABASE_URL``, ``REVBRIDGE_KEY_PREFIX`` and ``REVBRIDGE_MODE`` are
+shared by every revbridge process, so they are read without the ``GATEWAY_`` prefix. PostgreSQL holds
+only the audit trail the gateway writes (see ``trail``); the gateway serves while it is away.
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ class Settings(BaseSettings):
     external_jwks_cooldown_seconds: float = Field(default=30.0, ge=0)
     max_body_bytes: int = 1024 * 1024
     redis_timeout_seconds: float = 0.5
+    audit_backlog: int = Field(default=10_000, ge=1, description="audit rows kept while PostgreSQL is away")
+    audit_flush_seconds: float = Field(default=5.0, ge=0, description="at shutdown, to write the backlog")
 
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL"))
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "REVBRIDGE_DB_URL")
+    )  # None: revbridge_db's default
     key_prefix: str = Field(default="rb:", validation_alias=AliasChoices("REVBRIDGE_KEY_PREFIX"))
     mode: Literal["sandbox", "live"] = Field(
         default="sandbox", validation_alias=AliasChoices("REVBRIDGE_MODE")

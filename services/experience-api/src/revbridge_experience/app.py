@@ -26,7 +26,7 @@ from revbridge_contracts.telemetry import instrument_app, traced
 from revbridge_db.engine import open_database
 from starlette.staticfiles import StaticFiles
 
-from revbridge_experience.api import exceptions, lineage, operations, revenue
+from revbridge_experience.api import audit, exceptions, lineage, operations, revenue
 from revbridge_experience.fx import FxConfigError, FxRates, load_fx
 from revbridge_experience.process_client import ProcessApi
 from revbridge_experience.readmodel.queries import ReadModel
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, fx: FxRates | None = None) -> F
                 httpx.AsyncClient(base_url=str(settings.process_api_url), timeout=settings.timeout_seconds)
             ) as http,
         ):
+            app.state.engine = engine  # the audit trail reads it directly (api/audit.py)
             app.state.read_model = ReadModel(engine)
             app.state.process_api = ProcessApi(http)
             yield
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, fx: FxRates | None = None) -> F
     async def served_versions() -> ApiVersions:
         return versions
 
-    for module in (revenue, lineage, operations, exceptions):
+    for module in (revenue, lineage, operations, exceptions, audit):
         app.include_router(module.router)
     # the dashboard page: static files (no data in them), reached as /dashboard/ through the gateway
     static = StaticFiles(directory=Path(__file__).parent / "static", html=True)

@@ -364,6 +364,7 @@ def try_it(gw: str, contract_id: str) -> list[str]:
         f'curl -s {auth} "{gw}/experience/v2/lineage?contract_id=$CONTRACT"',
         f"curl -s {auth} {gw}/experience/v2/operations/metrics",
         f'curl -s {auth} "{gw}/experience/v2/exceptions?status=open"',
+        f'curl -s {auth} "{gw}/experience/v2/audit?limit=20"',
     ]
 
 

@@ -26,3 +26,23 @@ def database_url(pg_template: str) -> Iterator[str]:
 
     with fresh_database(pg_template) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def run_database(pg_template: str) -> Iterator[str]:
+    """This run's own database, made the default (``DATABASE_URL``) of every process a test starts
+    without naming one, so nothing a test does lands in a database that outlives the run."""
+    import os
+
+    from tests.support.postgres import fresh_database
+
+    before = os.environ.get("DATABASE_URL")
+    with fresh_database(pg_template) as url:
+        os.environ["DATABASE_URL"] = url
+        try:
+            yield url
+        finally:
+            if before is None:
+                os.environ.pop("DATABASE_URL", None)
+            else:
+                os.environ["DATABASE_URL"] = before

@@ -96,3 +96,9 @@ def contract_schema(api: str, max_examples: int, document: dict[str, Any] | None
         max_examples=max_examples, no_shrink=True, deterministic=True, database="none"
     )
     return schema
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_database(run_database: str) -> str:
+    """Every process started without a database of its own uses this run's."""
+    return run_database

@@ -35,3 +35,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pg_template: str) -> Iterato
 @pytest.fixture(scope="session")
 def demo(stack: Stack) -> seed.Demo:
     return seed.seed_demo(stack)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_database(run_database: str) -> str:
+    """Every process started without a database of its own uses this run's."""
+    return run_database

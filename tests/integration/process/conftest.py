@@ -1,6 +1,6 @@
 import pytest
 
-from tests.integration.process.support import prefix, redis  # noqa: F401  (fixtures)
+from tests.integration.process.support import engine, prefix, redis  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Wiring for the worker's integration tests: a real Redis (unique key prefix), the real consumer and
-store, and the hand-written fake of the system API port."""
+"""Wiring for the worker's integration tests: a real Redis (unique key prefix), a real PostgreSQL (a
+migrated database of the test's own), the real consumer and store, and the hand-written fake of the
+system API port."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from revbridge_contracts.events import EventEnvelope, EventType
+from revbridge_db.engine import create_engine
 from revbridge_process.config import Config, load_config
 from revbridge_process.consumer import Consumer
 from revbridge_process.dispatch import FlowDeps
 from revbridge_process.flows.onboarding import StepRun
 from revbridge_process.retry import RetryPolicy
-from revbridge_process.store import RedisStore
+from revbridge_process.store import PgStore
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.redis import REDIS_URL, isolated_prefix
 from tests.unit.process.fakes import FakeSystem
@@ -45,6 +48,19 @@ async def redis() -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test's own migrated database."""
+    value = create_engine(url=database_url)
+    yield value
+    await value.dispose()
+
+
+def make_store(engine: AsyncEngine, redis: Redis, prefix: str, **options: Any) -> PgStore:
+    """The store as the composition roots build it (no wait for a database that is down)."""
+    return PgStore(engine, redis, prefix, repo_config().exceptions, wait_seconds=0, **options)
+
+
 class Clock:
     """An injected wall clock (epoch seconds) that moves only when the test says so."""
 
@@ -61,15 +77,16 @@ class Clock:
 def make_consumer(
     redis: Redis,
     prefix: str,
+    engine: AsyncEngine,
     system: FakeSystem,
     name: str = "worker-a",
     max_deliveries: int = 5,
     clock: Clock | None = None,
     writeback: StepRun | None = None,
     **options: Any,
-) -> tuple[Consumer, RedisStore]:
+) -> tuple[Consumer, PgStore]:
     config = repo_config()
-    store = RedisStore(redis, prefix, config.exceptions)
+    store = make_store(engine, redis, prefix)
     consumer = Consumer(
         redis,
         prefix,

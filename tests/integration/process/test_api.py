@@ -1,8 +1,10 @@
-"""The process API over HTTP with a real Redis: starting onboarding publishes one notification per
-request (Idempotency-Key replays publish nothing), statuses and exceptions read back."""
+"""The process API over HTTP with a real Redis and PostgreSQL: starting onboarding publishes one
+notification per request (Idempotency-Key replays publish nothing), statuses and exceptions read back,
+and a database that does not answer is a 503 problem."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,9 +16,11 @@ from anyio.from_thread import BlockingPortal
 from fastapi.testclient import TestClient
 from revbridge_contracts.events import EventEnvelope
 from revbridge_contracts.process import ErrorClass, FlowState, OnboardingStatus
+from revbridge_db.engine import create_engine
+from revbridge_db.settings import DbSettings
 from revbridge_process.app import create_app
 from revbridge_process.settings import Settings
-from revbridge_process.store import RedisStore, utcnow
+from revbridge_process.store import PgStore, utcnow
 
 from tests.integration.process.support import repo_config
 from tests.support.procs import free_port
@@ -26,15 +30,16 @@ CONTRACT = "800000000000001"
 
 
 @pytest.fixture
-def client(prefix: str) -> Iterator[TestClient]:
+def client(prefix: str, database_url: str) -> Iterator[TestClient]:
     settings = Settings(
         REDIS_URL=REDIS_URL, REVBRIDGE_KEY_PREFIX=prefix, system_api_url=f"http://127.0.0.1:{free_port()}"
     )
-    with TestClient(create_app(settings, repo_config())) as test_client:
+    app = create_app(settings, repo_config(), DbSettings(DATABASE_URL=database_url))
+    with TestClient(app) as test_client:
         yield test_client
 
 
-def _store_and_portal(client: TestClient) -> tuple[RedisStore, BlockingPortal]:
+def _store_and_portal(client: TestClient) -> tuple[PgStore, BlockingPortal]:
     """The app's own store, called on the app's event loop."""
     assert client.portal is not None
     return client.app.state.store, client.portal  # type: ignore[attr-defined]
@@ -101,3 +106,25 @@ def test_exceptions_filter_by_flow_and_status(client: TestClient) -> None:
     )
     [posting] = client.get("/v1/exceptions", params={"flow": "invoice_posting"}).json()["items"]
     assert posting["status"] == "resolved"
+
+
+def test_a_database_that_does_not_answer_is_a_503_problem(client: TestClient) -> None:
+    store, portal = _store_and_portal(client)
+    portal.call(store.record_exception, "onboarding", CONTRACT, ErrorClass.mapping_missing, "no WIDGET")
+    portal.call(store.engine.dispose)
+    real = store.engine
+    store.engine = create_engine(url="postgresql://postgres@127.0.0.1:1/nowhere")  # nothing listens on 1
+    store._wait = 0.3  # how long a write waits for the database before it gives up
+    record = f"/v1/exceptions/onboarding:{CONTRACT}"
+    try:
+        for path in ("/v1/exceptions", record, f"/v1/onboardings/{CONTRACT}"):
+            started = time.monotonic()
+            answer = client.get(path)
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert time.monotonic() - started < 2  # a read does not wait
+        assert client.post(f"{record}/resolve", json={"note": "x"}).status_code == 503
+    finally:
+        portal.call(store.engine.dispose)
+        store.engine = real
+    assert client.get(f"/v1/exceptions/onboarding:{CONTRACT}").json()["status"] == "open"

@@ -15,6 +15,7 @@ from revbridge_process.bus import EventBus
 from revbridge_process.consumer import Outcome
 from revbridge_process.errors import SystemUnavailable
 from revbridge_process.retry import RetryPolicy
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.process.support import Clock, event, make_consumer, pending_count
 from tests.unit.process.fakes import FakeSystem, account, contract, invoice
@@ -42,9 +43,9 @@ def _system() -> FakeSystem:
     ],
 )
 async def test_malformed_or_unknown_entries_are_recorded_acked_and_the_next_event_flows(
-    redis: Redis, prefix: str, fields: dict[str, Any], problem: str
+    redis: Redis, prefix: str, engine: AsyncEngine, fields: dict[str, Any], problem: str
 ) -> None:
-    consumer, store = make_consumer(redis, prefix, _system())
+    consumer, store = make_consumer(redis, prefix, engine, _system())
     await consumer.ensure_groups()
     crm = consumer.streams[0]
     bad_id = str(await redis.xadd(crm, fields))
@@ -57,9 +58,11 @@ async def test_malformed_or_unknown_entries_are_recorded_acked_and_the_next_even
     assert await pending_count(redis, crm) == 0
 
 
-async def test_contract_for_an_unknown_customer_is_an_owned_exception(redis: Redis, prefix: str) -> None:
+async def test_contract_for_an_unknown_customer_is_an_owned_exception(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = _system()
-    consumer, store = make_consumer(redis, prefix, system)
+    consumer, store = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)
     await bus.publish(event(EventType.contract_activated, ORPHAN))
@@ -74,10 +77,12 @@ async def test_contract_for_an_unknown_customer_is_an_owned_exception(redis: Red
     assert await pending_count(redis, consumer.streams[0]) == 0
 
 
-async def test_webhook_for_a_deleted_invoice_is_an_owned_exception(redis: Redis, prefix: str) -> None:
+async def test_webhook_for_a_deleted_invoice_is_an_owned_exception(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = _system()
     system.add(invoice("in_live", GOOD))
-    consumer, store = make_consumer(redis, prefix, system)
+    consumer, store = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)
     await bus.publish(event(EventType.contract_activated, GOOD))  # makes the ERP customer
@@ -95,12 +100,14 @@ async def test_webhook_for_a_deleted_invoice_is_an_owned_exception(redis: Redis,
     assert await pending_count(redis, consumer.streams[1]) == 0
 
 
-async def test_flow_policy_gives_up_or_dead_letters_by_its_own_numbers(redis: Redis, prefix: str) -> None:
+async def test_flow_policy_gives_up_or_dead_letters_by_its_own_numbers(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = _system()
     give_up = RetryPolicy(attempts=1, give_up=True)
     patient = RetryPolicy(attempts=1, max_deliveries=2)
     clock = Clock()
-    consumer, store = make_consumer(redis, prefix, system, max_deliveries=50, clock=clock)
+    consumer, store = make_consumer(redis, prefix, engine, system, max_deliveries=50, clock=clock)
     consumer._policies.update({"onboarding": give_up, "invoice_posting": patient})
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)

@@ -1,5 +1,6 @@
-"""The ``revbridge`` operator CLI against a real process API (a subprocess on a free port) and a real
-Redis: every command goes over HTTP, and each outcome has the exit code a script can branch on."""
+"""The ``revbridge`` operator CLI against a real process API (a subprocess on a free port), a real Redis
+and PostgreSQL: every command goes over HTTP, and each outcome has the exit code a script can branch
+on."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from click.testing import CliRunner, Result
 from redis.asyncio import Redis
 from revbridge_contracts.events import EventType
 from revbridge_contracts.process import ErrorClass
+from revbridge_db.engine import create_engine
 from revbridge_process.cli import main
-from revbridge_process.store import RedisStore
 
-from tests.integration.process.support import event, repo_config
+from tests.integration.process.support import event, make_store
+from tests.support.postgres import fresh_database
 from tests.support.procs import free_port, running
 from tests.support.redis import REDIS_URL, isolated_prefix
 
@@ -25,44 +27,49 @@ REPO_CONFIG = Path(__file__).resolve().parents[3] / "config"
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[tuple[str, str]]:
-    """(base URL, key prefix) of a process API started once for this module."""
+def api(pg_template: str) -> Iterator[tuple[str, str, str]]:
+    """(base URL, key prefix, database URL) of a process API started once for this module."""
     port = free_port()
-    with isolated_prefix() as prefix:
+    with isolated_prefix() as prefix, fresh_database(pg_template) as database_url:
         env = {
             "PROCESS_PORT": str(port),
             "REDIS_URL": REDIS_URL,
+            "DATABASE_URL": database_url,
             "REVBRIDGE_KEY_PREFIX": prefix,
             "REVBRIDGE_CONFIG_DIR": str(REPO_CONFIG),
             "PROCESS_SYSTEM_API_URL": f"http://127.0.0.1:{free_port()}",
         }
         base = f"http://127.0.0.1:{port}"
         with running("process-api-cli", ["-m", "revbridge_process"], f"{base}/healthz", env=env):
-            yield base, prefix
+            yield base, prefix, database_url
 
 
 def cli(base: str, *args: str) -> Result:
     return CliRunner().invoke(main, ["--api", base, *args])
 
 
-def record(prefix: str, flow: str, key: str, error_class: ErrorClass) -> str:
+def record(api: tuple[str, str, str], flow: str, key: str, error_class: ErrorClass) -> str:
+    _, prefix, database_url = api
+
     async def go() -> str:
         redis = Redis.from_url(REDIS_URL, decode_responses=True)
+        engine = create_engine(url=database_url)
         try:
-            store = RedisStore(redis, prefix, repo_config().exceptions)
+            store = make_store(engine, redis, prefix)
             return (await store.record_exception(flow, key, error_class, "seeded by the test")).id
         finally:
+            await engine.dispose()
             await redis.aclose()
 
     return asyncio.run(go())
 
 
 def test_exception_commands_act_through_the_api_with_script_friendly_exit_codes(
-    api: tuple[str, str],
+    api: tuple[str, str, str],
 ) -> None:
-    base, prefix = api
-    record_id = record(prefix, "onboarding", "800000000000021", ErrorClass.mapping_missing)
-    record(prefix, "invoice_posting", "in_cli", ErrorClass.conflict)
+    base = api[0]
+    record_id = record(api, "onboarding", "800000000000021", ErrorClass.mapping_missing)
+    record(api, "invoice_posting", "in_cli", ErrorClass.conflict)
 
     listed = cli(base, "exceptions", "list", "--owner", "revops", "--json")
     assert listed.exit_code == 0, listed.output
@@ -89,8 +96,8 @@ def test_exception_commands_act_through_the_api_with_script_friendly_exit_codes(
     assert cli(base, "exceptions", "resolve", record_id).exit_code == 2  # --note is required
 
 
-def test_replay_all_dead_letters_in_chunks_then_nothing_to_do(api: tuple[str, str]) -> None:
-    base, prefix = api
+def test_replay_all_dead_letters_in_chunks_then_nothing_to_do(api: tuple[str, str, str]) -> None:
+    base, prefix, _ = api
     with sync_redis.Redis.from_url(REDIS_URL, decode_responses=True) as r:
         r.delete(f"{prefix}events:billing")
         for n in range(120):
@@ -119,8 +126,8 @@ def test_replay_all_dead_letters_in_chunks_then_nothing_to_do(api: tuple[str, st
     assert missing.exit_code == 1 and "1-1" in missing.stderr
 
 
-def test_replay_key_publishes_and_an_unreachable_api_is_exit_3(api: tuple[str, str]) -> None:
-    base, prefix = api
+def test_replay_key_publishes_and_an_unreachable_api_is_exit_3(api: tuple[str, str, str]) -> None:
+    base, prefix, _ = api
     published = cli(base, "replay", "key", "onboarding", "800000000000022", "--json")
     assert published.exit_code == 0, published.output
     [entry] = json.loads(published.stdout)["replayed"]
@@ -133,8 +140,10 @@ def test_replay_key_publishes_and_an_unreachable_api_is_exit_3(api: tuple[str, s
     assert nobody.exit_code == 3 and "unreachable" in nobody.stderr
 
 
-def test_time_range_and_reconcile_commands_refuse_bad_usage_with_exit_codes(api: tuple[str, str]) -> None:
-    base, _ = api
+def test_time_range_and_reconcile_commands_refuse_bad_usage_with_exit_codes(
+    api: tuple[str, str, str],
+) -> None:
+    base = api[0]
     assert cli(base, "replay").exit_code == 2  # neither a range nor a subcommand
     assert cli(base, "replay", "--since", "yesterday-ish").exit_code == 2
     backwards = cli(base, "replay", "--since", "2026-05-02T00:00:00Z", "--until", "2026-05-01T00:00:00Z")

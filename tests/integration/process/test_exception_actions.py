@@ -1,6 +1,7 @@
-"""The exception queue's actions over HTTP with a real Redis: filters and paging, retry re-publishing
-the flow's event (the worker's success resolves the record), resolve and reassign with history, and
-the problems an operator gets for an unknown id, a forbidden transition or an unknown owner."""
+"""The exception queue's actions over HTTP with a real Redis and PostgreSQL: filters and paging, retry
+re-publishing the flow's event (the worker's success resolves the record), resolve and reassign with
+their full history kept, an audit row per action, and the problems an operator gets for an unknown
+id, a forbidden transition or an unknown owner."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 from revbridge_contracts.events import EventEnvelope
 from revbridge_contracts.process import ErrorClass
+from revbridge_db.audit import AuditFilter, page
+from revbridge_db.settings import DbSettings
 from revbridge_process.app import create_app
 from revbridge_process.consumer import Outcome
 from revbridge_process.exception_queue import Filters
 from revbridge_process.settings import Settings
-from revbridge_process.store import RedisStore
+from revbridge_process.store import PgStore
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.process.support import make_consumer, repo_config
+from tests.integration.process.support import make_consumer, make_store, repo_config
 from tests.support.procs import free_port
 from tests.support.redis import REDIS_URL
 from tests.unit.process.fakes import FakeSystem, account, contract
@@ -31,16 +35,25 @@ CONTRACT = "800000000000001"
 
 
 @pytest.fixture
-def client(prefix: str) -> Iterator[TestClient]:
+def client(prefix: str, database_url: str) -> Iterator[TestClient]:
     settings = Settings(
         REDIS_URL=REDIS_URL, REVBRIDGE_KEY_PREFIX=prefix, system_api_url=f"http://127.0.0.1:{free_port()}"
     )
-    with TestClient(create_app(settings, repo_config())) as test_client:
+    app = create_app(settings, repo_config(), DbSettings(DATABASE_URL=database_url))
+    with TestClient(app) as test_client:
         yield test_client
 
 
+def _store(client: TestClient) -> PgStore:
+    return client.app.state.store  # type: ignore[attr-defined,no-any-return]
+
+
+def _engine(client: TestClient) -> AsyncEngine:
+    return client.app.state.engine  # type: ignore[attr-defined,no-any-return]
+
+
 def _record(client: TestClient, flow: str, key: str, error_class: ErrorClass, **kw: str) -> str:
-    store: RedisStore = client.app.state.store  # type: ignore[attr-defined]
+    store = _store(client)
     assert client.portal is not None
     return client.portal.call(lambda: store.record_exception(flow, key, error_class, "why", **kw)).id
 
@@ -85,7 +98,7 @@ def test_overdue_lists_live_records_past_their_sla(client: TestClient, prefix: s
     async def overdue_in_two_hours() -> list[str]:
         redis = Redis.from_url(REDIS_URL, decode_responses=True)
         try:
-            store = RedisStore(redis, prefix, repo_config().exceptions, now=lambda: later)
+            store = make_store(_engine(client), redis, prefix, now=lambda: later)
             return [r.business_key for r in await store.list_exceptions(filters=Filters(overdue=True))]
         finally:
             await redis.aclose()
@@ -119,7 +132,7 @@ def test_retry_republishes_the_event_and_the_workers_success_resolves_it(
     async def run_worker() -> list[Outcome]:
         redis = Redis.from_url(REDIS_URL, decode_responses=True)
         try:
-            consumer, _ = make_consumer(redis, prefix, system)
+            consumer, _ = make_consumer(redis, prefix, _engine(client), system)
             await consumer.ensure_groups()
             return await consumer.read_new(block_ms=100)
         finally:
@@ -177,24 +190,90 @@ def test_intake_records_have_nothing_to_retry_and_a_slash_in_the_key_is_addressa
     assert client.get(path).json()["status"] == "open"
 
 
-def test_resolved_records_expire(client: TestClient, prefix: str) -> None:
+def test_resolved_records_and_their_whole_history_are_kept(client: TestClient, prefix: str) -> None:
     record_id = _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)
+    for n in range(3):
+        client.post(f"/v1/exceptions/{record_id}/reassign", json={"owner": ("tax-ops", "revops")[n % 2]})
     client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "done"})
     with sync_redis.Redis.from_url(REDIS_URL) as r:
-        ttl = r.ttl(f"{prefix}process:exception:{record_id}")
-        history_ttl = r.ttl(f"{prefix}process:exception:{record_id}:history")
-    assert 29 * 86_400 < ttl <= 30 * 86_400 and 29 * 86_400 < history_ttl <= 30 * 86_400
-    _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)  # seen again: reopened, kept
-    with sync_redis.Redis.from_url(REDIS_URL) as r:
-        assert r.ttl(f"{prefix}process:exception:{record_id}") == -1
+        assert list(r.scan_iter(match=f"{prefix}process:exception*")) == []  # nothing of it in Redis
+
+    kept = client.get(f"/v1/exceptions/{record_id}").json()
+    assert kept["status"] == "resolved"
+    assert [h["action"] for h in kept["history"]] == ["opened", "reassign", "reassign", "reassign", "resolve"]
+    assert kept["history"][-1]["note"] == "done" and all(h["at"] for h in kept["history"])
+    assert [r["id"] for r in client.get("/v1/exceptions", params={"status": "resolved"}).json()["items"]] == [
+        record_id
+    ]
+
+    _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)  # seen again: reopened
+    reopened = client.get(f"/v1/exceptions/{record_id}").json()
+    assert (reopened["status"], reopened["attempts"], reopened["owner"]) == ("open", 1, "revops")
+    assert [h["action"] for h in reopened["history"]][-3:] == ["reassign", "resolve", "opened"]
+    assert len(reopened["history"]) == 6  # the earlier life's history is kept
 
 
-def test_onboarding_status_and_idempotency_keys_expire(client: TestClient, prefix: str) -> None:
+def test_exceptions_and_statuses_survive_losing_redis(client: TestClient, prefix: str) -> None:
+    record_id = _record(client, "invoice_posting", "in_flush", ErrorClass.conflict)
+    client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "posted by hand"})
+    client.post("/v1/onboardings", json={"contract_id": CONTRACT}, headers={"Idempotency-Key": "flush-1"})
+    with sync_redis.Redis.from_url(REDIS_URL) as r:  # FLUSHALL, for this test's keys
+        keys = list(r.scan_iter(match=f"{prefix}*"))
+        assert keys and r.delete(*keys) == len(keys)
+
+    kept = client.get(f"/v1/exceptions/{record_id}").json()
+    assert kept["status"] == "resolved" and [h["action"] for h in kept["history"]] == ["opened", "resolve"]
+    assert client.get(f"/v1/onboardings/{CONTRACT}").json()["state"] == "queued"
+    assert [r["id"] for r in client.get("/v1/exceptions").json()["items"]] == [record_id]
+
+
+def test_the_onboarding_status_never_expires_and_idempotency_keys_do(client: TestClient, prefix: str) -> None:
     client.post("/v1/onboardings", json={"contract_id": CONTRACT}, headers={"Idempotency-Key": "ttl-1"})
     with sync_redis.Redis.from_url(REDIS_URL) as r:
-        status_ttl = r.ttl(f"{prefix}process:onboarding:{CONTRACT}")
+        assert r.ttl(f"{prefix}process:onboarding:{CONTRACT}") == -2  # not in Redis at all
         key_ttl = r.ttl(f"{prefix}process:idempotency:onboarding:ttl-1")
-    assert 29 * 86_400 < status_ttl <= 30 * 86_400 and 0 < key_ttl <= 86_400
+    assert 0 < key_ttl <= 86_400
+    assert client.get(f"/v1/onboardings/{CONTRACT}").json()["state"] == "queued"
+
+
+def test_every_action_appends_an_audit_row_with_who_and_the_outcome(client: TestClient) -> None:
+    record_id = _record(client, "onboarding", "800000000000077", ErrorClass.upstream_unavailable)
+    user = {"X-Revbridge-Client-Id": "revops-web", "X-Revbridge-User": "ana@example.com"}
+    machine = {"X-Revbridge-Client-Id": "ops-bot"}
+    assert client.post(f"/v1/exceptions/{record_id}/retry", headers=user).status_code == 202
+    assert (
+        client.post(
+            f"/v1/exceptions/{record_id}/reassign", json={"owner": "nobody"}, headers=user
+        ).status_code
+        == 422
+    )
+    moved = client.post(f"/v1/exceptions/{record_id}/reassign", json={"owner": "tax-ops"}, headers=machine)
+    assert moved.status_code == 200
+    assert (
+        client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "fixed"}, headers=user).status_code
+        == 200
+    )
+    assert (
+        client.post(f"/v1/exceptions/{record_id}/resolve", json={"note": "again"}, headers=user).status_code
+        == 409
+    )
+    assert client.post("/v1/exceptions/onboarding:nope/retry", headers=machine).status_code == 404
+
+    assert client.portal is not None
+    rows = client.portal.call(lambda: page(_engine(client), AuditFilter()))[::-1]  # oldest first
+    assert [(r["operation"], r["outcome"], r["actor"], r["client"], r["business_key"]) for r in rows] == [
+        ("exception.retry", "ok", "ana@example.com", "revops-web", record_id),
+        ("exception.reassign", "invalid", "ana@example.com", "revops-web", record_id),
+        ("exception.reassign", "ok", None, "ops-bot", record_id),
+        ("exception.resolve", "ok", "ana@example.com", "revops-web", record_id),
+        ("exception.resolve", "refused", "ana@example.com", "revops-web", record_id),
+        ("exception.retry", "not_found", None, "ops-bot", "onboarding:nope"),
+    ]
+    assert {r["source"] for r in rows} == {"process"}
+    assert [r["status"] for r in rows] == [202, 422, 200, 200, 409, 404]
+    assert rows[0]["detail"] == {"from": "open", "to": "retrying"}
+    assert rows[2]["detail"] == {"owner": "tax-ops", "from_owner": "integration-ops", "from": "retrying"}
+    assert rows[3]["detail"]["note"] == "fixed" and all(r["trace_id"] for r in rows)
 
 
 def test_the_gateways_user_is_the_actor_and_the_client_only_when_no_user_is_named(client: TestClient) -> None:
@@ -210,3 +289,16 @@ def test_the_gateways_user_is_the_actor_and_the_client_only_when_no_user_is_name
         ("reassign", "revops-demo"),
         ("resolve", "revops-dashboard"),
     ]
+
+
+def test_text_postgresql_cannot_hold_is_not_found_or_kept_replaced_never_a_500(client: TestClient) -> None:
+    record_id = _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)
+    assert client.get("/v1/exceptions/onboarding:a%00b").status_code == 404
+    assert client.post("/v1/exceptions/onboarding:a%00b/retry").status_code == 404
+    assert client.get("/v1/exceptions", params={"owner": "re\x00vops"}).json()["items"] == []
+    assert client.get("/v1/onboardings/8000%00").status_code == 404
+    headers = {"X-Revbridge-User": "ana", "Content-Type": "application/json"}
+    body = '{"note": "nul \\u0000 byte"}'  # a JSON-escaped NUL: valid JSON, no PostgreSQL text
+    done = client.post(f"/v1/exceptions/{record_id}/resolve", content=body, headers=headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["history"][-1]["note"] == "nul \ufffd byte"

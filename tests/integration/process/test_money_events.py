@@ -13,6 +13,7 @@ from revbridge_contracts.models import ErpCustomerUpsert
 from revbridge_contracts.process import ErrorClass
 from revbridge_process.bus import EventBus
 from revbridge_process.consumer import Outcome
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.process.support import event, make_consumer, pending_count
 from tests.unit.process.fakes import NOW, FakeSystem, account, contract, invoice
@@ -31,12 +32,14 @@ def _world() -> FakeSystem:
     return system
 
 
-async def test_refund_and_credit_note_in_any_order_and_twice_post_once(redis: Redis, prefix: str) -> None:
+async def test_refund_and_credit_note_in_any_order_and_twice_post_once(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = _world()
     system.add(invoice("in_1"))
     system.credit_notes["cn_1"] = credit_note(total=50000, post=50000, refund_ids=["re_1"])
     system.refunds["ch_1"] = [refund("re_1", 20000, credit_note_id="cn_1")]
-    consumer, _ = make_consumer(redis, prefix, system)
+    consumer, _ = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)
     for kind, subject in (
@@ -52,11 +55,11 @@ async def test_refund_and_credit_note_in_any_order_and_twice_post_once(redis: Re
 
 
 async def test_payment_failed_past_the_threshold_is_a_collections_exception_resolved_by_payment(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, engine: AsyncEngine
 ) -> None:
     system = _world()
     system.add(open_invoice("in_1", attempt_count=3, next_payment_attempt=NOW + dt.timedelta(days=3)))
-    consumer, store = make_consumer(redis, prefix, system)
+    consumer, store = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)
     await bus.publish(event(EventType.invoice_payment_failed, "in_1", account="default"))
@@ -75,12 +78,12 @@ async def test_payment_failed_past_the_threshold_is_a_collections_exception_reso
 
 
 async def test_events_about_deleted_or_unknown_objects_are_owned_and_the_next_flows(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, engine: AsyncEngine
 ) -> None:
     system = _world()
     system.add(open_invoice("in_ok", status="void", voided_at=NOW))
     system.refunds["ch_orphan"] = [refund("re_9", invoice_id="in_gone")]
-    consumer, store = make_consumer(redis, prefix, system)
+    consumer, store = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)
     for kind, subject in (

@@ -1,13 +1,15 @@
-"""Reconciliation runs against a real Redis (listings from a hand-written fake of the system API's
-listing port): one run at a time across replicas, a dead runner's report reads as abandoned, the
-schedule runs when due, differences become owned exceptions (an already-owned one is not filed
-twice), and a record that matches again has its exception resolved."""
+"""Reconciliation runs against a real Redis (the lease) and PostgreSQL (reports, exceptions), listings
+from a hand-written fake of the system API's listing port: one run at a time across replicas, a dead
+runner's report reads as abandoned, the schedule runs when due, differences become owned exceptions
+(an already-owned one is not filed twice), a record that matches again has its exception resolved,
+and every report is kept (no 30-day or 20-run limit)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -33,9 +35,10 @@ from revbridge_contracts.process import (
 from revbridge_process.errors import SystemUnavailable
 from revbridge_process.scheduling import Reconciliations, scheduled_reconciliation
 from revbridge_process.settings import Settings
-from revbridge_process.store import RedisStore
+from revbridge_process.store import PgStore
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.process.support import repo_config
+from tests.integration.process.support import make_store, repo_config
 from tests.support.redis import REDIS_URL
 from tests.unit.process.fakes import NOW, invoice
 
@@ -101,12 +104,20 @@ def settings(prefix: str) -> Settings:
     return Settings(REDIS_URL=REDIS_URL, REVBRIDGE_KEY_PREFIX=prefix, reconcile_grace_seconds=0)
 
 
-def replica(redis: Redis, settings: Settings, listings: FakeListings) -> tuple[Reconciliations, RedisStore]:
-    config = repo_config()
-    store = RedisStore(redis, settings.key_prefix, config.exceptions)
-    return Reconciliations(
-        redis, settings, config, listings, store, now=lambda: NOW + dt.timedelta(days=1)
-    ), store
+Replica = Callable[..., tuple[Reconciliations, PgStore]]
+
+
+@pytest.fixture
+def replica(redis: Redis, engine: AsyncEngine, settings: Settings) -> Replica:
+    """A process running reconciliations (an API replica or a worker), on the test's Redis and database."""
+
+    def make(
+        listings: FakeListings, now: Callable[[], dt.datetime] = lambda: NOW + dt.timedelta(days=1)
+    ) -> tuple[Reconciliations, PgStore]:
+        store = make_store(engine, redis, settings.key_prefix)
+        return Reconciliations(redis, settings, repo_config(), listings, store, now=now), store
+
+    return make
 
 
 async def _finished(service: Reconciliations, report_id: str) -> Any:
@@ -119,11 +130,13 @@ async def _finished(service: Reconciliations, report_id: str) -> Any:
         await asyncio.sleep(0.01)
 
 
-async def test_one_run_at_a_time_and_a_second_request_joins_it(redis: Redis, settings: Settings) -> None:
+async def test_one_run_at_a_time_and_a_second_request_joins_it(
+    redis: Redis, settings: Settings, replica: Replica
+) -> None:
     listings = FakeListings()
     listings.gate.clear()  # the first run stays in its listings until released
-    first, _ = replica(redis, settings, listings)
-    second, _ = replica(redis, settings, listings)
+    first, _ = replica(listings)
+    second, _ = replica(listings)
 
     report, started = await first.start("on_demand", ReconciliationRequest())
     joined, started_again = await second.start("on_demand", ReconciliationRequest())
@@ -137,10 +150,12 @@ async def test_one_run_at_a_time_and_a_second_request_joins_it(redis: Redis, set
     assert await redis.get(first.lease.key) is None  # released when the run ended
 
 
-async def test_a_run_whose_process_died_reads_as_abandoned(redis: Redis, settings: Settings) -> None:
+async def test_a_run_whose_process_died_reads_as_abandoned(
+    redis: Redis, settings: Settings, replica: Replica
+) -> None:
     listings = FakeListings()
     listings.gate.clear()
-    service, _ = replica(redis, settings, listings)
+    service, _ = replica(listings)
     report, _ = await service.start("on_demand", ReconciliationRequest())
     await service.aclose()  # the process stops: its run is interrupted and says so
     stopped = await service.get(report.id)
@@ -156,10 +171,10 @@ async def test_a_run_whose_process_died_reads_as_abandoned(redis: Redis, setting
 
 
 async def test_differences_become_owned_exceptions_and_are_resolved_once_matched(
-    redis: Redis, settings: Settings
+    redis: Redis, settings: Settings, replica: Replica
 ) -> None:
     listings = FakeListings()
-    service, store = replica(redis, settings, listings)
+    service, store = replica(listings)
     await store.record_exception("invoice_posting", "in_held", ErrorClass.mapping_missing, "no mapping for X")
 
     report, _ = await service.start("on_demand", ReconciliationRequest(pairs=["invoice"]))
@@ -181,7 +196,7 @@ async def test_differences_become_owned_exceptions_and_are_resolved_once_matched
 
 
 async def test_refunds_are_reconciled_and_test_clock_invoices_are_judged_with_no_grace(
-    redis: Redis, settings: Settings
+    redis: Redis, settings: Settings, replica: Replica
 ) -> None:
     """A refund the ERP has no customer refund for, or one for another amount, is a difference owned
     by finance; an invoice a test clock dated a year ahead is judged (grace 0), not held in grace."""
@@ -199,7 +214,7 @@ async def test_refunds_are_reconciled_and_test_clock_invoices_are_judged_with_no
         )
         for n, (key, total) in enumerate((("re_posted", 1500), ("re_short", 1000)), start=50)
     ]
-    service, store = replica(redis, settings, listings)
+    service, store = replica(listings)
     report, _ = await service.start("on_demand", ReconciliationRequest(pairs=["invoice", "refund"]))
     report = await _finished(service, report.id)
     assert report.status == ReconciliationStatus.completed, report.error
@@ -211,10 +226,10 @@ async def test_refunds_are_reconciled_and_test_clock_invoices_are_judged_with_no
 
 
 async def test_the_schedule_runs_when_the_latest_run_is_older_than_the_interval(
-    redis: Redis, settings: Settings
+    redis: Redis, settings: Settings, replica: Replica
 ) -> None:
     listings = FakeListings()
-    service, _ = replica(redis, settings, listings)
+    service, _ = replica(listings)
     timed = settings.model_copy(update={"reconcile_interval_seconds": 0.5})
     clock = [NOW]
     stop = asyncio.Event()
@@ -233,7 +248,7 @@ async def test_the_schedule_runs_when_the_latest_run_is_older_than_the_interval(
 
 
 async def test_a_platform_down_fails_the_run_with_its_reason_and_frees_the_lease(
-    redis: Redis, settings: Settings
+    redis: Redis, settings: Settings, replica: Replica
 ) -> None:
     listings = FakeListings()
 
@@ -241,7 +256,7 @@ async def test_a_platform_down_fails_the_run_with_its_reason_and_frees_the_lease
         raise SystemUnavailable("system API answered 503: netsuite: list transactions: status 503")
 
     listings.list_erp_transactions = down  # type: ignore[method-assign]
-    service, _ = replica(redis, settings, listings)
+    service, _ = replica(listings)
     report, _ = await service.start("on_demand", ReconciliationRequest())
     failed = await _finished(service, report.id)
     assert failed.status == ReconciliationStatus.failed
@@ -249,3 +264,29 @@ async def test_a_platform_down_fails_the_run_with_its_reason_and_frees_the_lease
     again, started = await service.start("on_demand", ReconciliationRequest())  # nothing holds the lease
     assert started and again.id != report.id
     await _finished(service, again.id)
+
+
+async def test_every_report_is_kept_beyond_twenty_runs_and_thirty_days(
+    redis: Redis, settings: Settings, replica: Replica
+) -> None:
+    listings = FakeListings()
+    clock = [NOW - dt.timedelta(days=400)]
+    service, _ = replica(listings, now=lambda: clock[0])
+    first, _ = await service.start("on_demand", ReconciliationRequest(pairs=["invoice"]))
+    first = await _finished(service, first.id)
+    assert [d.business_key for d in first.differences] == ["in_gone", "in_held"]
+    ids = [first.id]
+    for n in range(21):
+        clock[0] = NOW - dt.timedelta(days=399 - n)
+        report, _ = await service.start("on_demand", ReconciliationRequest(pairs=["payment"]))
+        ids.append((await _finished(service, report.id)).id)
+    if keys := [k async for k in redis.scan_iter(match=f"{settings.key_prefix}*")]:
+        await redis.delete(*keys)  # losing Redis loses no report
+
+    later, _ = replica(listings, now=lambda: NOW)  # another process, a year on
+    oldest = await later.get(first.id)
+    assert oldest is not None and oldest.status == ReconciliationStatus.completed
+    assert oldest.model_dump() == first.model_dump()  # read back whole, differences included
+    assert oldest.started_at == NOW - dt.timedelta(days=400)
+    assert all([await later.get(i) is not None for i in ids])
+    assert (await later.latest()).id == ids[-1]  # type: ignore[union-attr]

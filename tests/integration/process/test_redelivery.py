@@ -21,7 +21,8 @@ from revbridge_process.errors import SystemRateLimited, SystemUnavailable
 from revbridge_process.flows.onboarding import onboard
 from revbridge_process.redelivery import SCHEDULE_TTL_SECONDS
 from revbridge_process.retry import RetryPolicy, step_runner
-from revbridge_process.store import RedisStore
+from revbridge_process.store import PgStore
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.process.support import (
     GROUP,
@@ -57,12 +58,12 @@ async def _not_before(consumer: Any, entry_id: str, clock: Clock) -> float:
 
 
 async def test_gaps_between_redeliveries_double_with_each_delivery_up_to_the_flow_cap(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, engine: AsyncEngine
 ) -> None:
     system = await _onboarded()
     system.failures["get_invoice"] += [SystemUnavailable("billing down")] * 100
     clock = Clock()
-    consumer, _ = make_consumer(redis, prefix, system, clock=clock)
+    consumer, _ = make_consumer(redis, prefix, engine, system, clock=clock)
     consumer._policies["invoice_posting"] = STEADY
     await consumer.ensure_groups()
     entry_id = await EventBus(redis, prefix).publish(event(EventType.invoice_paid, "in_1"))
@@ -81,11 +82,13 @@ async def test_gaps_between_redeliveries_double_with_each_delivery_up_to_the_flo
     assert pending["times_delivered"] == 6
 
 
-async def test_retry_after_from_the_last_failure_sets_a_later_redelivery(redis: Redis, prefix: str) -> None:
+async def test_retry_after_from_the_last_failure_sets_a_later_redelivery(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = await _onboarded()
     system.failures["get_invoice"] += [SystemRateLimited("429 from the ERP", retry_after=120.0)]
     clock = Clock()
-    consumer, _ = make_consumer(redis, prefix, system, clock=clock)
+    consumer, _ = make_consumer(redis, prefix, engine, system, clock=clock)
     consumer._policies["invoice_posting"] = STEADY
     await consumer.ensure_groups()
     entry_id = await EventBus(redis, prefix).publish(event(EventType.invoice_paid, "in_1"))
@@ -104,7 +107,7 @@ async def test_retry_after_from_the_last_failure_sets_a_later_redelivery(redis: 
 class WriteBackRun:
     system: FakeSystem
     consumer: Consumer
-    store: RedisStore
+    store: PgStore
     clock: Clock
     entry_id: str
 
@@ -116,7 +119,9 @@ class WriteBackRun:
         assert resolved is not None and resolved.status == "resolved"
 
 
-async def _write_back_failing(redis: Redis, prefix: str, failure: Exception) -> WriteBackRun:
+async def _write_back_failing(
+    redis: Redis, prefix: str, engine: AsyncEngine, failure: Exception
+) -> WriteBackRun:
     """A contract activated while the CRM write-back fails with ``failure`` for as many attempts as
     the repository's ``crm_writeback`` policy makes; the first delivery handled."""
     system = FakeSystem()
@@ -125,7 +130,7 @@ async def _write_back_failing(redis: Redis, prefix: str, failure: Exception) -> 
     system.failures["put_billing_link"] += [failure] * policy.attempts
     clock = Clock()
     consumer, store = make_consumer(
-        redis, prefix, system, clock=clock, writeback=step_runner("crm_writeback", policy, no_sleep)
+        redis, prefix, engine, system, clock=clock, writeback=step_runner("crm_writeback", policy, no_sleep)
     )
     consumer._policies["onboarding"] = STEADY
     await consumer.ensure_groups()
@@ -136,11 +141,13 @@ async def _write_back_failing(redis: Redis, prefix: str, failure: Exception) -> 
 
 
 async def test_a_throttled_crm_write_back_is_redelivered_after_retry_after_not_abandoned(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, engine: AsyncEngine
 ) -> None:
     """Salesforce 429s outlasting the write-back's own attempts: the onboarding waits for the
     Retry-After and converges then; no write-back is given up as an owned exception."""
-    run = await _write_back_failing(redis, prefix, SystemRateLimited("429 from the CRM", retry_after=90.0))
+    run = await _write_back_failing(
+        redis, prefix, engine, SystemRateLimited("429 from the CRM", retry_after=90.0)
+    )
     score = await run.consumer.schedule.not_before(run.consumer.streams[0], run.entry_id)
     assert score is not None and round(score / 1000 - run.clock.now) == 90
     record = await run.store.get_exception("onboarding", CONTRACT)
@@ -150,12 +157,12 @@ async def test_a_throttled_crm_write_back_is_redelivered_after_retry_after_not_a
 
 
 async def test_a_failing_crm_write_back_is_redelivered_and_its_exception_resolved_when_it_converges(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, engine: AsyncEngine
 ) -> None:
     """CRM 500s outlasting the write-back's own attempts (the repository policy): the onboarding is
     redelivered, not left as an exception for a person to retry, and the exception the failure
     opened is resolved when the redelivery links the contract."""
-    run = await _write_back_failing(redis, prefix, SystemUnavailable("500 from the CRM"))
+    run = await _write_back_failing(redis, prefix, engine, SystemUnavailable("500 from the CRM"))
     record = await run.store.get_exception("onboarding", CONTRACT)
     assert record is not None and record.error_class == ErrorClass.upstream_unavailable
     run.clock.advance(60)
@@ -163,13 +170,13 @@ async def test_a_failing_crm_write_back_is_redelivered_and_its_exception_resolve
 
 
 async def test_orphan_of_a_dead_consumer_is_reclaimed_but_a_scheduled_entry_waits(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, engine: AsyncEngine
 ) -> None:
     system = await _onboarded(invoice("in_1"), invoice("in_2"))
     system.failures["get_invoice"] += [SystemUnavailable("billing down")]
     clock = Clock()
-    dead, _ = make_consumer(redis, prefix, system, name="worker-dead", clock=clock)
-    live, _ = make_consumer(redis, prefix, system, name="worker-live", clock=clock)
+    dead, _ = make_consumer(redis, prefix, engine, system, name="worker-dead", clock=clock)
+    live, _ = make_consumer(redis, prefix, engine, system, name="worker-live", clock=clock)
     live._policies["invoice_posting"] = STEADY
     await live.ensure_groups()
     bus = EventBus(redis, prefix)
@@ -189,11 +196,11 @@ async def test_orphan_of_a_dead_consumer_is_reclaimed_but_a_scheduled_entry_wait
 
 
 async def test_entries_in_hand_are_kept_fresh_so_slow_work_is_not_taken_as_an_orphan(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, engine: AsyncEngine
 ) -> None:
     system = await _onboarded()
-    consumer, _ = make_consumer(redis, prefix, system, name="worker-slow")
-    other, _ = make_consumer(redis, prefix, system, name="worker-other")
+    consumer, _ = make_consumer(redis, prefix, engine, system, name="worker-slow")
+    other, _ = make_consumer(redis, prefix, engine, system, name="worker-other")
     await consumer.ensure_groups()
     entry_id = await EventBus(redis, prefix).publish(event(EventType.invoice_paid, "in_1"))
     [delivery] = await consumer.fetch_new(block_ms=100)
@@ -209,7 +216,9 @@ async def test_entries_in_hand_are_kept_fresh_so_slow_work_is_not_taken_as_an_or
     assert delivery.entry_id == entry_id
 
 
-async def test_each_flow_keeps_within_its_own_concurrency(redis: Redis, prefix: str) -> None:
+async def test_each_flow_keeps_within_its_own_concurrency(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     invoices = [invoice(f"in_{i}") for i in range(8)]
     system = await _onboarded(*invoices)
     gate, running, peak = asyncio.Event(), [0], [0]
@@ -225,7 +234,7 @@ async def test_each_flow_keeps_within_its_own_concurrency(redis: Redis, prefix: 
             running[0] -= 1
 
     system.get_invoice = slow_get_invoice  # type: ignore[method-assign]
-    consumer, _ = make_consumer(redis, prefix, system)
+    consumer, _ = make_consumer(redis, prefix, engine, system)
     consumer._policies["invoice_posting"] = RetryPolicy(attempts=1, concurrency=3)
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)
@@ -254,11 +263,13 @@ async def _until_done(consumer: Any, flow: str) -> bool:
     return True
 
 
-async def test_schedule_key_and_group_members_are_bounded(redis: Redis, prefix: str) -> None:
+async def test_schedule_key_and_group_members_are_bounded(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = await _onboarded(invoice("in_1"), invoice("in_2"))
     system.failures["get_invoice"] += [SystemUnavailable("billing down")] * 2
     clock = Clock()
-    consumer, _ = make_consumer(redis, prefix, system, name="worker-now", clock=clock)
+    consumer, _ = make_consumer(redis, prefix, engine, system, name="worker-now", clock=clock)
     consumer._policies["invoice_posting"] = STEADY
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)

@@ -13,6 +13,7 @@ import redis as sync_redis
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 from revbridge_contracts.events import EventEnvelope, EventType
+from revbridge_db.settings import DbSettings
 from revbridge_process.app import create_app
 from revbridge_process.consumer import Outcome
 from revbridge_process.dispatch import FLOW_OF, FLOWS
@@ -25,11 +26,12 @@ from tests.unit.process.fakes import FakeSystem
 
 
 @pytest.fixture
-def client(prefix: str) -> Iterator[TestClient]:
+def client(prefix: str, database_url: str) -> Iterator[TestClient]:
     settings = Settings(
         REDIS_URL=REDIS_URL, REVBRIDGE_KEY_PREFIX=prefix, system_api_url=f"http://127.0.0.1:{free_port()}"
     )
-    with TestClient(create_app(settings, repo_config())) as test_client:
+    app = create_app(settings, repo_config(), DbSettings(DATABASE_URL=database_url))
+    with TestClient(app) as test_client:
         yield test_client
 
 
@@ -39,7 +41,8 @@ def dead_letter(client: TestClient, prefix: str, envelopes: list[EventEnvelope])
     async def poison() -> None:
         redis = Redis.from_url(REDIS_URL, decode_responses=True)
         try:
-            consumer, _ = make_consumer(redis, prefix, FakeSystem(), max_deliveries=1)
+            engine = client.app.state.engine  # type: ignore[attr-defined]
+            consumer, _ = make_consumer(redis, prefix, engine, FakeSystem(), max_deliveries=1)
             for envelope in envelopes:
                 stream = f"{prefix}{envelope.stream.value}"
                 entry_id = await redis.xadd(stream, envelope.to_fields())  # type: ignore[arg-type]

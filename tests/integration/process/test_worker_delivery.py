@@ -14,6 +14,7 @@ from revbridge_process.bus import EventBus
 from revbridge_process.consumer import Outcome
 from revbridge_process.errors import SystemUnavailable
 from revbridge_process.flows.onboarding import onboard
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.process.support import Clock, event, make_consumer, pending_count
 from tests.unit.process.fakes import FakeStatuses, FakeSystem, account, contract, invoice, mappings
@@ -31,10 +32,10 @@ async def _onboarded() -> FakeSystem:
 
 
 async def test_duplicate_and_reordered_invoice_events_converge_to_one_posting(
-    redis: Redis, prefix: str
+    redis: Redis, prefix: str, engine: AsyncEngine
 ) -> None:
     system = await _onboarded()
-    consumer, _ = make_consumer(redis, prefix, system)
+    consumer, _ = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)
     for type_ in (
@@ -58,11 +59,13 @@ async def test_duplicate_and_reordered_invoice_events_converge_to_one_posting(
     assert await pending_count(redis, consumer.streams[1]) == 0
 
 
-async def test_invoice_before_its_erp_customer_waits_pending_then_posts(redis: Redis, prefix: str) -> None:
+async def test_invoice_before_its_erp_customer_waits_pending_then_posts(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = FakeSystem()
     system.add(contract(CONTRACT), account(), invoice("in_1"))
     clock = Clock()
-    consumer, store = make_consumer(redis, prefix, system, clock=clock)
+    consumer, store = make_consumer(redis, prefix, engine, system, clock=clock)
     await consumer.ensure_groups()
     await EventBus(redis, prefix).publish(event(EventType.invoice_finalized, "in_1"))
 
@@ -81,12 +84,14 @@ async def test_invoice_before_its_erp_customer_waits_pending_then_posts(redis: R
     assert await pending_count(redis, consumer.streams[1]) == 0
 
 
-async def test_pending_message_is_redelivered_to_another_consumer_when_due(redis: Redis, prefix: str) -> None:
+async def test_pending_message_is_redelivered_to_another_consumer_when_due(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = await _onboarded()
     system.failures["get_invoice"] += [SystemUnavailable("billing down")] * 2  # both in-process attempts
     clock = Clock()
-    first, _ = make_consumer(redis, prefix, system, name="worker-a", clock=clock)
-    second, _ = make_consumer(redis, prefix, system, name="worker-b", clock=clock)
+    first, _ = make_consumer(redis, prefix, engine, system, name="worker-a", clock=clock)
+    second, _ = make_consumer(redis, prefix, engine, system, name="worker-b", clock=clock)
     await first.ensure_groups()
     await EventBus(redis, prefix).publish(event(EventType.invoice_paid, "in_1"))
 
@@ -102,11 +107,13 @@ async def test_pending_message_is_redelivered_to_another_consumer_when_due(redis
     assert list(system.erp_payments) == ["py_1"]
 
 
-async def test_poison_message_goes_to_dead_letter_after_max_deliveries(redis: Redis, prefix: str) -> None:
+async def test_poison_message_goes_to_dead_letter_after_max_deliveries(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = await _onboarded()
     system.failures["get_invoice"] += [KeyError("bug in a mapper")] * 100
     clock = Clock()
-    consumer, store = make_consumer(redis, prefix, system, max_deliveries=5, clock=clock)
+    consumer, store = make_consumer(redis, prefix, engine, system, max_deliveries=5, clock=clock)
     await consumer.ensure_groups()
     await EventBus(redis, prefix).publish(event(EventType.invoice_paid, "in_1", correlation_id="c-poison"))
     outcomes = await consumer.read_new(block_ms=100)

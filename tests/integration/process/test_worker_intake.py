@@ -13,6 +13,7 @@ from revbridge_contracts.process import ErrorClass, FlowState
 from revbridge_contracts.telemetry import correlation_id
 from revbridge_process.bus import EventBus
 from revbridge_process.consumer import Outcome
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.process.support import event, make_consumer, pending_count
 from tests.unit.process.fakes import FakeSystem, account, contract
@@ -28,9 +29,11 @@ def _system() -> FakeSystem:
     return system
 
 
-async def test_bad_envelope_is_recorded_acked_and_next_message_processed(redis: Redis, prefix: str) -> None:
+async def test_bad_envelope_is_recorded_acked_and_next_message_processed(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = _system()
-    consumer, store = make_consumer(redis, prefix, system)
+    consumer, store = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     crm = consumer.streams[0]
     bad_id = str(await redis.xadd(crm, {"type": "crm.contract.exploded", "subject": GOOD}))
@@ -46,9 +49,11 @@ async def test_bad_envelope_is_recorded_acked_and_next_message_processed(redis: 
     assert status is not None and status.state == FlowState.done
 
 
-async def test_mapping_missing_is_an_owned_exception_and_next_event_flows(redis: Redis, prefix: str) -> None:
+async def test_mapping_missing_is_an_owned_exception_and_next_event_flows(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     system = _system()
-    consumer, store = make_consumer(redis, prefix, system)
+    consumer, store = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     bus = EventBus(redis, prefix)
     await bus.publish(event(EventType.contract_activated, BAD))
@@ -70,7 +75,9 @@ async def test_mapping_missing_is_an_owned_exception_and_next_event_flows(redis:
     assert repeated[0].first_seen == record.first_seen and repeated[0].last_seen >= record.last_seen
 
 
-async def test_handler_continues_the_producers_trace_and_correlation(redis: Redis, prefix: str) -> None:
+async def test_handler_continues_the_producers_trace_and_correlation(
+    redis: Redis, prefix: str, engine: AsyncEngine
+) -> None:
     seen: list[tuple[str, str | None]] = []
 
     class ObservingSystem(FakeSystem):
@@ -84,7 +91,7 @@ async def test_handler_continues_the_producers_trace_and_correlation(redis: Redi
 
     system = ObservingSystem()
     system.add(contract(GOOD), account())
-    consumer, _ = make_consumer(redis, prefix, system)
+    consumer, _ = make_consumer(redis, prefix, engine, system)
     await consumer.ensure_groups()
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     await EventBus(redis, prefix).publish(

@@ -3,7 +3,8 @@ system API, the process API, the gateway in front of it, and usage senders the t
 kill) themselves; Redis is the real server under a key prefix of this session.
 
 Meters and customers are made in the Stripe sandbox with the official SDK; contracts are registered
-in the usage directory through the real Redis store, as onboarding does.
+in the usage directory through the real Redis store, as onboarding does. The process API and the
+senders share a PostgreSQL database of this package's own (exceptions, usage acceptance records).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-from redis.asyncio import Redis
+from revbridge_db.engine import create_engine
 from revbridge_process.usage.directory import DirectoryEntry, UsageDirectory
 
+from tests.support.postgres import fresh_database
 from tests.support.procs import ROOT, free_port, running, sandbox, usage_sender, wait_until
 from tests.support.redis import REDIS_URL, isolated_prefix
 from tests.support.stripe_sdk import sdk_client
@@ -50,6 +52,7 @@ class UsageStack:
     env: dict[str, str]
     meter_id: str
     sdk: stripe.StripeClient
+    database_url: str
     tokens: dict[str, str] = field(default_factory=dict)
 
     def token(self, client_id: str = "partner-demo") -> str:
@@ -85,11 +88,11 @@ class UsageStack:
 
     def register(self, entry: DirectoryEntry) -> None:
         async def go() -> None:
-            redis = Redis.from_url(REDIS_URL, decode_responses=True)
+            engine = create_engine(url=self.database_url)
             try:
-                await UsageDirectory(redis, self.prefix).register(entry)
+                await UsageDirectory(engine).register(entry)
             finally:
-                await redis.aclose()
+                await engine.dispose()
 
         asyncio.run(go())
 
@@ -151,18 +154,20 @@ SenderFactory = Callable[..., AbstractContextManager[Any]]
 
 
 @pytest.fixture(scope="package")
-def usage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UsageStack]:
+def usage_stack(tmp_path_factory: pytest.TempPathFactory, pg_template: str) -> Iterator[UsageStack]:
     ports = {name: free_port() for name in ("system", "process", "gateway")}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     closed = f"http://127.0.0.1:{free_port()}"
     with (
         isolated_prefix() as prefix,
+        fresh_database(pg_template) as database_url,
         sandbox(
             "stripe", env={"STRIPE_SANDBOX_WEBHOOK_URL": f"{url['system']}/v1/webhooks/stripe/default"}
         ) as sb,
     ):
         env = {
             "REDIS_URL": REDIS_URL,
+            "DATABASE_URL": database_url,
             "REVBRIDGE_KEY_PREFIX": prefix,
             "REVBRIDGE_MODE": "sandbox",
             "REVBRIDGE_CONFIG_DIR": str(ROOT / "config"),
@@ -198,7 +203,9 @@ def usage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UsageStack
                     "value_settings": {"event_payload_key": "value"},
                 }
             )
-            yield UsageStack(url["gateway"], url["process"], url["system"], sb, prefix, env, meter.id, client)
+            yield UsageStack(
+                url["gateway"], url["process"], url["system"], sb, prefix, env, meter.id, client, database_url
+            )
 
 
 @pytest.fixture(scope="package")

@@ -8,14 +8,19 @@ import datetime as dt
 import json
 import random
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+import redis
+from psycopg.rows import dict_row
 from revbridge_process.usage.rules import add_months
 
 from tests.integration.usage.conftest import SenderFactory, UsageStack, crm_id, entry_for
 from tests.support.procs import wait_until
+from tests.support.redis import REDIS_URL
 
 pytestmark = pytest.mark.integration
 UTC = dt.UTC
@@ -265,10 +270,6 @@ def test_a_stripe_refusal_is_held_as_an_exception_and_the_rest_is_sent(
 
 
 def test_a_quantity_sent_as_a_json_number_is_queued_exactly(usage_stack: UsageStack) -> None:
-    import redis
-
-    from tests.support.redis import REDIS_URL
-
     entry = entry_for(usage_stack.customer(), now() - dt.timedelta(days=2))
     usage_stack.register(entry)
     event = usage(entry.contract_id, "__Q__", now() - dt.timedelta(minutes=1))
@@ -282,3 +283,50 @@ def test_a_quantity_sent_as_a_json_number_is_queued_exactly(usage_stack: UsageSt
     (fields,) = [f for _, f in entries if f["event_id"] == event["event_id"]]
     assert fields["quantity"] == "1.00000000000000000001"  # a float would have made it 1.0
     assert fields["sender"] == "partner-demo" and fields["identifier"].startswith("rbu_")
+
+
+def acceptances(stack: UsageStack, event_ids: list[str]) -> list[dict[str, Any]]:
+    """The durable record of intake (``revbridge.usage_acceptance``) of these events, oldest first."""
+    with psycopg.connect(stack.database_url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT * FROM revbridge.usage_acceptance WHERE event_id = ANY(%s) ORDER BY id", (event_ids,)
+        ).fetchall()
+
+
+def test_every_answer_is_recorded_durably_and_survives_losing_redis(usage_stack: UsageStack) -> None:
+    entry = entry_for(usage_stack.customer(), now() - dt.timedelta(days=2))
+    usage_stack.register(entry)
+    t = now() - dt.timedelta(minutes=2)
+    good = usage(entry.contract_id, "__Q__", t)
+    bad = usage(entry.contract_id, "1", t, meter="storage_gb")
+    body = json.dumps({"events": [good, good, bad, {"event_id": "evt-unreadable"}]})
+    raw = body.replace('"__Q__"', "2.50000000000000000001").encode()
+    answered = results(usage_stack.post_usage(None, raw=raw))
+    assert [r["status"] for r in answered] == ["accepted", "duplicate", "rejected", "rejected"]
+
+    ids = [good["event_id"], bad["event_id"], "evt-unreadable"]
+    rows = acceptances(usage_stack, ids)
+    assert [(r["batch_index"], r["outcome"], r["reason"], r["field"]) for r in rows] == [
+        (0, "accepted", None, None),
+        (1, "duplicate", None, None),
+        (2, "rejected", "unknown_meter", "meter"),
+        (3, "rejected", "invalid_event", "meter"),
+    ]
+    accepted = rows[0]
+    assert accepted["quantity"] == Decimal("2.50000000000000000001")  # exact, never a float
+    assert (accepted["sender"], accepted["meter"], accepted["contract_id"]) == (
+        "partner-demo",
+        "api_calls",
+        entry.contract_id,
+    )
+    assert accepted["occurred_at"] == accepted["billed_at"] == t
+    assert accepted["billing_customer_id"] == entry.billing_customer_id
+    assert accepted["identifier"].startswith("rbu_") and accepted["trace_id"]
+    assert rows[3]["raw"] == {"event_id": "evt-unreadable"} and rows[3]["quantity"] is None
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:  # losing Redis: the record stays (the dedup marks and the stream are the working set)
+        client.delete(*client.scan_iter(match=f"{usage_stack.prefix}{{usage}}:seen:*"))
+    finally:
+        client.close()
+    assert acceptances(usage_stack, ids) == rows

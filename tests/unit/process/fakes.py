@@ -426,7 +426,7 @@ class FakeStatuses:
 
 
 class FakeExceptions:
-    """Implements ``ExceptionSink`` without owners (the Redis store's job)."""
+    """Implements ``ExceptionSink`` without owners (``store.PgStore``'s job)."""
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], ExceptionRecord] = {}

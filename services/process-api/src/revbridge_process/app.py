@@ -1,7 +1,8 @@
 """The process API: onboarding, the exception queue, revenue positions and lineage (port 8002).
 
 ``create_app`` builds the app without touching the network; the lifespan is the composition
-root that loads the configuration and connects Redis and the system API client.
+root that loads the configuration and connects Redis, PostgreSQL (``database``, default: from the
+environment) and the system API client.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from revbridge_contracts.metrics import install_metrics
 from revbridge_contracts.problems import install_problem_handlers
 from revbridge_contracts.telemetry import instrument_app
 from revbridge_db.engine import open_database
+from revbridge_db.settings import DbSettings
 
 from revbridge_process.api import (
     exceptions,
@@ -42,7 +44,9 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None, config: Config | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, config: Config | None = None, database: DbSettings | None = None
+) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -51,11 +55,12 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         try:
             async with (
-                open_database() as engine,
+                open_database(database) as engine,
                 http_transport(str(settings.system_api_url), settings.timeout_seconds) as http,
             ):
+                app.state.engine = engine
                 app.state.system = SystemApi(http)
-                app.state.store = build_store(redis, settings, app.state.config)
+                app.state.store = build_store(redis, engine, settings, app.state.config)
                 app.state.bus = EventBus(redis, settings.key_prefix, settings.stream_maxlen)
                 app.state.facts = PgFacts(engine, settings.ledger_wait_seconds)
                 app.state.replayer = Replayer(
@@ -65,7 +70,7 @@ def create_app(settings: Settings | None = None, config: Config | None = None) -
                     redis, settings, app.state.config, app.state.system, app.state.store
                 )
                 app.state.usage = usage_service(
-                    redis, settings, app.state.config, app.state.system, app.state.store
+                    redis, engine, settings, app.state.config, app.state.system, app.state.store
                 )
                 try:
                     yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +12,7 @@ from revbridge_process.config import Config
 from revbridge_process.errors import InvalidField
 from revbridge_process.ports import FactSink, SystemPort
 from revbridge_process.replay import Replayer
-from revbridge_process.store import RedisStore
+from revbridge_process.store import PgStore
 from revbridge_process.usage.service import UsageService
 
 CLIENT_ID_HEADER = "X-Revbridge-Client-Id"
@@ -26,7 +27,7 @@ async def _system(request: Request) -> SystemPort:
     return request.app.state.system
 
 
-async def _store(request: Request) -> RedisStore:
+async def _store(request: Request) -> PgStore:
     return request.app.state.store
 
 
@@ -65,11 +66,24 @@ async def _actor(request: Request) -> str:
     return headers.get(USER_HEADER) or headers.get(CLIENT_ID_HEADER) or "operator"
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who the gateway says is calling, for the audit trail: the token's subject, and the client."""
+
+    user: str | None
+    client: str | None
+
+
+async def _caller(request: Request) -> Caller:
+    return Caller(request.headers.get(USER_HEADER), request.headers.get(CLIENT_ID_HEADER))
+
+
 System = Annotated[SystemPort, Depends(_system)]
-Store = Annotated[RedisStore, Depends(_store)]
+Store = Annotated[PgStore, Depends(_store)]
 Bus = Annotated[EventBus, Depends(_bus)]
 AppConfig = Annotated[Config, Depends(_config)]
 ReplayService = Annotated[Replayer, Depends(_replayer)]
 Facts = Annotated[FactSink, Depends(_facts)]
 Actor = Annotated[str, Depends(_actor)]
+CallerIdentity = Annotated[Caller, Depends(_caller)]
 Usage = Annotated[UsageService, Depends(_usage)]

@@ -47,7 +47,7 @@ class FlowDeps:
     """Where onboarding records a metered contract for usage ingestion (``usage.directory``)."""
     exceptions: ExceptionSink | None = None
     """Lets a flow resolve its own exceptions (dunning, once the invoice is settled); when None, the
-    status store is used if it is also the exception queue (as ``store.RedisStore`` is)."""
+    status store is used if it is also the exception queue (as ``store.PgStore`` is)."""
 
     def exception_sink(self) -> ExceptionSink | None:
         if self.exceptions is not None:

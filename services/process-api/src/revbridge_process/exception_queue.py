@@ -1,23 +1,27 @@
-"""The exception queue in Redis: one record per (flow, business key), its history, and its actions.
+"""The exception queue in PostgreSQL: one record per (flow, business key), its full history, and its
+actions (``revbridge.exception_record`` and the append-only ``revbridge.exception_action``).
 
-Every change is one Lua script, so concurrent workers repeating a failure count attempts instead of
-duplicating the record, and an operator's action never races a worker's resolve into a state the
-lifecycle forbids (open → retrying → resolved; a failed retry reopens). Resolved records expire
-after ``resolved_ttl_seconds``; a failure seen again before then reopens the same record.
+Every change is one transaction holding the record's row lock, so concurrent workers repeating a
+failure count attempts instead of duplicating the record, and an operator's action never races a
+worker's resolve into a state the lifecycle forbids (open → retrying → resolved; a failed retry
+reopens). Nothing expires: resolved records and every step of their history are kept for the
+retention period (``DbSettings.retention_years``); a failure seen again after its record was resolved
+reopens the same record, its earlier history kept.
+
+While PostgreSQL does not answer, writes wait and retry (``wait_seconds``) and reads try once; then
+``StoreUnavailable`` (a ``SystemUnavailable``): the worker leaves the entry pending and it is
+redelivered, the API answers 503 problem+json.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from redis.asyncio import Redis
 from revbridge_contracts.process import (
     ErrorClass,
     ExceptionAction,
@@ -25,53 +29,40 @@ from revbridge_contracts.process import (
     ExceptionRecord,
     ExceptionStatus,
 )
+from revbridge_db.engine import DatabaseUnavailable, retrying
+from revbridge_db.schema import exception_action, exception_record
+from sqlalchemy import ColumnElement, RowMapping, Text, and_, any_, false, insert, select, true, update
+from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from revbridge_process.config import ExceptionPolicies
+from revbridge_process.errors import SystemUnavailable
 
-RESOLVED_TTL_SECONDS = 30 * 86_400
-HISTORY_MAX = 100
 SAFE_KEY = re.compile(r"[A-Za-z0-9_.:@~-]{1,200}")
+LIVE = (ExceptionStatus.open.value, ExceptionStatus.retrying.value)
+UPDATABLE = frozenset({"owner"})
+"""The record fields an action may set besides its status (``transition(fields=...)``)."""
+T = TypeVar("T")
 
-_RECORD = """
-local status = redis.call('HGET', KEYS[1], 'status')
-local fresh = (not status) or status == 'resolved'
-if fresh then
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], 'id', ARGV[1], 'flow', ARGV[2], 'business_key', ARGV[3],
-             'first_seen', ARGV[7], 'attempts', 0, 'status', 'open')
-  redis.call('RPUSH', KEYS[3], ARGV[10])
-elseif status == 'retrying' then
-  redis.call('HSET', KEYS[1], 'status', 'open')
-  redis.call('RPUSH', KEYS[3], ARGV[11])
-end
-if fresh or redis.call('HGET', KEYS[1], 'error_class') ~= ARGV[4] then
-  redis.call('HSET', KEYS[1], 'sla_due', ARGV[8], 'owner', ARGV[6])
-end
-redis.call('HSET', KEYS[1], 'error_class', ARGV[4], 'reason', ARGV[5], 'last_seen', ARGV[7])
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'account', ARGV[9]) end
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('LTRIM', KEYS[3], -tonumber(ARGV[12]), -1)
-redis.call('PERSIST', KEYS[1])
-redis.call('PERSIST', KEYS[3])
-redis.call('SADD', KEYS[2], ARGV[1])
-return redis.call('HGETALL', KEYS[1])
-"""
 
-_TRANSITION = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing'} end
-if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return {'refused', status} end
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'status', ARGV[2]) end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('RPUSH', KEYS[2], ARGV[3])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
-local ttl = tonumber(ARGV[4])
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[2], ttl)
-end
-return {'ok', status}
-"""
+class StoreUnavailable(SystemUnavailable):
+    """PostgreSQL did not answer in time: a worker's entry is redelivered, the API answers 503."""
+
+
+def clean_text(value: str) -> str:
+    """``value`` as PostgreSQL takes text: a NUL or a lone surrogate (a JSON ``\\u0000`` or
+    ``\\ud800`` a caller sent) would refuse the whole write, so each is replaced."""
+    return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def _clean(value: str | None) -> str | None:
+    return None if value is None else clean_text(value)
+
+
+def storable(value: str) -> bool:
+    """Whether ``value`` can be text in PostgreSQL as it is (a key with a NUL names no record)."""
+    return clean_text(value) == value
 
 
 def utcnow() -> dt.datetime:
@@ -94,57 +85,64 @@ class Filters:
     error_class: ErrorClass | None = None
     business_key: str | None = None
     overdue: bool = False
+    live: bool = False
+    """Only open or retrying records."""
 
-    def match(self, record: ExceptionRecord, now: dt.datetime) -> bool:
-        if self.overdue and (record.status == ExceptionStatus.resolved or record.sla_due >= now):
-            return False
-        wanted = (
-            (self.status, record.status),
-            (self.flow, record.flow),
-            (self.owner, record.owner),
-            (self.error_class, record.error_class),
-            (self.business_key, record.business_key),
-        )
-        return all(want is None or want == have for want, have in wanted)
+    def where(self, now: dt.datetime) -> ColumnElement[bool]:
+        t = exception_record.c
+        clauses: list[ColumnElement[bool]] = [true()]
+        for column, wanted in (
+            (t.status, self.status),
+            (t.flow, self.flow),
+            (t.owner, self.owner),
+            (t.error_class, self.error_class.value if self.error_class else None),
+            (t.business_key, self.business_key),
+        ):
+            if wanted is not None:
+                clauses.append(column == wanted if storable(wanted) else false())
+        if self.live or self.overdue:
+            clauses.append(t.status.in_(LIVE))
+        if self.overdue:
+            clauses.append(t.sla_due < now)
+        return and_(*clauses)
 
 
-@dataclass(frozen=True)
 class TransitionRefused(Exception):
     """The record's status does not allow the action (``status`` is what it is now)."""
 
-    status: str
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
 
 
-class RedisExceptionQueue:
-    """Implements ``ports.ExceptionSink`` for the worker, and the queue's reads and actions for the API."""
+class PgExceptionQueue:
+    """Implements ``ports.ExceptionSink`` for the workers, and the queue's reads and actions for the API."""
 
     def __init__(
         self,
-        redis: Redis,
-        prefix: str,
+        engine: AsyncEngine,
         policies: ExceptionPolicies,
         now: Callable[[], dt.datetime] = utcnow,
         flow_sla_hours: Mapping[str, float] | None = None,
-        resolved_ttl_seconds: int = RESOLVED_TTL_SECONDS,
+        wait_seconds: float = 10.0,
     ) -> None:
-        self._redis = redis
-        self._prefix = prefix
+        self.engine = engine
         self._policies = policies
         self._now = now
         self._flow_sla_hours = dict(flow_sla_hours or {})
-        self._resolved_ttl = resolved_ttl_seconds
-        self._record = redis.register_script(_RECORD)
-        self._transition = redis.register_script(_TRANSITION)
+        self._wait = wait_seconds
 
-    def _key(self, *parts: str) -> str:
-        return self._prefix + "process:" + ":".join(parts)
+    async def _write(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await retrying(call, wait_seconds=self._wait)
+        except DatabaseUnavailable as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
-    def _keys(self, record_id: str) -> tuple[str, str]:
-        return self._key("exception", record_id), self._key("exception", record_id, "history")
-
-    def _entry(self, action: ExceptionAction, by: str | None, note: str | None) -> str:
-        entry = ExceptionHistoryEntry(at=self._now(), action=action, by=by, note=note)
-        return entry.model_dump_json(exclude_none=True)
+    async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await retrying(call, wait_seconds=0)
+        except DatabaseUnavailable as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     # --- the worker's side (ports.ExceptionSink) -----------------------------------------------
 
@@ -152,30 +150,77 @@ class RedisExceptionQueue:
         self, flow: str, business_key: str, error_class: ErrorClass, reason: str, account: str | None = None
     ) -> ExceptionRecord:
         record_id = exception_id(flow, business_key)
+        flow, business_key, reason = clean_text(flow), clean_text(business_key), clean_text(reason)
+        account = _clean(account)
         policy = self._policies.for_class(error_class)
-        now = self._now()
         sla_hours = min(policy.sla_hours, self._flow_sla_hours.get(flow, policy.sla_hours))
-        record_key, history_key = self._keys(record_id)
-        args = [
-            record_id,
-            flow,
-            business_key,
-            error_class.value,
-            reason,
-            policy.owner,
-            now.isoformat(),
-            (now + dt.timedelta(hours=sla_hours)).isoformat(),
-            account or "",
-            self._entry(ExceptionAction.opened, "worker", f"{error_class.value}: {reason}"[:2000]),
-            self._entry(ExceptionAction.retry_failed, "worker", f"{error_class.value}: {reason}"[:2000]),
-            HISTORY_MAX,
-        ]
-        flat = await self._record(keys=[record_key, self._key("exceptions"), history_key], args=args)
-        return _exception(dict(zip(flat[::2], flat[1::2], strict=True)))
+        note = f"{error_class.value}: {reason}"[:2000]
+
+        async def go() -> ExceptionRecord:
+            now = self._now()
+            sla_due = now + dt.timedelta(hours=sla_hours)
+            t = exception_record.c
+            async with self.engine.begin() as conn:
+                current = await _locked(conn, record_id)
+                if current is None:
+                    await conn.execute(
+                        pg_insert(exception_record)
+                        .values(
+                            id=record_id,
+                            flow=flow,
+                            business_key=business_key,
+                            error_class=error_class.value,
+                            reason=reason,
+                            owner=policy.owner,
+                            status=ExceptionStatus.open.value,
+                            attempts=0,
+                            first_seen=now,
+                            last_seen=now,
+                            sla_due=sla_due,
+                        )
+                        .on_conflict_do_nothing(index_elements=["id"])
+                    )
+                    current = await _locked(conn, record_id)  # ours, or a concurrent worker's
+                    assert current is not None
+                    fresh = current["attempts"] == 0 and current["status"] == ExceptionStatus.open
+                else:
+                    fresh = current["status"] == ExceptionStatus.resolved
+                values: dict[str, Any] = {
+                    "error_class": error_class.value,
+                    "reason": reason,
+                    "last_seen": now,
+                    "attempts": t.attempts + 1,
+                }
+                if fresh and current["attempts"] > 0:  # resolved earlier: reopened as a new failure
+                    values |= {"status": ExceptionStatus.open.value, "first_seen": now, "attempts": 1}
+                    values |= {"resolved_at": None, "account": None}
+                if fresh or current["error_class"] != error_class.value:
+                    values |= {"sla_due": sla_due, "owner": policy.owner}
+                if account:
+                    values["account"] = account
+                action = None
+                if fresh:
+                    action = ExceptionAction.opened
+                elif current["status"] == ExceptionStatus.retrying:
+                    values["status"] = ExceptionStatus.open.value
+                    action = ExceptionAction.retry_failed
+                row = (
+                    await conn.execute(
+                        update(exception_record)
+                        .where(t.id == record_id)
+                        .values(**values)
+                        .returning(*exception_record.c)
+                    )
+                ).one()
+                if action is not None:
+                    await _append(conn, record_id, now, action, "worker", note)
+                return _record(row._mapping)
+
+        return await self._write(go)
 
     async def resolve_exception(self, flow: str, business_key: str) -> None:
         """The flow succeeded: close an open or retrying record (a no-op when there is none)."""
-        with contextlib.suppress(KeyError, TransitionRefused):
+        try:
             await self.transition(
                 exception_id(flow, business_key),
                 allowed=(ExceptionStatus.open, ExceptionStatus.retrying),
@@ -183,6 +228,8 @@ class RedisExceptionQueue:
                 action=ExceptionAction.resolved_by_flow,
                 by="worker",
             )
+        except (KeyError, TransitionRefused):
+            return
 
     # --- reads and operator actions ------------------------------------------------------------
 
@@ -199,55 +246,146 @@ class RedisExceptionQueue:
     ) -> str:
         """Apply one action atomically; returns the status before it. ``KeyError`` for an unknown id,
         ``TransitionRefused`` when the current status does not allow the action."""
-        record_key, history_key = self._keys(record_id)
-        updates = {"last_seen": self._now().isoformat(), **(fields or {})}
-        ttl = self._resolved_ttl if to == ExceptionStatus.resolved else 0
-        args: list[Any] = [",".join(allowed), to.value if to else "", self._entry(action, by, note)]
-        args += [ttl, HISTORY_MAX, *[v for pair in updates.items() for v in pair]]
-        reply = [_text(v) for v in await self._transition(keys=[record_key, history_key], args=args)]
-        if reply[0] == "missing":
+        unknown = set(fields or {}) - UPDATABLE
+        if unknown:
+            raise ValueError(f"an action cannot set {sorted(unknown)}")
+        by, note = _clean(by), _clean(note)
+        fields = {k: clean_text(v) for k, v in (fields or {}).items()}
+
+        if not storable(record_id):
             raise KeyError(record_id)
-        if reply[0] == "refused":
-            raise TransitionRefused(reply[1])
-        return reply[1]
+
+        async def go() -> str:
+            now = self._now()
+            async with self.engine.begin() as conn:
+                current = await _locked(conn, record_id)
+                if current is None:
+                    raise KeyError(record_id)
+                before = str(current["status"])
+                if before not in allowed:
+                    raise TransitionRefused(before)
+                values: dict[str, Any] = {"last_seen": now, **fields}
+                if to is not None:
+                    values["status"] = to.value
+                    values["resolved_at"] = now if to == ExceptionStatus.resolved else None
+                await conn.execute(
+                    update(exception_record).where(exception_record.c.id == record_id).values(**values)
+                )
+                await _append(conn, record_id, now, action, by, note)
+                return before
+
+        return await self._write(go)
 
     async def get_by_id(self, record_id: str) -> ExceptionRecord | None:
-        record_key, history_key = self._keys(record_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(record_key)
-            pipe.lrange(history_key, 0, -1)
-            raw, history = await pipe.execute()
-        if not raw:
+        if not storable(record_id):
             return None
-        record = _exception(raw)
-        entries = [ExceptionHistoryEntry.model_validate(json.loads(_text(e))) for e in history]
-        return record.model_copy(update={"history": entries})
+
+        async def go() -> ExceptionRecord | None:
+            async with self.engine.connect() as conn:
+                row = (
+                    await conn.execute(select(exception_record).where(exception_record.c.id == record_id))
+                ).one_or_none()
+                if row is None:
+                    return None
+                history = (
+                    await conn.execute(
+                        select(exception_action)
+                        .where(exception_action.c.exception_id == record_id)
+                        .order_by(exception_action.c.id)
+                    )
+                ).all()
+            entries = [
+                ExceptionHistoryEntry(
+                    at=_utc(h.at), action=ExceptionAction(h.action), by=h.actor, note=h.note
+                )
+                for h in history
+            ]
+            return _record(row._mapping).model_copy(update={"history": entries})
+
+        return await self._read(go)
+
+    async def live_ids(self, record_ids: list[str]) -> set[str]:
+        """Which of ``record_ids`` are records open or retrying (one query)."""
+        t = exception_record.c
+        record_ids = [i for i in record_ids if storable(i)]
+        query = select(t.id).where(t.id == any_(array(record_ids, type_=Text)), t.status.in_(LIVE))
+
+        async def go() -> set[str]:
+            async with self.engine.connect() as conn:
+                return set((await conn.execute(query)).scalars())
+
+        return await self._read(go) if record_ids else set()
 
     async def get_exception(self, flow: str, business_key: str) -> ExceptionRecord | None:
         return await self.get_by_id(exception_id(flow, business_key))
 
     async def list_exceptions(
-        self, status: str | None = None, flow: str | None = None, filters: Filters | None = None
+        self,
+        status: str | None = None,
+        flow: str | None = None,
+        filters: Filters | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[ExceptionRecord]:
         """Records matching the filters, most recent activity first (without their history)."""
         filters = filters or Filters(status=status, flow=flow)
-        index = self._key("exceptions")
-        ids = sorted(_text(i) for i in await self._redis.smembers(index))  # type: ignore[misc]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for record_id in ids:
-                pipe.hgetall(self._key("exception", record_id))
-            rows = await pipe.execute()
-        expired = [record_id for record_id, row in zip(ids, rows, strict=True) if not row]
-        if expired:  # resolved records that reached their TTL: drop them from the index too
-            await self._redis.srem(index, *expired)
-        now = self._now()
-        records = [r for r in (_exception(row) for row in rows if row) if filters.match(r, now)]
-        return sorted(records, key=lambda r: (r.last_seen, r.id), reverse=True)
+        t = exception_record.c
+        query = (
+            select(exception_record)
+            .where(filters.where(self._now()))
+            .order_by(t.last_seen.desc(), t.id.desc())
+            .offset(offset)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+
+        async def go() -> list[ExceptionRecord]:
+            async with self.engine.connect() as conn:
+                return [_record(r._mapping) for r in (await conn.execute(query)).all()]
+
+        return await self._read(go)
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+async def _locked(conn: AsyncConnection, record_id: str) -> RowMapping | None:
+    row = (
+        await conn.execute(
+            select(exception_record).where(exception_record.c.id == record_id).with_for_update()
+        )
+    ).one_or_none()
+    return row._mapping if row is not None else None
 
 
-def _exception(raw: dict[Any, Any]) -> ExceptionRecord:
-    return ExceptionRecord.model_validate({_text(k): _text(v) for k, v in raw.items()})
+async def _append(
+    conn: AsyncConnection,
+    record_id: str,
+    at: dt.datetime,
+    action: ExceptionAction,
+    by: str | None,
+    note: str | None,
+) -> None:
+    await conn.execute(
+        insert(exception_action).values(
+            exception_id=record_id, at=at, action=action.value, actor=by, note=note
+        )
+    )
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+def _record(row: RowMapping) -> ExceptionRecord:
+    return ExceptionRecord(
+        id=row["id"],
+        flow=row["flow"],
+        business_key=row["business_key"],
+        error_class=ErrorClass(row["error_class"]),
+        reason=row["reason"],
+        owner=row["owner"],
+        status=row["status"],
+        attempts=row["attempts"],
+        first_seen=_utc(row["first_seen"]),
+        last_seen=_utc(row["last_seen"]),
+        sla_due=_utc(row["sla_due"]),
+        account=row["account"],
+    )

@@ -157,7 +157,7 @@ class MeterPort(Protocol):
 
 
 class StatusStore(Protocol):
-    """Where each contract's onboarding stands (a working set, never the system of record)."""
+    """Where each contract's onboarding stands (in PostgreSQL: ``store.PgStore``)."""
 
     async def get_status(self, contract_id: str) -> OnboardingStatus | None: ...
 

@@ -8,8 +8,9 @@ as ``known_exception`` rather than raised twice: it is owned, not lost. Each dif
 one exception of flow ``reconciliation`` keyed ``<pair>:<key>`` (several categories of one record
 share it); a reconciliation exception whose record now matches is resolved by the run.
 
-Reports live in Redis (the newest ``PROCESS_RECONCILE_REPORTS_KEPT``, 30 days at most); while a
-run goes on its report shows the phase and progress.
+Reports live in PostgreSQL (``revbridge.reconciliation_run``, the differences each lists in
+``revbridge.reconciliation_difference``), every run kept for the retention period; while a run goes
+on its report shows the phase and progress.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
 from revbridge_contracts.models import ContractStatus, InvoiceStatus
 from revbridge_contracts.process import (
     ErrorClass,
@@ -35,16 +35,26 @@ from revbridge_contracts.process import (
     ReconciliationReport,
     ReconciliationStatus,
 )
+from revbridge_db.engine import DatabaseUnavailable, retrying
+from revbridge_db.schema import reconciliation_difference, reconciliation_run
+from sqlalchemy import RowMapping, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from revbridge_process import reconcile
 from revbridge_process.config import Config
-from revbridge_process.exception_queue import Filters, TransitionRefused
+from revbridge_process.exception_queue import (
+    Filters,
+    StoreUnavailable,
+    TransitionRefused,
+    clean_text,
+    storable,
+)
 from revbridge_process.ports import ListingPort
 from revbridge_process.reconcile import Finding, PairResult, Rec
-from revbridge_process.store import RedisStore, utcnow
+from revbridge_process.store import PgStore, utcnow
 
 FLOW = "reconciliation"
-REPORT_TTL_SECONDS = 30 * 86_400
 Category = ReconciliationCategory
 ERROR_CLASS = {
     Category.missing_in_target: ErrorClass.conflict,
@@ -59,40 +69,142 @@ OWNED = frozenset({Category.missing_in_target, Category.status_mismatch})
 """Kinds a flow's own open exception explains (it has not got there yet); a duplicate never is."""
 LIVE = frozenset({ExceptionStatus.open.value, ExceptionStatus.retrying.value})
 PAGE = TypeVar("PAGE")
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
 class ReportStore:
-    """Reports as JSON, with an index of the newest ``kept`` ids."""
+    """Reports as rows: the run (updated while it goes on) and, once it finished, its differences.
 
-    def __init__(self, redis: Redis, prefix: str, kept: int = 20) -> None:
-        self._redis, self._prefix, self._kept = redis, prefix, kept
-        self.index = f"{prefix}process:reconciliations"
+    Writes wait for PostgreSQL (``wait_seconds``); reads try once; then ``StoreUnavailable``."""
 
-    def key(self, report_id: str) -> str:
-        return f"{self._prefix}process:reconciliation:{report_id}"
+    def __init__(self, engine: AsyncEngine, wait_seconds: float = 10.0) -> None:
+        self._engine, self._wait = engine, wait_seconds
+
+    async def _write(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await retrying(call, wait_seconds=self._wait)
+        except DatabaseUnavailable as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await retrying(call, wait_seconds=0)
+        except DatabaseUnavailable as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     async def add(self, report: ReconciliationReport) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.key(report.id), report.model_dump_json(), ex=REPORT_TTL_SECONDS)
-            pipe.lpush(self.index, report.id)
-            pipe.ltrim(self.index, 0, self._kept - 1)
-            pipe.expire(self.index, REPORT_TTL_SECONDS)
-            await pipe.execute()
+        await self.save(report)
 
-    async def save(self, report: ReconciliationReport) -> None:
-        await self._redis.set(self.key(report.id), report.model_dump_json(), ex=REPORT_TTL_SECONDS)
+    async def save(self, report: ReconciliationReport, with_differences: bool = False) -> None:
+        """Write the run's row; with ``with_differences``, also the differences it lists (once: a
+        run's differences are written when it finishes, and never change)."""
+        values = _run_row(report)
+        upsert = (
+            pg_insert(reconciliation_run)
+            .values(id=report.id, **values)
+            .on_conflict_do_update(index_elements=["id"], set_=values)
+        )
+        rows = [_difference_row(report.id, n, d) for n, d in enumerate(report.differences)]
+
+        async def go() -> None:
+            async with self._engine.begin() as conn:
+                await conn.execute(upsert)
+                if with_differences and rows:
+                    statement = pg_insert(reconciliation_difference).on_conflict_do_nothing()
+                    for start in range(0, len(rows), 1000):
+                        await conn.execute(statement, rows[start : start + 1000])
+
+        await self._write(go)
 
     async def get(self, report_id: str) -> ReconciliationReport | None:
-        raw = await self._redis.get(self.key(report_id))
-        return ReconciliationReport.model_validate_json(raw) if raw else None
+        if not storable(report_id):
+            return None
+
+        async def go() -> ReconciliationReport | None:
+            async with self._engine.connect() as conn:
+                run = (
+                    await conn.execute(select(reconciliation_run).where(reconciliation_run.c.id == report_id))
+                ).one_or_none()
+                if run is None:
+                    return None
+                differences = (
+                    await conn.execute(
+                        select(reconciliation_difference)
+                        .where(reconciliation_difference.c.run_id == report_id)
+                        .order_by(reconciliation_difference.c.n)
+                    )
+                ).all()
+            return _report(run._mapping, [d._mapping for d in differences])
+
+        return await self._read(go)
 
     async def latest(self) -> ReconciliationReport | None:
-        for report_id in await self._redis.lrange(self.index, 0, -1):  # type: ignore[misc]
-            report = await self.get(report_id.decode() if isinstance(report_id, bytes) else report_id)
-            if report is not None:
-                return report
-        return None
+        async def go() -> str | None:
+            query = select(reconciliation_run.c.id).order_by(reconciliation_run.c.seq.desc()).limit(1)
+            async with self._engine.connect() as conn:
+                return (await conn.execute(query)).scalar_one_or_none()
+
+        report_id = await self._read(go)
+        return await self.get(report_id) if report_id else None
+
+
+_RUN_FIELDS = (
+    "status",
+    "trigger",
+    "started_at",
+    "finished_at",
+    "grace_seconds",
+    "progress",
+    "phase",
+    "differences_total",
+    "truncated",
+    "exceptions_opened",
+    "exceptions_resolved",
+    "error",
+)
+
+
+def _run_row(report: ReconciliationReport) -> dict[str, Any]:
+    row = {name: getattr(report, name) for name in _RUN_FIELDS}
+    row["error"] = clean_text(report.error) if report.error else None
+    row["status"] = report.status.value
+    row["pairs"] = [p.value for p in report.pairs]
+    row["counts"] = report.counts.model_dump(mode="json")
+    row["by_pair"] = {k: v.model_dump(mode="json") for k, v in report.by_pair.items()}
+    return row
+
+
+def _difference_row(report_id: str, n: int, d: ReconciliationDifference) -> dict[str, Any]:
+    return {
+        "run_id": report_id,
+        "n": n,
+        "pair": d.pair.value,
+        "category": d.category.value,
+        "business_key": d.business_key,
+        "account": d.account,
+        "detail": clean_text(d.detail),
+        "source": d.source.model_dump(mode="json") if d.source else None,
+        "targets": [t.model_dump(mode="json") for t in d.targets],
+        "exception_id": d.exception_id,
+    }
+
+
+def _report(run: RowMapping, differences: list[RowMapping]) -> ReconciliationReport:
+    values = {name: run[name] for name in _RUN_FIELDS}
+    for name in ("started_at", "finished_at"):
+        if values[name] is not None:
+            values[name] = values[name].astimezone(dt.UTC)
+    return ReconciliationReport.model_validate(
+        {
+            **values,
+            "id": run["id"],
+            "pairs": list(run["pairs"]),
+            "counts": run["counts"],
+            "by_pair": run["by_pair"],
+            "differences": [{k: v for k, v in d.items() if k not in ("run_id", "n")} for d in differences],
+        }
+    )
 
 
 ERP_KIND: dict[ReconciliationPair, str] = {
@@ -129,7 +241,7 @@ class Reconciler:
     def __init__(
         self,
         system: ListingPort,
-        store: RedisStore,
+        store: PgStore,
         config: Config,
         reports: ReportStore,
         max_differences: int = 5000,
@@ -151,7 +263,7 @@ class Reconciler:
         report.finished_at, report.phase = self._now(), None
         if report.status == ReconciliationStatus.completed:
             report.progress = 1.0
-        await self._reports.save(report)
+        await self._reports.save(report, with_differences=True)
         log.info(
             "reconciliation.finished",
             extra={
@@ -270,17 +382,10 @@ class Reconciler:
             (i, f) for i, f in enumerate(findings) if f.source and {c for c, _ in f.problems} <= OWNED
         ]
         owned: set[int] = set()
-        for start in range(0, len(candidates), 200):
-            chunk = candidates[start : start + 200]
-            records = await asyncio.gather(
-                *(
-                    asyncio.gather(*(self._store.get_by_id(owner) for owner in f.source.owners))  # type: ignore[union-attr]
-                    for _, f in chunk
-                )
-            )
-            for (i, _), found in zip(chunk, records, strict=True):
-                if any(r is not None and r.status in LIVE for r in found):
-                    owned.add(i)
+        for start in range(0, len(candidates), 1000):
+            chunk = candidates[start : start + 1000]
+            live = await self._store.live_ids([o for _, f in chunk for o in f.source.owners])  # type: ignore[union-attr]
+            owned.update(i for i, f in chunk if live.intersection(f.source.owners))  # type: ignore[union-attr]
         return owned
 
     async def _conclude(self, report: ReconciliationReport, results: list[PairResult]) -> None:
@@ -324,7 +429,7 @@ class Reconciler:
     ) -> int:
         """Resolve earlier reconciliation exceptions of the pairs just judged that found nothing now."""
         resolved = 0
-        for record in await self._store.list_exceptions(filters=Filters(flow=FLOW)):
+        for record in await self._store.list_exceptions(filters=Filters(flow=FLOW, live=True)):
             pair = record.business_key.split(":", 1)[0]
             if record.status not in LIVE or pair not in judged_pairs or record.business_key in open_keys:
                 continue

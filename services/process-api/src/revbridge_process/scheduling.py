@@ -31,7 +31,7 @@ from revbridge_process.config import Config
 from revbridge_process.ports import ListingPort
 from revbridge_process.reconcile_run import Reconciler, ReportStore
 from revbridge_process.settings import Settings
-from revbridge_process.store import RedisStore, utcnow
+from revbridge_process.store import PgStore, utcnow
 
 LEASE_MS = 30_000
 log = logging.getLogger(__name__)
@@ -78,10 +78,10 @@ class Reconciliations:
         settings: Settings,
         config: Config,
         system: ListingPort,
-        store: RedisStore,
+        store: PgStore,
         now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
-        self.reports = ReportStore(redis, settings.key_prefix, settings.reconcile_reports_kept)
+        self.reports = ReportStore(store.engine, settings.ledger_wait_seconds)
         self.lease = Lease(redis, f"{settings.key_prefix}process:lock:reconciliation")
         self._reconciler = Reconciler(
             system, store, config, self.reports, settings.reconcile_max_differences, now

@@ -44,7 +44,6 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(default=3600.0, ge=0, description="0 turns the schedule off")
     reconcile_grace_seconds: float = Field(default=300.0, ge=0)
     reconcile_max_differences: int = Field(default=5000, ge=1)
-    reconcile_reports_kept: int = Field(default=20, ge=1, le=1000)
 
     # usage ingestion (revbridge_process.usage): the intake's stream and the sender worker
     usage_group: str = "usage-sender"
@@ -58,9 +57,11 @@ class Settings(BaseSettings):
     """How long a (sender, event id) is remembered: longer than Stripe's 35-day window, so any replay
     that could still be billed is answered ``duplicate``."""
 
-    # bounded memory: approximate stream lengths, exception records kept after resolution
+    # bounded memory: approximate stream lengths (exceptions, statuses and reconciliation reports are
+    # in PostgreSQL, kept for DbSettings.retention_years)
     stream_maxlen: int = Field(default=100_000, ge=1000)
     dead_letter_maxlen: int = Field(default=100_000, ge=1000)
     ledger_wait_seconds: float = Field(default=10.0, ge=0, le=300)
-    """How long a fact write waits for PostgreSQL before the flow is deferred (``facts.PgFacts``)."""
-    resolved_ttl_days: float = Field(default=30, gt=0)
+    """How long a write to PostgreSQL waits for it before giving up: a fact (``facts.PgFacts``), an
+    exception, a status, a reconciliation report, a usage acceptance record. A worker's flow is
+    then deferred (redelivered later); the API answers 503."""

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from revbridge_contracts.telemetry import setup_tracing
 from revbridge_db.engine import open_database
+from revbridge_db.settings import DbSettings
 
 from revbridge_process.config import Config, ConfigError, load_config
 from revbridge_process.consumer import Consumer, Outcome
@@ -54,17 +55,19 @@ class Worker:
 
 
 @contextlib.asynccontextmanager
-async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Worker]:
-    """The worker's composition root: Redis, the system API client, the store, the consumer and the
-    scheduled reconciliation."""
+async def bootstrap(
+    settings: Settings, config: Config, database: DbSettings | None = None
+) -> AsyncIterator[Worker]:
+    """The worker's composition root: Redis, PostgreSQL, the system API client, the store, the
+    consumer and the scheduled reconciliation."""
     tracer = setup_tracing("process-worker")
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
         async with (
-            open_database() as engine,
+            open_database(database) as engine,
             http_transport(str(settings.system_api_url), settings.timeout_seconds) as http,
         ):
-            store = build_store(redis, settings, config)
+            store = build_store(redis, engine, settings, config)
             policy = default_policy(settings)
             policies = config.retries.policies(policy)
             writeback = step_runner("crm_writeback", config.retries.policy("crm_writeback", policy))
@@ -78,7 +81,7 @@ async def bootstrap(settings: Settings, config: Config) -> AsyncIterator[Worker]
                     store,
                     crm_writeback=writeback,
                     facts=PgFacts(engine, settings.ledger_wait_seconds),
-                    usage=UsageDirectory(redis, settings.key_prefix),
+                    usage=UsageDirectory(engine),
                 ),
                 store,
                 group=settings.consumer_group,
@@ -136,8 +139,10 @@ class Pump:
             await asyncio.wait(self.tasks, timeout=timeout)
 
 
-async def run(settings: Settings, config: Config, stop: asyncio.Event) -> None:
-    async with bootstrap(settings, config) as worker:
+async def run(
+    settings: Settings, config: Config, stop: asyncio.Event, database: DbSettings | None = None
+) -> None:
+    async with bootstrap(settings, config, database) as worker:
         consumer = worker.consumer
         await consumer.ensure_groups()
         log.info("worker.started", extra={"consumer": consumer.name, "streams": consumer.streams})

@@ -12,6 +12,7 @@ from revbridge_contracts.metrics import Metrics
 from revbridge_contracts.process import ExceptionRecord, ExceptionStatus, OperationsStats, OwnerAging
 
 from revbridge_process.deps import ReplayService, Store, closed_query
+from revbridge_process.exception_queue import Filters
 
 router = APIRouter(dependencies=[Depends(closed_query)])
 BUCKETS = ((3600, "lt_1h"), (86_400, "1h_24h"), (7 * 86_400, "1d_7d"))
@@ -42,7 +43,7 @@ def aging(records: list[ExceptionRecord], now: dt.datetime) -> list[OwnerAging]:
 @router.get("/v1/operations/stats", operation_id="getOperationsStats", response_model=OperationsStats)
 async def operations_stats(store: Store, replayer: ReplayService) -> OperationsStats:
     now = dt.datetime.now(dt.UTC)
-    records = await store.list_exceptions()
+    records = await store.list_exceptions(filters=Filters(live=True))  # resolved ones are kept for years
     depth = await replayer.dead_letter_depth()
     return OperationsStats(as_of=now, exception_aging=aging(records, now), dead_letter_depth=depth)
 
@@ -60,7 +61,7 @@ def operations_gauges(app: Any, metrics: Metrics) -> None:
     )
 
     async def refresh() -> None:
-        records = await app.state.store.list_exceptions()
+        records = await app.state.store.list_exceptions(filters=Filters(live=True))
         counts: dict[tuple[str, str], int] = {}
         for record in records:
             if record.status in (ExceptionStatus.open, ExceptionStatus.retrying):

@@ -10,7 +10,6 @@ customer exists; ``register`` overwrites (idempotent), moving the contract betwe
 from __future__ import annotations
 
 from collections.abc import Iterable
-
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -75,7 +74,8 @@ class UsageDirectory:
         if not wanted:
             return {}
         rows = await self._rows(
-            "SELECT contract_id, entry FROM revbridge.usage_contract WHERE contract_id = ANY(:ids)", ids=wanted
+            "SELECT contract_id, entry FROM revbridge.usage_contract WHERE contract_id = ANY(:ids)",
+            ids=wanted,
         )
         return {c: DirectoryEntry.model_validate(e) for c, e in rows}
 

@@ -42,6 +42,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from revbridge_contracts.process import ErrorClass
 from revbridge_contracts.usage import MeterEvent, MeterEventBatch, MeterEventStatus
+from revbridge_db.engine import open_database
+from revbridge_db.settings import DbSettings
 
 from revbridge_process.config import ConfigError, load_config
 from revbridge_process.errors import SystemConflict, SystemNotFound, SystemRejected, SystemUnavailable
@@ -248,7 +250,9 @@ def _entry_order(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-async def run(settings: Settings, stop: asyncio.Event, reclaim_every: float = 1.0) -> Tally:
+async def run(
+    settings: Settings, stop: asyncio.Event, reclaim_every: float = 1.0, database: DbSettings | None = None
+) -> Tally:
     """The sender's loop until ``stop``; returns what it sent (for tests and the bench).
 
     Up to ``PROCESS_USAGE_BATCHES_IN_FLIGHT`` reads are being sent at once, so the system API is not
@@ -263,7 +267,7 @@ async def run(settings: Settings, stop: asyncio.Event, reclaim_every: float = 1.
         elif not task.cancelled():  # a bug: its entries stay pending and are reclaimed
             log.error("usage_sender.batch_failed", exc_info=task.exception())
 
-    async with bootstrap(settings) as sender:
+    async with bootstrap(settings, database) as sender:
         await sender.ensure_group()
         log.info("usage_sender.started", extra={"consumer": sender.name, "stream": sender.stream})
         next_reclaim = next_trim = 0.0
@@ -300,17 +304,21 @@ async def run(settings: Settings, stop: asyncio.Event, reclaim_every: float = 1.
 
 
 @contextlib.asynccontextmanager
-async def bootstrap(settings: Settings) -> AsyncIterator[UsageSender]:
-    """The sender's composition root: Redis, the system API client and the exception queue."""
+async def bootstrap(settings: Settings, database: DbSettings | None = None) -> AsyncIterator[UsageSender]:
+    """The sender's composition root: Redis, the system API client and the exception queue (in
+    PostgreSQL)."""
     config = load_config(settings.config_dir)
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        async with http_transport(str(settings.system_api_url), settings.timeout_seconds) as http:
+        async with (
+            open_database(database) as engine,
+            http_transport(str(settings.system_api_url), settings.timeout_seconds) as http,
+        ):
             yield UsageSender(
                 redis,
                 settings.key_prefix,
                 SystemApi(http),
-                build_store(redis, settings, config),
+                build_store(redis, engine, settings, config),
                 group=settings.usage_group,
                 name=f"{socket.gethostname()}-{os.getpid()}",
                 batch_size=settings.usage_batch_size,

@@ -3,7 +3,8 @@ then hand the admitted ones to the exactly-once script and answer every event in
 
 Late usage refused under ``usage.late: exception`` becomes a ``usage_late`` exception (flow
 ``usage``, key ``<sender>:<event id>``) whose reason carries the whole event, so revops can bill it
-by hand and nothing is lost.
+by hand and nothing is lost. Every event's answer is also written to the durable record of intake
+(``records``, in PostgreSQL) before the batch is answered.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from revbridge_contracts.usage import (
 )
 
 from revbridge_process.config import Config
+from revbridge_process.facts import current_trace_id
 from revbridge_process.ports import ExceptionSink
 from revbridge_process.usage import keys
 from revbridge_process.usage.clocks import Clocks
 from revbridge_process.usage.directory import AmbiguousCustomer, DirectoryEntry, UsageDirectory
 from revbridge_process.usage.intake import Fate, Submission, UsageIntake
+from revbridge_process.usage.records import Acceptance, AcceptanceLog, NoAcceptances
 from revbridge_process.usage.rules import Admitted, Rejection, judge, parse_event
 
 FLOW = "usage"
@@ -56,9 +59,11 @@ class UsageService:
         intake: UsageIntake,
         clocks: Clocks,
         exceptions: ExceptionSink,
+        records: AcceptanceLog | None = None,
     ) -> None:
         self._config, self._directory, self._intake = config, directory, intake
         self._clocks, self._exceptions = clocks, exceptions
+        self._records: AcceptanceLog = records or NoAcceptances()
 
     async def ingest(self, sender: str, raw_events: Sequence[Any]) -> UsageBatchResult:
         parsed = [parse_event(raw) for raw in raw_events]
@@ -78,6 +83,13 @@ class UsageService:
         for index, item in enumerate(checked):
             fate = next(fates) if item.event is not None else Fate.rejected
             results.append(await self._result(index, sender, item, fate, raw_events[index]))
+        trace_id = current_trace_id()
+        await self._records.append(
+            [
+                _acceptance(sender, item, result, raw_events[result.index], trace_id)
+                for item, result in zip(checked, results, strict=True)
+            ]
+        )
         counts = {s: sum(1 for r in results if r.status == s) for s in UsageStatus}
         reasons = Counter(r.reason.value for r in results if r.reason is not None)
         log.info(
@@ -205,6 +217,36 @@ class UsageService:
             FLOW, f"{sender}:{event.event_id}", ErrorClass.usage_late, reason, entry.billing_account
         )
         return record.id
+
+
+def _acceptance(
+    sender: str, item: _Checked, result: UsageEventResult, raw: Any, trace_id: str | None
+) -> Acceptance:
+    """The durable record of one event's answer: the event as read (or as received, when it could
+    not be read), its contract, and the answer."""
+    event, entry = item.event, item.entry
+    accepted = result.status == UsageStatus.accepted
+    return Acceptance(
+        sender=sender,
+        batch_index=result.index,
+        outcome=result.status.value,
+        event_id=result.event_id,
+        reason=result.reason.value if result.reason else None,
+        field=result.field,
+        message=result.message,
+        meter=event.meter if event else None,
+        quantity=event.quantity if event else None,
+        occurred_at=event.timestamp if event else None,
+        billed_at=result.timestamp if accepted else None,
+        contract_id=entry.contract_id if entry else (event.contract_id if event else None),
+        customer=event.customer if event else None,
+        billing_account=entry.billing_account if entry else None,
+        billing_customer_id=entry.billing_customer_id if entry else None,
+        identifier=keys.identifier(sender, event.event_id) if event and accepted else None,
+        exception_id=result.exception_id,
+        trace_id=trace_id,
+        raw=None if event else raw,
+    )
 
 
 def _raw_id(raw: Any) -> str | None:

@@ -1,5 +1,5 @@
 """``revbridge``: the operator CLI for the exception queue, replays and reconciliation, over the
-process API's HTTP.
+process API's HTTP; and (``cli_db``) ``db``, ``rebuild`` and ``export`` on the database itself.
 
 Exit codes: 0 ok, 1 not found / nothing to do, 2 usage, 3 API unreachable, 4 API error (or a
 failed run), 5 a reconciliation found differences. Tables and progress go to the terminal;
@@ -17,7 +17,7 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from revbridge_process import cli_runs
+from revbridge_process import cli_db, cli_runs
 from revbridge_process.cli_client import DEFAULT_API, CliFailure, Exit, ProcessApi
 from revbridge_process.cli_runs import emit_json as _emit_json
 from revbridge_process.cli_runs import err, out
@@ -387,6 +387,10 @@ def reconcile(
     """
     cli_runs.reconcile(ctx, grace_seconds, pairs, latest, as_json, timeout)
 
+
+main.add_command(cli_db.db)
+main.add_command(cli_db.rebuild)
+main.add_command(cli_db.export)
 
 if __name__ == "__main__":
     main()

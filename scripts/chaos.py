@@ -217,6 +217,8 @@ class Run:
             self.rig.stop()
             self.redis.stop()
             self.postgres.stop()
+            if not self.opts.keep:
+                self.postgres.remove()
         self.result.timings["total"] = time.monotonic() - started
         return self.result
 
@@ -323,7 +325,6 @@ def run(opts: Options, run_dir: Path | None = None) -> Result:
     finally:
         if not opts.keep and run_dir is None:
             shutil.rmtree(directory / "redis", ignore_errors=True)
-            shutil.rmtree(directory / "postgres", ignore_errors=True)
 
 
 def parse(argv: list[str]) -> Options:

@@ -104,10 +104,21 @@ class PostgresServer:
 
     port: int
     directory: Path
+    """Under the run's directory; as root, a directory of its own under /tmp instead (the server runs
+    as the postgres user, who may not traverse the run's directory)."""
+
+    def __post_init__(self) -> None:
+        if os.geteuid() == 0:
+            import tempfile
+
+            self.directory = Path(tempfile.mkdtemp(prefix="revbridge-pg-"))
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/revbridge"
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     def _as_owner(self, *args: str) -> list[str]:
         if os.geteuid() != 0:  # initdb and postgres refuse to run as root

@@ -42,6 +42,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import redis
+from revbridge_db import readmodel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -268,11 +269,7 @@ class Postgres:
         )
 
     def pending(self) -> int:
-        return self._one(
-            "SELECT count(*) FROM revbridge.ledger_fact l WHERE (l.txid, l.id) > ("
-            " SELECT coalesce(max(text_value)::xid8, '0'::xid8), coalesce(max(value), 0)"
-            " FROM revbridge.rm_state WHERE name = 'watermark')"
-        )
+        return self._one(readmodel.UNFOLDED_SQL)
 
     def size(self) -> str:
         with psycopg.connect(self.url) as conn:

@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import redis
 from psycopg.rows import dict_row
+from revbridge_db import readmodel
 
 from scripts import seed
 from scripts.stack import STRIPE_DEMO_ACCOUNTS, Stack
@@ -209,9 +210,5 @@ def release(stack: Stack, *types: str, order: str = "forward") -> list[str]:
 def ledger_folded(stack: Stack) -> bool:
     """Whether the projector has folded every ledger row into the read model."""
     with psycopg.connect(stack.database_url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM revbridge.ledger_fact l WHERE (l.txid, l.id) > ("
-            " SELECT coalesce(max(text_value)::xid8, '0'::xid8), coalesce(max(value), 0)"
-            " FROM revbridge.rm_state WHERE name = 'watermark')"
-        ).fetchone()
+        row = conn.execute(readmodel.UNFOLDED_SQL).fetchone()
     return bool(row and row[0] == 0)

@@ -14,6 +14,12 @@ from revbridge_db.engine import is_unavailable
 from revbridge_db.schema import READ_MODEL
 
 FOLD = text("SELECT outcome, n FROM revbridge.rm_fold_pending(:batch, :guarded)")
+UNFOLDED_SQL = (
+    "SELECT count(*) FROM revbridge.ledger_fact l WHERE (l.txid, l.id) > ("
+    " coalesce((SELECT text_value::xid8 FROM revbridge.rm_state WHERE name = 'watermark'), '0'::xid8),"
+    " coalesce((SELECT value FROM revbridge.rm_state WHERE name = 'watermark'), 0))"
+)
+"""Ledger rows past the fold's watermark (not folded yet): the read model's lag."""
 FOLD_LOCK = 7_311_002
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from revbridge_contracts.facts import Fact, FactKind, fact
-from revbridge_db import ledger
+from revbridge_db import ledger, readmodel
 from revbridge_db.engine import create_engine
 from revbridge_experience.readmodel.fold import Folder
 from sqlalchemy import text
@@ -45,11 +45,7 @@ def make(kind: FactKind, key: str, amount: int | None = None, **values: Any) -> 
     return fact(kind, key, record_id, amount=amount, **(defaults | values))
 
 
-UNFOLDED = text(
-    "SELECT count(*) FROM revbridge.ledger_fact l WHERE (l.txid, l.id) > ("
-    " coalesce((SELECT text_value::xid8 FROM revbridge.rm_state WHERE name = 'watermark'), '0'::xid8),"
-    " coalesce((SELECT value FROM revbridge.rm_state WHERE name = 'watermark'), 0))"
-)
+UNFOLDED = text(readmodel.UNFOLDED_SQL)
 
 
 async def fold_everything(engine: AsyncEngine, wait_seconds: float = 30.0) -> None:

@@ -376,11 +376,7 @@ async def _rebuild(url: str, batch: int, wait_seconds: float = 60.0) -> dict[str
     }
 
 
-UNFOLDED = text(
-    "SELECT count(*) FROM revbridge.ledger_fact l WHERE l.id <= :last AND (l.txid, l.id) > ("
-    " coalesce((SELECT text_value::xid8 FROM revbridge.rm_state WHERE name = 'watermark'), '0'::xid8),"
-    " coalesce((SELECT value FROM revbridge.rm_state WHERE name = 'watermark'), 0))"
-)
+UNFOLDED = text(readmodel.UNFOLDED_SQL.replace(" WHERE ", " WHERE l.id <= :last AND ", 1))
 
 
 async def _unfolded(engine: AsyncEngine, last: int) -> int:

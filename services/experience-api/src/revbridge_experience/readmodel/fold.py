@@ -39,11 +39,6 @@ class FoldResult:
     def folded(self) -> int:
         return sum(self.outcomes.values()) + self.bad
 
-    def add(self, other: FoldResult) -> None:
-        for k, v in other.outcomes.items():
-            self.outcomes[k] = self.outcomes.get(k, 0) + v
-        self.bad += other.bad
-
 
 def role_rows() -> list[dict[str, object]]:
     return [

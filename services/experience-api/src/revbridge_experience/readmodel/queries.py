@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from revbridge_contracts.problems import UpstreamUnavailable
+from revbridge_db import readmodel
 from revbridge_db.engine import is_unavailable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -282,11 +283,7 @@ class ReadModel:
 
     async def projector_lag(self) -> tuple[int | None, int | None]:
         """(pending, lag): ledger rows being folded (none are held: 0) and rows not yet folded."""
-        rows = await self._all(
-            "SELECT count(*) FROM revbridge.ledger_fact l WHERE (l.txid, l.id) > ("
-            " SELECT coalesce(max(text_value)::xid8, '0'::xid8), coalesce(max(value), 0)"
-            " FROM revbridge.rm_state WHERE name = 'watermark')"
-        )
+        rows = await self._all(readmodel.UNFOLDED_SQL)
         return 0, int(rows[0][0])
 
     async def bad_facts(self, limit: int = 50) -> list[dict[str, Any]]:

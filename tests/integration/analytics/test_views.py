@@ -5,6 +5,7 @@ doc creates reads the views and nothing else."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import re
@@ -16,7 +17,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 from revbridge_contracts.facts import Fact, FactKind
-from revbridge_process.cli_db import seed
+from revbridge_db.engine import create_engine
+from revbridge_process import dimensions
 from revbridge_process.config import load_config
 
 from tests.integration.analytics.conftest import ROOT, T0, doc_sql, load, make
@@ -64,8 +66,15 @@ def query(url: str, statement: str, params: dict[str, Any] | None = None) -> lis
 @pytest.fixture
 def folded(database_url: str) -> str:
     load(database_url, facts())
-    with psycopg.connect(database_url) as conn:
-        seed(conn, load_config(ROOT / "config").mappings)
+
+    async def seed() -> None:
+        engine = create_engine(url=database_url)
+        try:
+            await dimensions.seed(engine, load_config(ROOT / "config").mappings)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
     return database_url
 
 

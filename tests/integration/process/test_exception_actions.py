@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 import redis as sync_redis
 
@@ -151,6 +152,18 @@ def test_retry_republishes_the_event_and_the_workers_success_resolves_it(
     again = client.post(f"/v1/exceptions/{onboarding_id}/retry")
     assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
 
+    # the steps the worker took by itself are in the audit trail too, beside the operator's retries
+    trail = client.portal.call(lambda: page(_engine(client), AuditFilter()))[::-1]
+    assert [(r["source"], r["operation"], r["actor"], r["business_key"]) for r in trail] == [
+        ("worker", "exception.opened", "worker", record_id),
+        ("process", "exception.retry", None, record_id),
+        ("worker", "exception.retry_failed", "worker", record_id),
+        ("worker", "exception.opened", "worker", onboarding_id),
+        ("process", "exception.retry", None, onboarding_id),
+        ("worker", "exception.resolved_by_flow", "worker", onboarding_id),
+        ("process", "exception.retry", None, onboarding_id),
+    ]
+
 
 def test_resolve_and_reassign_keep_history_and_refuse_what_the_lifecycle_forbids(client: TestClient) -> None:
     record_id = _record(client, "onboarding", CONTRACT, ErrorClass.mapping_missing)
@@ -260,7 +273,14 @@ def test_every_action_appends_an_audit_row_with_who_and_the_outcome(client: Test
     assert client.post("/v1/exceptions/onboarding:nope/retry", headers=machine).status_code == 404
 
     assert client.portal is not None
-    rows = client.portal.call(lambda: page(_engine(client), AuditFilter()))[::-1]  # oldest first
+    everything = client.portal.call(lambda: page(_engine(client), AuditFilter()))[::-1]  # oldest first
+    opened, *rows = everything
+    assert (opened["source"], opened["operation"], opened["actor"], opened["business_key"]) == (
+        "worker",
+        "exception.opened",
+        "worker",
+        record_id,
+    )
     assert [(r["operation"], r["outcome"], r["actor"], r["client"], r["business_key"]) for r in rows] == [
         ("exception.retry", "ok", "ana@example.com", "revops-web", record_id),
         ("exception.reassign", "invalid", "ana@example.com", "revops-web", record_id),
@@ -302,3 +322,20 @@ def test_text_postgresql_cannot_hold_is_not_found_or_kept_replaced_never_a_500(c
     done = client.post(f"/v1/exceptions/{record_id}/resolve", content=body, headers=headers)
     assert done.status_code == 200, done.text
     assert done.json()["history"][-1]["note"] == "nul \ufffd byte"
+
+
+def test_the_process_api_writes_the_analytics_reference_tables_at_start(
+    database_url: str, client: TestClient
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        entities = conn.execute(
+            "SELECT entity, currency FROM analytics.ref_legal_entity ORDER BY 1"
+        ).fetchall()
+        kinds = conn.execute("SELECT product_type, count(*) FROM analytics.ref_product GROUP BY 1 ORDER BY 1")
+        assert entities == [
+            (code, e.currency) for code, e in sorted(repo_config().mappings.legal_entities.items())
+        ]
+        assert dict(kinds.fetchall()) == {
+            "recurring": len(repo_config().mappings.products),
+            "usage": len(repo_config().mappings.meters),
+        }

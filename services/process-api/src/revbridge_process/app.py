@@ -18,6 +18,7 @@ from revbridge_contracts.telemetry import instrument_app
 from revbridge_db.engine import open_database
 from revbridge_db.settings import DbSettings
 
+from revbridge_process import dimensions
 from revbridge_process.api import (
     exceptions,
     onboardings,
@@ -59,6 +60,7 @@ def create_app(
                 http_transport(str(settings.system_api_url), settings.timeout_seconds) as http,
             ):
                 app.state.engine = engine
+                await dimensions.seed(engine, app.state.config.mappings)
                 app.state.system = SystemApi(http)
                 app.state.store = build_store(redis, engine, settings, app.state.config)
                 app.state.bus = EventBus(redis, settings.key_prefix, settings.stream_maxlen)

@@ -33,9 +33,10 @@ from revbridge_db.settings import DbSettings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from revbridge_process import dimensions
 from revbridge_process.cli_client import CliFailure, Exit
 from revbridge_process.cli_runs import emit_json, err, out
-from revbridge_process.config import ConfigError, Mappings, load_config
+from revbridge_process.config import ConfigError, load_config
 
 T = TypeVar("T")
 FORMATS = ("parquet", "csv")
@@ -227,7 +228,8 @@ def db_purge(database_url: str | None, years: int | None, as_json: bool) -> None
 @click.option("--json", "as_json", is_flag=True)
 def seed_dimensions(config_dir: Path, database_url: str | None, as_json: bool) -> None:
     """Write the legal entities and products of config/mappings.yaml to analytics.ref_legal_entity
-    and analytics.ref_product (dim_entity's names, dim_product), replacing what was there.
+    and analytics.ref_product (dim_entity's names, dim_product), replacing what was there. The
+    process API does this at start-up; this is for a database no process API has started on.
 
     \b
     Example:
@@ -239,9 +241,18 @@ def seed_dimensions(config_dir: Path, database_url: str | None, as_json: bool) -
             mappings = load_config(config_dir).mappings
         except ConfigError as exc:
             raise CliFailure(Exit.usage, str(exc)) from exc
-        with _connect(_url(database_url)) as conn:
+        url = _url(database_url)
+        with _connect(url) as conn:
             require_head(conn)
-            return seed(conn, mappings)
+
+        async def go() -> dict[str, int]:
+            engine = create_engine(url=url)
+            try:
+                return await dimensions.seed(engine, mappings)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(go())
 
     counts = _guarded(action)
     if as_json:
@@ -251,35 +262,6 @@ def seed_dimensions(config_dir: Path, database_url: str | None, as_json: bool) -
             f"seeded {counts['legal_entities']} legal entities and {counts['products']} products",
             highlight=False,
         )
-
-
-def seed(conn: psycopg.Connection[Any], mappings: Mappings) -> dict[str, int]:
-    """Replace the reference tables by ``mappings``' legal entities and products (one transaction)."""
-    entities = [
-        (code, e.name, e.subsidiary_id, e.currency, e.billing_account)
-        for code, e in sorted(mappings.legal_entities.items())
-    ]
-    products = [
-        (code, p.name, "recurring", p.billing_price_ref, p.erp_item_id, None)
-        for code, p in sorted(mappings.products.items())
-    ] + [
-        (code, m.name, "usage", m.billing_price_ref, m.erp_item_id, m.event_name)
-        for code, m in sorted(mappings.meters.items())
-    ]
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute("DELETE FROM analytics.ref_legal_entity")
-        cur.executemany(
-            "INSERT INTO analytics.ref_legal_entity (entity, name, subsidiary_id, currency, billing_account) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            entities,
-        )
-        cur.execute("DELETE FROM analytics.ref_product")
-        cur.executemany(
-            "INSERT INTO analytics.ref_product (product_code, name, product_type, billing_price_ref, "
-            "erp_item_id, meter_event_name) VALUES (%s, %s, %s, %s, %s, %s)",
-            products,
-        )
-    return {"legal_entities": len(entities), "products": len(products)}
 
 
 # --- revbridge rebuild ---------------------------------------------------------------------------

@@ -8,6 +8,11 @@ reopens). Nothing expires: resolved records and every step of their history are 
 retention period (``DbSettings.retention_years``); a failure seen again after its record was resolved
 reopens the same record, its earlier history kept.
 
+The steps revbridge takes by itself (a worker opening, failing a retry of or resolving a record, a
+reconciliation run resolving one) append their audit row (``revbridge.audit_event``, source
+``worker``) in the same transaction as the step; an operator's action is audited by the API, which
+knows the caller (``api/exceptions.py``).
+
 While PostgreSQL does not answer, writes wait and retry (``wait_seconds``) and reads try once; then
 ``StoreUnavailable`` (a ``SystemUnavailable``): the worker leaves the entry pending and it is
 redelivered, the API answers 503 problem+json.
@@ -30,7 +35,7 @@ from revbridge_contracts.process import (
     ExceptionStatus,
 )
 from revbridge_db.engine import DatabaseUnavailable, retrying
-from revbridge_db.schema import exception_action, exception_record
+from revbridge_db.schema import audit_event, exception_action, exception_record
 from sqlalchemy import ColumnElement, RowMapping, Text, and_, any_, false, insert, select, true, update
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -38,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from revbridge_process.config import ExceptionPolicies
 from revbridge_process.errors import SystemUnavailable
+from revbridge_process.facts import current_trace_id
 
 SAFE_KEY = re.compile(r"[A-Za-z0-9_.:@~-]{1,200}")
 LIVE = (ExceptionStatus.open.value, ExceptionStatus.retrying.value)
@@ -213,7 +219,7 @@ class PgExceptionQueue:
                     )
                 ).one()
                 if action is not None:
-                    await _append(conn, record_id, now, action, "worker", note)
+                    await _append(conn, record_id, now, action, "worker", note, audit=True)
                 return _record(row._mapping)
 
         return await self._write(go)
@@ -227,6 +233,7 @@ class PgExceptionQueue:
                 to=ExceptionStatus.resolved,
                 action=ExceptionAction.resolved_by_flow,
                 by="worker",
+                audit=True,
             )
         except (KeyError, TransitionRefused):
             return
@@ -243,9 +250,11 @@ class PgExceptionQueue:
         by: str | None = None,
         note: str | None = None,
         fields: Mapping[str, str] | None = None,
+        audit: bool = False,
     ) -> str:
         """Apply one action atomically; returns the status before it. ``KeyError`` for an unknown id,
-        ``TransitionRefused`` when the current status does not allow the action."""
+        ``TransitionRefused`` when the current status does not allow the action. ``audit``: revbridge
+        acts by itself, so the audit row is written here, in the same transaction."""
         unknown = set(fields or {}) - UPDATABLE
         if unknown:
             raise ValueError(f"an action cannot set {sorted(unknown)}")
@@ -271,7 +280,7 @@ class PgExceptionQueue:
                 await conn.execute(
                     update(exception_record).where(exception_record.c.id == record_id).values(**values)
                 )
-                await _append(conn, record_id, now, action, by, note)
+                await _append(conn, record_id, now, action, by, note, audit=audit)
                 return before
 
         return await self._write(go)
@@ -362,12 +371,26 @@ async def _append(
     action: ExceptionAction,
     by: str | None,
     note: str | None,
+    *,
+    audit: bool = False,
 ) -> None:
     await conn.execute(
         insert(exception_action).values(
             exception_id=record_id, at=at, action=action.value, actor=by, note=note
         )
     )
+    if audit:
+        await conn.execute(
+            insert(audit_event).values(
+                source="worker",
+                operation=f"exception.{action.value}",
+                outcome="ok",
+                actor=by,
+                business_key=record_id,
+                trace_id=current_trace_id(),
+                detail={"note": note} if note else {},
+            )
+        )
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

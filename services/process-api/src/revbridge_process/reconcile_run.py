@@ -441,6 +441,7 @@ class Reconciler:
                     action=ExceptionAction.resolved_by_flow,
                     by=FLOW,
                     note="source and target agree again",
+                    audit=True,
                 )
                 resolved += 1
             except (KeyError, TransitionRefused):

@@ -32,6 +32,7 @@ from revbridge_contracts.process import (
     ReconciliationRequest,
     ReconciliationStatus,
 )
+from revbridge_db.audit import AuditFilter, page
 from revbridge_process.errors import SystemUnavailable
 from revbridge_process.scheduling import Reconciliations, scheduled_reconciliation
 from revbridge_process.settings import Settings
@@ -193,6 +194,11 @@ async def test_differences_become_owned_exceptions_and_are_resolved_once_matched
     assert again.by_pair["invoice"].missing_in_target == 0 and again.exceptions_resolved == 1
     resolved = await store.get_exception("reconciliation", "invoice:in_gone")
     assert resolved is not None and resolved.status == "resolved"
+    trail = await page(store.engine, AuditFilter(business_key=resolved.id))
+    assert [(r["source"], r["operation"], r["actor"]) for r in trail] == [
+        ("worker", "exception.resolved_by_flow", "reconciliation"),
+        ("worker", "exception.opened", "worker"),
+    ]
 
 
 async def test_refunds_are_reconciled_and_test_clock_invoices_are_judged_with_no_grace(

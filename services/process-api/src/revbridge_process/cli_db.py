@@ -18,7 +18,7 @@ import datetime as dt
 import decimal
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -195,17 +195,10 @@ def db_purge(database_url: str | None, years: int | None, as_json: bool) -> None
     """
     url, keep = _url(database_url), years or DbSettings().retention_years
 
-    async def go() -> dict[str, int]:
-        engine = create_engine(url=url)
-        try:
-            return await retention.purge(engine, keep)
-        finally:
-            await engine.dispose()
-
     def action() -> dict[str, int]:
         with _connect(url) as conn:
             require_head(conn)
-        return asyncio.run(go())
+        return _on_engine(url, lambda engine: retention.purge(engine, keep))
 
     deleted = _guarded(action)
     if as_json:
@@ -244,15 +237,7 @@ def seed_dimensions(config_dir: Path, database_url: str | None, as_json: bool) -
         url = _url(database_url)
         with _connect(url) as conn:
             require_head(conn)
-
-        async def go() -> dict[str, int]:
-            engine = create_engine(url=url)
-            try:
-                return await dimensions.seed(engine, mappings)
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(go())
+        return _on_engine(url, lambda engine: dimensions.seed(engine, mappings))
 
     counts = _guarded(action)
     if as_json:
@@ -262,6 +247,19 @@ def seed_dimensions(config_dir: Path, database_url: str | None, as_json: bool) -
             f"seeded {counts['legal_entities']} legal entities and {counts['products']} products",
             highlight=False,
         )
+
+
+def _on_engine(url: str, use: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run ``use`` on an engine of its own, disposed of afterwards."""
+
+    async def go() -> T:
+        engine = create_engine(url=url)
+        try:
+            return await use(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
 
 
 # --- revbridge rebuild ---------------------------------------------------------------------------

@@ -131,6 +131,23 @@ async def test_invoice_latency_and_cycle_time_are_measured_once_both_sides_are_k
     assert await model.cycle() == (1, 2 * 86_400.0, 2 * 86_400.0)
 
 
+async def test_cycle_time_runs_to_the_first_bill_whichever_bill_is_folded_first(
+    folder: Folder, model: ReadModel
+) -> None:
+    """Booked, then the second month's bill folded before the first month's: the cycle is booking to
+    the earliest bill, and each later bill leaves it as it is."""
+    booked = make(FactKind.contract_booked, CONTRACT, 50_000, occurred_at=T0 - dt.timedelta(days=2))
+    second = make(FactKind.invoice_billed, "in_2", 12_000, occurred_at=T0 + dt.timedelta(days=30))
+    first = make(FactKind.invoice_billed, "in_1", 12_000)
+    third = make(FactKind.invoice_billed, "in_3", 12_000, occurred_at=T0 + dt.timedelta(days=60))
+    await folder.fold_facts([booked])
+    await folder.fold_facts([second])
+    assert await model.cycle() == (1, 32 * 86_400.0, 32 * 86_400.0)
+    await folder.fold_facts([first])
+    await folder.fold_facts([third])
+    assert await model.cycle() == (1, 2 * 86_400.0, 2 * 86_400.0)
+
+
 async def test_a_rerun_posting_does_not_stretch_the_invoice_latency(folder: Folder, model: ReadModel) -> None:
     """The paid event converges the posting again days later: the latency stays the first posting's."""
     await folder.fold_facts([make(FactKind.invoice_billed, "in_1", 12_000)])

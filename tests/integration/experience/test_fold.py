@@ -199,3 +199,39 @@ async def test_the_ledger_is_append_only(folder: Folder, engine: AsyncEngine) ->
                 await conn.execute(text(statement))
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT amount FROM revbridge.ledger_fact"))).scalar_one() == 700
+
+
+async def test_a_drill_down_over_a_year_pages_newest_first_across_its_months(
+    folder: Folder, model: ReadModel
+) -> None:
+    """A year's page merges its months newest first, its cursor carries on across them, and records
+    of another year or entity stay out."""
+    months = [("2026-09", 0), ("2026-10", 30), ("2026-11", 60)]
+    facts = [
+        make(
+            FactKind.invoice_billed,
+            f"in_{m}_{i}",
+            100,
+            period=m,
+            occurred_at=T0 + dt.timedelta(days=d, hours=i),
+        )
+        for m, d in months
+        for i in range(3)
+    ]
+    facts.append(
+        make(FactKind.invoice_billed, "in_old", 100, period="2025-12", occurred_at=T0 + dt.timedelta(days=90))
+    )
+    facts.append(make(FactKind.invoice_billed, "in_gb", 100, period="2026-10", entity="GB"))
+    await folder.fold_facts(facts)
+    where = CellFilter(period="2026", entity="US")
+    cells = await model.cells(where)
+    seen: list[str] = []
+    cursor: tuple[int, str] | None = None
+    while True:
+        page = await model.page_measure("billings", cells, where, 4, cursor)
+        seen += [d["key"] for d in page.items]
+        if page.next_cursor is None:
+            break
+        o, _, fid = page.next_cursor.partition(":")
+        cursor = (int(o), fid)
+    assert seen == [f"in_{m}_{i}" for m, _ in reversed(months) for i in (2, 1, 0)]

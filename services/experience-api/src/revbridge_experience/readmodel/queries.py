@@ -196,11 +196,21 @@ class ReadModel:
             kind, _, key = cursor[1].partition("|")
             after = " AND (o, kind, key) < (:c_o, :c_kind, :c_key)"
             params |= {"c_o": cursor[0], "c_kind": kind, "c_key": key}
-        rows = await self._all(
-            f"SELECT {DOC_COLUMNS} FROM revbridge.rm_fact WHERE {column} = :v{extra} AND {clause}{after} "
-            "ORDER BY o DESC, kind DESC, key DESC LIMIT :lim",
-            **params,
+        newest = "ORDER BY o DESC, kind DESC, key DESC LIMIT :lim"
+        in_period = " AND period = p.period" if where.period else ""
+        sql = (
+            f"SELECT {DOC_COLUMNS} FROM revbridge.rm_fact "
+            f"WHERE {column} = :v{extra}{in_period} AND {clause}{after} {newest}"
         )
+        if where.period:
+            # newest first within each period the filter covers (an index range already in order),
+            # then merged: one ordered walk of the book would first pass every newer period's records
+            params["agg_m"] = value if column == "measure" else "um:" + value
+            sql = (
+                "SELECT x.* FROM (SELECT DISTINCT period FROM revbridge.rm_agg WHERE measure = :agg_m "
+                f"AND (period = :f_period OR period LIKE :f_prefix)) AS p, LATERAL ({sql}) AS x {newest}"
+            )
+        rows = await self._all(sql, **params)
         docs = [doc(r) for r in rows[:limit]]
         more = len(rows) > limit
         last = docs[-1] if docs else None
